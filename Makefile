@@ -1,0 +1,130 @@
+# vmtop: one GNU make file. `make` builds, `make check` installs what the
+# tests need and runs them all, `make run` starts the dashboard.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR	 = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/vmtop
+MANDIR	 = $(PREFIX)/share/man
+
+CC	?= cc
+YACC	 = bison -y
+PKGS	 = libevent ncursesw libedit
+VMM_PKGS = libevent libseccomp
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(VMM_PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+VMM_LIBS   = $(shell pkg-config --libs $(VMM_PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk \
+	    -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
+
+LIB_SRCS    = $(wildcard lib/*.c)
+ENGINE_SRCS = $(filter-out engine/parse.c, $(wildcard engine/*.c)) \
+	      engine/parse.c
+TUI_SRCS    = $(filter-out tui/vmtop.c, $(wildcard tui/*.c))
+VMM_SRCS    = $(filter-out vmm/vmtop-vm.c, $(wildcard vmm/*.c))
+DISK_SRCS   = $(wildcard vmm/disk/*.c)
+
+LIB_OBJS    = $(LIB_SRCS:.c=.o)
+ENGINE_OBJS = $(ENGINE_SRCS:.c=.o)
+TUI_OBJS    = $(TUI_SRCS:.c=.o)
+VMM_OBJS    = $(VMM_SRCS:.c=.o)
+DISK_OBJS   = $(DISK_SRCS:.c=.o)
+
+UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
+UNIT_BINS   = $(UNIT_SRCS:.c=)
+RUNNER_TEST = tests/runner/vmtop-test-runner
+RAW_CLIENT  = tests/runner/vmtop-rawclient
+TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT)
+
+ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
+	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o)
+
+# vmtop-vm, the KVM runner, joins `all` with its source (vmm/vmtop-vm.c).
+VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
+all: vmtop $(if $(VMM_MAIN),vmtop-vm)
+
+engine/parse.c: engine/parse.y
+	$(YACC) -o $@ $<
+
+libvmtop.a: $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(DISK_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+libvmm.a: $(LIB_OBJS) $(VMM_OBJS) $(DISK_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+vmtop: tui/vmtop.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+vmtop-vm: vmm/vmtop-vm.o libvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(VMM_LIBS)
+
+tests/runner/%: tests/runner/%.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@sh scripts/install-deps.sh build
+
+check-deps:
+	@sh scripts/install-deps.sh check
+
+# The one test command: installs, builds warning-free, runs every suite.
+check: check-deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_TOOLS)
+	@sh tests/run-all.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./vmtop
+
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk \
+	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -fsanitize=fuzzer,address,undefined \
+	  $(PKG_CFLAGS)
+
+FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(DISK_SRCS)
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
+	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
+
+fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		mkdir -p $$f.corpus; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus \
+		    $$([ $$f = tests/fuzz/fuzz_config ] && echo tests/config) \
+		    || exit 1; \
+	done
+
+bench: check-deps
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
+	@sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 755 vmtop $(DESTDIR)$(BINDIR)/vmtop
+	[ ! -e vmtop-vm ] || install -m 755 vmtop-vm $(DESTDIR)$(LIBEXECDIR)/vmtop-vm
+	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
+	for m in man/*.8; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+
+clean:
+	rm -f vmtop vmtop-vm libvmtop.a libvmm.a engine/parse.c \
+	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) \
+	    $(FUZZ_TARGETS)
+
+.PHONY: all deps check-deps check run fuzz bench install clean
+.SECONDARY:
+
+-include $(wildcard $(ALL_OBJS:.o=.d))

@@ -1,0 +1,114 @@
+/*
+ * Console capture: a ring of the last CAPTURE_SIZE bytes a VM wrote to
+ * its console, kept after it stops, and an append-only log file per VM.
+ * The ring is allocated on the first byte so idle VMs cost nothing.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "xmalloc.h"
+
+void
+capture_init(struct capture *cap)
+{
+	memset(cap, 0, sizeof *cap);
+	cap->logfd = -1;
+}
+
+void
+capture_append(struct capture *cap, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t n;
+	ssize_t w;
+
+	if (len == 0)
+		return;
+	if (cap->logfd != -1) {
+		w = write(cap->logfd, data, len);
+		if (w == -1 || (size_t)w != len) {
+			log_warn("%s: console log write", __func__);
+			capture_close_log(cap);
+		}
+	}
+	if (cap->buf == NULL)
+		cap->buf = xmalloc(CAPTURE_SIZE);
+	if (len > CAPTURE_SIZE) {
+		p += len - CAPTURE_SIZE;
+		len = CAPTURE_SIZE;
+	}
+	while (len > 0) {
+		n = CAPTURE_SIZE - cap->head;
+		if (n > len)
+			n = len;
+		memcpy(cap->buf + cap->head, p, n);
+		cap->head = (cap->head + n) % CAPTURE_SIZE;
+		p += n;
+		len -= n;
+		cap->len += n;
+	}
+	if (cap->len > CAPTURE_SIZE)
+		cap->len = CAPTURE_SIZE;
+}
+
+size_t
+capture_copy(struct capture *cap, uint8_t *out, size_t outlen)
+{
+	size_t start, first, n = cap->len;
+
+	if (n > outlen)
+		n = outlen;
+	if (n == 0)
+		return 0;
+	/* The oldest of the last n bytes. */
+	start = (cap->head + CAPTURE_SIZE - n) % CAPTURE_SIZE;
+	first = CAPTURE_SIZE - start;
+	if (first > n)
+		first = n;
+	memcpy(out, cap->buf + start, first);
+	memcpy(out + first, cap->buf, n - first);
+	return n;
+}
+
+/* Open DIR/VM.log for appending; returns -1 and sets errno. */
+int
+capture_open_log(struct capture *cap, const char *dir, const char *vm)
+{
+	char *path;
+	int fd;
+
+	capture_close_log(cap);
+	xasprintf(&path, "%s/%s.log", dir, vm);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	free(path);
+	if (fd == -1)
+		return -1;
+	cap->logfd = fd;
+	return 0;
+}
+
+void
+capture_close_log(struct capture *cap)
+{
+	if (cap->logfd != -1)
+		close(cap->logfd);
+	cap->logfd = -1;
+}
+
+void
+capture_free(struct capture *cap)
+{
+	capture_close_log(cap);
+	free(cap->buf);
+	cap->buf = NULL;
+	cap->len = cap->head = 0;
+}

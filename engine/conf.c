@@ -1,0 +1,339 @@
+/*
+ * The parsed config (engine/config.h): create, copy, free, look up and
+ * print it back as vm.conf text that parses to the same config.
+ */
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "xmalloc.h"
+
+/* An empty config. */
+void
+config_init(struct config *conf)
+{
+	memset(conf, 0, sizeof *conf);
+	TAILQ_INIT(&conf->vms);
+	TAILQ_INIT(&conf->switches);
+	conf->socket_gid = (gid_t)-1;
+}
+
+/* Free everything a config holds; it is empty again after. */
+void
+config_free(struct config *conf)
+{
+	struct conf_vm		*vm;
+	struct conf_switch	*sw;
+
+	while ((vm = TAILQ_FIRST(&conf->vms)) != NULL) {
+		TAILQ_REMOVE(&conf->vms, vm, entry);
+		conf_vm_free(vm);
+	}
+	while ((sw = TAILQ_FIRST(&conf->switches)) != NULL) {
+		TAILQ_REMOVE(&conf->switches, sw, entry);
+		free(sw->ifname);
+		free(sw);
+	}
+	config_init(conf);
+}
+
+/* Free a VM that is on no list. */
+void
+conf_vm_free(struct conf_vm *vm)
+{
+	int	i, j;
+
+	if (vm == NULL)
+		return;
+	free(vm->kernel);
+	free(vm->initrd);
+	free(vm->cmdline);
+	free(vm->boot);
+	free(vm->cdrom);
+	for (i = 0; i < vm->ndisks; i++)
+		free(vm->disks[i].path);
+	for (i = 0; i < vm->nnics; i++) {
+		free(vm->nics[i].switchname);
+		for (j = 0; j < vm->nics[i].nhostfwd; j++)
+			free(vm->nics[i].hostfwd[j]);
+	}
+	free(vm->file);
+	free(vm);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* A deep copy of a VM, on no list. */
+struct conf_vm *
+conf_vm_dup(const struct conf_vm *vm)
+{
+	struct conf_vm	*copy;
+	int		 i, j;
+
+	copy = xmalloc(sizeof *copy);
+	memcpy(copy, vm, sizeof *copy);
+	memset(&copy->entry, 0, sizeof copy->entry);
+	copy->kernel = dup_or_null(vm->kernel);
+	copy->initrd = dup_or_null(vm->initrd);
+	copy->cmdline = dup_or_null(vm->cmdline);
+	copy->boot = dup_or_null(vm->boot);
+	copy->cdrom = dup_or_null(vm->cdrom);
+	for (i = 0; i < vm->ndisks; i++)
+		copy->disks[i].path = dup_or_null(vm->disks[i].path);
+	for (i = 0; i < vm->nnics; i++) {
+		copy->nics[i].switchname = dup_or_null(vm->nics[i].switchname);
+		for (j = 0; j < vm->nics[i].nhostfwd; j++) {
+			copy->nics[i].hostfwd[j] =
+			    dup_or_null(vm->nics[i].hostfwd[j]);
+		}
+	}
+	copy->file = dup_or_null(vm->file);
+	return copy;
+}
+
+struct conf_vm *
+config_find_vm(struct config *conf, const char *name)
+{
+	struct conf_vm	*vm;
+
+	TAILQ_FOREACH(vm, &conf->vms, entry) {
+		if (strcmp(vm->name, name) == 0)
+			return vm;
+	}
+	return NULL;
+}
+
+/* A character a VM name may have: alphanumeric, or ._- after the first. */
+static int
+name_char(int c, int first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return !first && (c == '.' || c == '_' || c == '-');
+}
+
+int
+config_valid_name(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= VM_NAME_MAX || !name_char((unsigned char)name[i],
+		    i == 0))
+			return 0;
+	}
+	return i > 0;
+}
+
+/* Write s as a double-quoted vm.conf string. */
+static void
+print_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			fputc(*s, f);
+			break;
+		}
+	}
+	fputc('"', f);
+}
+
+/* Write a size with the largest suffix that divides it exactly. */
+static void
+print_memory(FILE *f, uint64_t size)
+{
+	static const char	 suffix[] = "TGMK";
+	int			 i, shift;
+
+	for (i = 0; suffix[i] != '\0'; i++) {
+		shift = 40 - 10 * i;
+		if (size != 0 && (size & ((1ULL << shift) - 1)) == 0) {
+			fprintf(f, "%llu%c",
+			    (unsigned long long)(size >> shift), suffix[i]);
+			return;
+		}
+	}
+	fprintf(f, "%lluB", (unsigned long long)size);
+}
+
+/* Write user[:group] as names where they resolve, else as ids. */
+static void
+print_owner(FILE *f, uid_t uid, gid_t gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		*user, *group = NULL, *s;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		user = xstrdup(pw->pw_name);
+	else
+		xasprintf(&user, "%u", (unsigned)uid);
+	if (gid != (gid_t)-1) {
+		if ((gr = getgrgid(gid)) != NULL)
+			group = xstrdup(gr->gr_name);
+		else
+			xasprintf(&group, "%u", (unsigned)gid);
+	}
+	if (group != NULL)
+		xasprintf(&s, "%s:%s", user, group);
+	else
+		s = xstrdup(user);
+	print_string(f, s);
+	free(s);
+	free(user);
+	free(group);
+}
+
+static void
+print_nic(FILE *f, const struct conf_nic *nic)
+{
+	const uint8_t	*a = nic->lladdr;
+	int		 i, block;
+
+	fputs("\tinterface", f);
+	if (nic->type == NIC_USER)
+		fputs(" user", f);
+	else if (nic->tapunit >= 0)
+		fprintf(f, " tap%d", nic->tapunit);
+	block = nic->switchname != NULL || nic->has_lladdr || !nic->up ||
+	    nic->nhostfwd > 0;
+	if (!block) {
+		fputc('\n', f);
+		return;
+	}
+	fputs(" {\n", f);
+	if (nic->switchname != NULL) {
+		fputs("\t\tswitch ", f);
+		print_string(f, nic->switchname);
+		fputc('\n', f);
+	}
+	if (nic->has_lladdr) {
+		fprintf(f, "\t\tlladdr %s%02x:%02x:%02x:%02x:%02x:%02x\n",
+		    nic->locked ? "locked " : "", a[0], a[1], a[2], a[3],
+		    a[4], a[5]);
+	}
+	for (i = 0; i < nic->nhostfwd; i++) {
+		fputs("\t\thostfwd ", f);
+		print_string(f, nic->hostfwd[i]);
+		fputc('\n', f);
+	}
+	if (!nic->up)
+		fputs("\t\tdown\n", f);
+	fputs("\t}\n", f);
+}
+
+static void
+print_path(FILE *f, const char *key, const char *path)
+{
+	if (path == NULL)
+		return;
+	fprintf(f, "\t%s ", key);
+	print_string(f, path);
+	fputc('\n', f);
+}
+
+static void
+print_vm(FILE *f, const struct conf_vm *vm)
+{
+	const struct conf_disk	*disk;
+	int			 i;
+
+	fputs("vm ", f);
+	print_string(f, vm->name);
+	fputs(" {\n\tmemory ", f);
+	print_memory(f, vm->memory);
+	fprintf(f, "\n\tvcpus %u\n", vm->vcpus);
+	print_path(f, "kernel", vm->kernel);
+	print_path(f, "initrd", vm->initrd);
+	print_path(f, "cmdline", vm->cmdline);
+	print_path(f, "boot", vm->boot);
+	print_path(f, "cdrom", vm->cdrom);
+	for (i = 0; i < vm->ndisks; i++) {
+		disk = &vm->disks[i];
+		fputs("\tdisk ", f);
+		print_string(f, disk->path);
+		if (disk->format == DISK_FORMAT_RAW)
+			fputs(" format raw", f);
+		else if (disk->format == DISK_FORMAT_QCOW2)
+			fputs(" format qcow2", f);
+		fputc('\n', f);
+	}
+	for (i = 0; i < vm->nnics; i++)
+		print_nic(f, &vm->nics[i]);
+	if (vm->has_owner) {
+		fputs("\towner ", f);
+		print_owner(f, vm->uid, vm->gid);
+		fputc('\n', f);
+	}
+	if (vm->enabled)
+		fputs("\tenable\n", f);
+	fputs("}\n", f);
+}
+
+/* Write the config as vm.conf text, a blank line between blocks. */
+void
+config_print(struct config *conf, FILE *f)
+{
+	struct conf_switch	*sw;
+	struct conf_vm		*vm;
+	int			 blank = 0;
+
+	if (conf->stagger_parallel > 0) {
+		fprintf(f, "staggered start parallel %d delay %d\n",
+		    conf->stagger_parallel, conf->stagger_delay);
+		blank = 1;
+	}
+	if (conf->has_socket_owner) {
+		fputs("socket owner ", f);
+		print_owner(f, conf->socket_uid, conf->socket_gid);
+		fputc('\n', f);
+		blank = 1;
+	}
+	TAILQ_FOREACH(sw, &conf->switches, entry) {
+		if (blank)
+			fputc('\n', f);
+		blank = 1;
+		fputs("switch ", f);
+		print_string(f, sw->name);
+		fputs(" {\n", f);
+		if (sw->ifname != NULL) {
+			fputs("\tinterface ", f);
+			print_string(f, sw->ifname);
+			fputc('\n', f);
+		}
+		if (!sw->up)
+			fputs("\tdown\n", f);
+		fputs("}\n", f);
+	}
+	TAILQ_FOREACH(vm, &conf->vms, entry) {
+		if (blank)
+			fputc('\n', f);
+		blank = 1;
+		print_vm(f, vm);
+	}
+}

@@ -1,0 +1,95 @@
+/* The parsed form of vm.conf (engine/parse.y) and what reads it. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+#define CONF_DEFAULT_MEMORY	(512ULL << 20)
+#define CONF_DEFAULT_VCPUS	1
+
+struct conf_disk {
+	char		*path;
+	enum disk_format format;	/* AUTO: detected when opened */
+};
+
+enum nic_type {
+	NIC_TAP = 1,
+	NIC_USER
+};
+
+struct conf_nic {
+	enum nic_type	 type;
+	int		 tapunit;	/* tapN, or -1 for the next free */
+	char		*switchname;	/* NULL if none */
+	uint8_t		 lladdr[6];
+	int		 has_lladdr;
+	int		 locked;
+	int		 up;		/* 1 unless "down" */
+	char		*hostfwd[VM_MAX_HOSTFWD];
+	int		 nhostfwd;
+};
+
+struct conf_vm {
+	TAILQ_ENTRY(conf_vm) entry;
+	char		 name[VM_NAME_SIZE];
+	uint64_t	 memory;
+	uint32_t	 vcpus;
+	char		*kernel;
+	char		*initrd;
+	char		*cmdline;
+	char		*boot;		/* BIOS image */
+	char		*cdrom;
+	struct conf_disk disks[VM_MAX_DISKS];
+	int		 ndisks;
+	struct conf_nic	 nics[VM_MAX_NICS];
+	int		 nnics;
+	int		 has_owner;
+	uid_t		 uid;
+	gid_t		 gid;		/* (gid_t)-1 when no group was given */
+	int		 enabled;	/* start when the engine starts */
+	char		*file;		/* where it was defined */
+	int		 line;
+};
+
+struct conf_switch {
+	TAILQ_ENTRY(conf_switch) entry;
+	char		 name[VM_NAME_SIZE];
+	char		*ifname;	/* the Linux bridge */
+	int		 up;
+	int		 line;
+};
+
+struct config {
+	TAILQ_HEAD(, conf_vm)	 vms;
+	TAILQ_HEAD(, conf_switch) switches;
+	int			 stagger_parallel;	/* 0: all at once */
+	int			 stagger_delay;		/* seconds */
+	int			 has_socket_owner;
+	uid_t			 socket_uid;
+	gid_t			 socket_gid;		/* (gid_t)-1 if none */
+};
+
+/*
+ * Parse a config file (or, with text != NULL, the text itself under the
+ * name path) into conf. Every error is written to errout as
+ * "file:line: message"; returns the number of errors (0 = good).
+ */
+int		 config_parse(const char *path, const char *text,
+		    struct config *conf, FILE *errout);
+void		 config_init(struct config *);
+void		 config_free(struct config *);
+void		 conf_vm_free(struct conf_vm *);
+struct conf_vm	*conf_vm_dup(const struct conf_vm *);
+struct conf_vm	*config_find_vm(struct config *, const char *);
+/* 1 if name is a valid VM name: 1-64 of [A-Za-z0-9._-], alnum first. */
+int		 config_valid_name(const char *);
+/* Write a config back as vm.conf text (for `vmtop -n -v`). */
+void		 config_print(struct config *, FILE *);
+
+#endif

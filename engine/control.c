@@ -1,0 +1,873 @@
+/*
+ * The control socket: clients connect, are identified by SO_PEERCRED,
+ * say hello with the protocol version, and send requests. One table
+ * holds each request's size, the VM lookup and the permission it needs,
+ * so handlers only do their own work.
+ */
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "engine.h"
+#include "log.h"
+#include "msg.h"
+#include "paths.h"
+#include "xmalloc.h"
+
+#define CTL_VM		0x1	/* payload starts with the name of a VM */
+#define CTL_ACT		0x2	/* the client must be allowed to act on it */
+#define CTL_ADMIN	0x4	/* root or the engine's own user only */
+
+struct control_cmd {
+	uint32_t	 type;
+	const char	*name;
+	size_t		 size;
+	int		 flags;
+	int		(*fn)(struct client *, struct vm *, struct msg *);
+};
+
+static int	control_hello(struct client *, struct vm *, struct msg *);
+static int	control_list(struct client *, struct vm *, struct msg *);
+static int	control_show(struct client *, struct vm *, struct msg *);
+static int	control_start(struct client *, struct vm *, struct msg *);
+static int	control_stop(struct client *, struct vm *, struct msg *);
+static int	control_pause(struct client *, struct vm *, struct msg *);
+static int	control_wait(struct client *, struct vm *, struct msg *);
+static int	control_capture(struct client *, struct vm *, struct msg *);
+static int	control_reload(struct client *, struct vm *, struct msg *);
+static int	control_log(struct client *, struct vm *, struct msg *);
+static int	control_kill(struct client *, struct vm *, struct msg *);
+static int	control_subscribe(struct client *, struct vm *, struct msg *);
+
+static const struct control_cmd control_cmds[] = {
+	{ MSG_HELLO, "hello", sizeof(struct proto_hello), 0, control_hello },
+	{ MSG_CMD_LIST, "list", sizeof(struct proto_name), 0, control_list },
+	{ MSG_CMD_SHOW, "show", sizeof(struct proto_name), CTL_VM,
+	    control_show },
+	{ MSG_CMD_START, "start", sizeof(struct proto_start), 0,
+	    control_start },
+	{ MSG_CMD_STOP, "stop", sizeof(struct proto_stop), 0, control_stop },
+	{ MSG_CMD_PAUSE, "pause", sizeof(struct proto_name), CTL_VM | CTL_ACT,
+	    control_pause },
+	{ MSG_CMD_UNPAUSE, "unpause", sizeof(struct proto_name),
+	    CTL_VM | CTL_ACT, control_pause },
+	{ MSG_CMD_WAIT, "wait", sizeof(struct proto_name), CTL_VM,
+	    control_wait },
+	{ MSG_CMD_CAPTURE, "capture", sizeof(struct proto_name),
+	    CTL_VM | CTL_ACT, control_capture },
+	{ MSG_CMD_RELOAD, "reload", 0, CTL_ADMIN, control_reload },
+	{ MSG_CMD_LOG, "log", sizeof(struct proto_log), CTL_ADMIN,
+	    control_log },
+	{ MSG_CMD_KILL, "kill-engine", 0, CTL_ADMIN, control_kill },
+	{ MSG_CMD_SUBSCRIBE, "subscribe", sizeof(struct proto_subscribe), 0,
+	    control_subscribe },
+};
+
+void
+control_reply_ok(struct client *cl)
+{
+	msgconn_send(cl->conn, MSG_OK, 0, -1, NULL, 0);
+}
+
+void
+control_reply_error(struct client *cl, int code, const char *fmt, ...)
+{
+	struct proto_error e;
+	va_list ap;
+
+	memset(&e, 0, sizeof e);
+	e.code = code;
+	va_start(ap, fmt);
+	vsnprintf(e.text, sizeof e.text, fmt, ap);
+	va_end(ap);
+	msgconn_send(cl->conn, MSG_ERROR, 0, -1, &e, sizeof e);
+}
+
+void
+control_waiter_add(struct client *cl, enum wait_kind kind, struct vm *vm,
+    uint32_t op)
+{
+	struct waiter *w;
+
+	w = xcalloc(1, sizeof *w);
+	w->client = cl;
+	w->kind = kind;
+	w->vmid = vm->id;
+	w->op = op;
+	TAILQ_INSERT_TAIL(&engine->waiters, w, entry);
+}
+
+static void
+control_waiter_answer(struct waiter *w, const char *err)
+{
+	struct client *cl = w->client;
+
+	if (w->kind != WAIT_STOP_ALL) {
+		if (err != NULL)
+			control_reply_error(cl, 0, "%s", err);
+		else
+			control_reply_ok(cl);
+		return;
+	}
+	if (err != NULL && cl->stop_all_err == NULL)
+		cl->stop_all_err = xstrdup(err);
+	if (--cl->stop_all_left > 0)
+		return;
+	if (cl->stop_all_err != NULL) {
+		control_reply_error(cl, 0, "%s", cl->stop_all_err);
+		free(cl->stop_all_err);
+		cl->stop_all_err = NULL;
+	} else
+		control_reply_ok(cl);
+}
+
+void
+control_wake(struct vm *vm, int kind, const char *err)
+{
+	struct waiter *w, *next;
+	int wkind;
+
+	TAILQ_FOREACH_SAFE(w, &engine->waiters, entry, next) {
+		wkind = w->kind == WAIT_STOP_ALL ? WAIT_STOP : (int)w->kind;
+		if (w->vmid != vm->id || (kind != -1 && wkind != kind))
+			continue;
+		TAILQ_REMOVE(&engine->waiters, w, entry);
+		control_waiter_answer(w, err);
+		free(w);
+	}
+}
+
+/* Push one VM's new state to the clients that subscribed. */
+void
+control_broadcast_vm(struct vm *vm)
+{
+	struct proto_vm_info info;
+	struct client *cl;
+
+	vm_fill_info(vm, &info);
+	TAILQ_FOREACH(cl, &engine->clients, entry)
+		if (cl->sub_timer != NULL)
+			msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info,
+			    sizeof info);
+}
+
+static int
+control_is_admin(struct client *cl)
+{
+	return cl->uid == 0 || cl->uid == geteuid();
+}
+
+static int
+control_hello(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_hello *h = m->data, reply;
+
+	(void)vm;
+	if (h->version != PROTOCOL_VERSION) {
+		control_reply_error(cl, EPROTO, "engine speaks protocol %d, "
+		    "this client speaks %u: run `vmtop -c kill-engine`",
+		    PROTOCOL_VERSION, h->version);
+		msgconn_close_when_flushed(cl->conn);
+		return 0;
+	}
+	cl->hello = 1;
+	memset(&reply, 0, sizeof reply);
+	reply.version = PROTOCOL_VERSION;
+	reply.pid = getpid();
+	msgconn_send(cl->conn, MSG_HELLO, 0, -1, &reply, sizeof reply);
+	return 0;
+}
+
+static void
+control_send_info(struct client *cl, struct vm *vm)
+{
+	struct proto_vm_info info;
+
+	vm_fill_info(vm, &info);
+	msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info, sizeof info);
+}
+
+static void
+control_send_list(struct client *cl)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &engine->vms, entry)
+		control_send_info(cl, vm);
+	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+}
+
+static int
+control_list(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_name *n = m->data;
+
+	(void)vm;
+	if (n->name[0] == '\0') {
+		control_send_list(cl);
+		return 0;
+	}
+	if ((vm = vm_find(n->name)) == NULL) {
+		control_reply_error(cl, ENOENT, "vm %s: no such vm", n->name);
+		return 0;
+	}
+	control_send_info(cl, vm);
+	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+	return 0;
+}
+
+static void
+control_detail(struct client *cl, const char *key, const char *fmt, ...)
+{
+	struct proto_detail d;
+	va_list ap;
+
+	memset(&d, 0, sizeof d);
+	snprintf(d.key, sizeof d.key, "%s", key);
+	va_start(ap, fmt);
+	vsnprintf(d.value, sizeof d.value, fmt, ap);
+	va_end(ap);
+	msgconn_send(cl->conn, MSG_VM_DETAIL, 0, -1, &d, sizeof d);
+}
+
+static int
+control_show(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct conf_vm *c = vm->conf;
+	struct conf_nic *nic;
+	char key[32];
+	int i, j;
+
+	(void)m;
+	control_send_info(cl, vm);
+	if (c->file != NULL)
+		control_detail(cl, "defined", "%s:%d", c->file, c->line);
+	if (c->kernel != NULL)
+		control_detail(cl, "kernel", "%s", c->kernel);
+	if (c->initrd != NULL)
+		control_detail(cl, "initrd", "%s", c->initrd);
+	if (c->cmdline != NULL)
+		control_detail(cl, "cmdline", "%s", c->cmdline);
+	if (c->boot != NULL)
+		control_detail(cl, "boot", "%s", c->boot);
+	if (c->cdrom != NULL)
+		control_detail(cl, "cdrom", "%s", c->cdrom);
+	for (i = 0; i < c->ndisks; i++) {
+		snprintf(key, sizeof key, "disk%d", i);
+		control_detail(cl, key, "%s", c->disks[i].path);
+	}
+	for (i = 0; i < c->nnics; i++) {
+		nic = &c->nics[i];
+		snprintf(key, sizeof key, "interface%d", i);
+		if (nic->type == NIC_USER)
+			control_detail(cl, key, "user");
+		else
+			control_detail(cl, key, "tap%s%s",
+			    nic->switchname != NULL ? " switch " : "",
+			    nic->switchname != NULL ? nic->switchname : "");
+		for (j = 0; j < nic->nhostfwd; j++) {
+			snprintf(key, sizeof key, "hostfwd%d.%d", i, j);
+			control_detail(cl, key, "%s", nic->hostfwd[j]);
+		}
+	}
+	if (vm->tty[0] != '\0')
+		control_detail(cl, "tty", "%s", vm->tty);
+	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+	return 0;
+}
+
+/* Copy a fixed-size string field, refusing one without its NUL. */
+static int
+control_str(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t n = strnlen(src, srclen);
+
+	if (n == srclen || n >= dstlen)
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static void
+control_set_path(char **field, const char *value)
+{
+	if (value[0] == '\0')
+		return;
+	free(*field);
+	*field = xstrdup(value);
+}
+
+/* Build the config a start runs with: the VM's own plus ad hoc options. */
+static int
+control_start_conf(struct client *cl, struct proto_start *s,
+    struct conf_vm *c)
+{
+	uint32_t i;
+
+	if (s->memory != 0)
+		c->memory = s->memory;
+	if (s->vcpus != 0) {
+		if (s->vcpus > VM_MAX_VCPUS) {
+			control_reply_error(cl, EINVAL, "vm %s: %u vcpus are "
+			    "too many (at most %d)", c->name, s->vcpus,
+			    VM_MAX_VCPUS);
+			return -1;
+		}
+		c->vcpus = s->vcpus;
+	}
+	if (s->ndisks > VM_MAX_DISKS) {
+		control_reply_error(cl, EINVAL, "vm %s: %u disks are too many",
+		    c->name, s->ndisks);
+		return -1;
+	}
+	control_set_path(&c->kernel, s->kernel);
+	control_set_path(&c->initrd, s->initrd);
+	control_set_path(&c->cdrom, s->cdrom);
+	control_set_path(&c->cmdline, s->cmdline);
+	if (s->kernel[0] != '\0') {
+		free(c->boot);
+		c->boot = NULL;
+	}
+	if (s->ndisks > 0) {
+		for (i = 0; i < (uint32_t)c->ndisks; i++)
+			free(c->disks[i].path);
+		c->ndisks = s->ndisks;
+		for (i = 0; i < s->ndisks; i++) {
+			c->disks[i].path = xstrdup(s->disks[i]);
+			c->disks[i].format = DISK_FORMAT_AUTO;
+		}
+	}
+	return 0;
+}
+
+static int
+control_start_valid(struct proto_start *s)
+{
+	char buf[VM_PATH_SIZE];
+	uint32_t i;
+
+	if (control_str(buf, sizeof buf, s->name, sizeof s->name) == -1 ||
+	    control_str(buf, sizeof buf, s->kernel, sizeof s->kernel) == -1 ||
+	    control_str(buf, sizeof buf, s->initrd, sizeof s->initrd) == -1 ||
+	    control_str(buf, sizeof buf, s->cdrom, sizeof s->cdrom) == -1 ||
+	    strnlen(s->cmdline, sizeof s->cmdline) == sizeof s->cmdline ||
+	    s->ndisks > VM_MAX_DISKS)
+		return -1;
+	for (i = 0; i < s->ndisks; i++)
+		if (control_str(buf, sizeof buf, s->disks[i],
+		    sizeof s->disks[i]) == -1 || buf[0] == '\0')
+			return -1;
+	return 0;
+}
+
+static int
+control_start(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_start *s = m->data;
+	struct conf_vm *c;
+	char err[PROTO_TEXT_SIZE];
+	int adhoc = s->kernel[0] != '\0' || s->ndisks > 0 ||
+	    s->cdrom[0] != '\0';
+
+	if (control_start_valid(s) == -1) {
+		log_warnx("%s: malformed start request from uid %u", __func__,
+		    (unsigned)cl->uid);
+		return -1;
+	}
+	if (!config_valid_name(s->name)) {
+		control_reply_error(cl, EINVAL, "vm %s: invalid name (1-64 of "
+		    "A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+		    s->name);
+		return 0;
+	}
+	if ((vm = vm_find(s->name)) == NULL) {
+		if (!adhoc) {
+			control_reply_error(cl, ENOENT, "vm %s: no such vm",
+			    s->name);
+			return 0;
+		}
+		c = xcalloc(1, sizeof *c);
+		snprintf(c->name, sizeof c->name, "%s", s->name);
+		c->memory = CONF_DEFAULT_MEMORY;
+		c->vcpus = CONF_DEFAULT_VCPUS;
+		c->has_owner = 1;
+		c->uid = cl->uid;
+		c->gid = cl->gid;
+		if (control_start_conf(cl, s, c) == -1) {
+			conf_vm_free(c);
+			return 0;
+		}
+		vm = vm_add(c, 1);
+	} else {
+		if (!vm_may_act(vm, cl->uid, cl->gid)) {
+			control_reply_error(cl, EPERM, "vm %s: permission "
+			    "denied (not its owner)", vm->conf->name);
+			return 0;
+		}
+		if (vm->state != VM_STOPPED && vm->state != VM_FAILED) {
+			control_reply_error(cl, EBUSY, "vm %s is already %s",
+			    vm->conf->name, proto_state_name(vm->state));
+			return 0;
+		}
+		c = conf_vm_dup(vm->conf);
+		if (control_start_conf(cl, s, c) == -1) {
+			conf_vm_free(c);
+			return 0;
+		}
+		/* Ad hoc options last for this run; the config returns at stop. */
+		if (vm->next_conf == NULL)
+			vm->next_conf = vm->conf;
+		else
+			conf_vm_free(vm->conf);
+		vm->conf = c;
+	}
+	if (vm_start(vm, err, sizeof err) == -1) {
+		control_reply_error(cl, 0, "%s", err);
+		return 0;
+	}
+	control_waiter_add(cl, WAIT_START, vm, 0);
+	return 0;
+}
+
+static int
+control_stop_one(struct client *cl, struct vm *vm, uint32_t flags)
+{
+	char err[PROTO_TEXT_SIZE];
+
+	if (!vm_may_act(vm, cl->uid, cl->gid)) {
+		control_reply_error(cl, EPERM, "vm %s: permission denied (not "
+		    "its owner)", vm->conf->name);
+		return 0;
+	}
+	if (vm_stop(vm, flags & STOP_FORCE, err, sizeof err) == -1) {
+		control_reply_error(cl, 0, "%s", err);
+		return 0;
+	}
+	if (flags & (STOP_WAIT | STOP_FORCE))
+		control_waiter_add(cl, WAIT_STOP, vm, 0);
+	else
+		control_reply_ok(cl);
+	return 0;
+}
+
+static int
+control_stop(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_stop *s = m->data;
+	char name[VM_NAME_SIZE], err[PROTO_TEXT_SIZE];
+
+	if (control_str(name, sizeof name, s->name, sizeof s->name) == -1)
+		return -1;
+	if (!(s->flags & STOP_ALL)) {
+		if ((vm = vm_find(name)) == NULL) {
+			control_reply_error(cl, ENOENT, "vm %s: no such vm",
+			    name);
+			return 0;
+		}
+		return control_stop_one(cl, vm, s->flags);
+	}
+	cl->stop_all_left = 1;	/* held until every VM is asked */
+	TAILQ_FOREACH(vm, &engine->vms, entry) {
+		if (!vm_may_act(vm, cl->uid, cl->gid) ||
+		    vm->state == VM_STOPPED || vm->state == VM_FAILED)
+			continue;
+		if (vm_stop(vm, s->flags & STOP_FORCE, err, sizeof err) == -1)
+			continue;
+		if (s->flags & (STOP_WAIT | STOP_FORCE)) {
+			cl->stop_all_left++;
+			control_waiter_add(cl, WAIT_STOP_ALL, vm, 0);
+		}
+	}
+	{
+		struct waiter w = { .client = cl, .kind = WAIT_STOP_ALL };
+
+		control_waiter_answer(&w, NULL);
+	}
+	return 0;
+}
+
+static int
+control_pause(struct client *cl, struct vm *vm, struct msg *m)
+{
+	int pause = m->hdr.type == MSG_CMD_PAUSE;
+	enum vm_state want = pause ? VM_RUNNING : VM_PAUSED;
+
+	if (vm->state != want) {
+		control_reply_error(cl, EINVAL, "vm %s is %s, not %s",
+		    vm->conf->name, proto_state_name(vm->state),
+		    proto_state_name(want));
+		return 0;
+	}
+	if (vm->pending_op != 0) {
+		control_reply_error(cl, EBUSY, "vm %s is busy with another "
+		    "pause or unpause", vm->conf->name);
+		return 0;
+	}
+	if (runner_send(vm, pause ? MSG_RUN_PAUSE : MSG_RUN_UNPAUSE) == -1) {
+		control_reply_error(cl, errno, "vm %s: runner: %s",
+		    vm->conf->name, strerror(errno));
+		return 0;
+	}
+	control_waiter_add(cl, WAIT_RUNNER, vm,
+	    pause ? MSG_RUN_PAUSE : MSG_RUN_UNPAUSE);
+	return 0;
+}
+
+static int
+control_wait(struct client *cl, struct vm *vm, struct msg *m)
+{
+	(void)m;
+	if (vm->state == VM_STOPPED)
+		control_reply_ok(cl);
+	else if (vm->state == VM_FAILED)
+		control_reply_error(cl, 0, "%s", vm->reason);
+	else
+		control_waiter_add(cl, WAIT_STOP, vm, 0);
+	return 0;
+}
+
+static int
+control_capture(struct client *cl, struct vm *vm, struct msg *m)
+{
+	uint8_t *buf;
+	size_t n, off, chunk;
+
+	(void)m;
+	buf = xmalloc(CAPTURE_SIZE);
+	n = capture_copy(&vm->capture, buf, CAPTURE_SIZE);
+	for (off = 0; off < n; off += chunk) {
+		chunk = n - off > MSG_MAX_PAYLOAD ? MSG_MAX_PAYLOAD : n - off;
+		msgconn_send(cl->conn, MSG_CAPTURE_DATA, vm->id, -1,
+		    buf + off, chunk);
+	}
+	free(buf);
+	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+	return 0;
+}
+
+static int
+control_reload(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct config conf;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int errors;
+
+	(void)vm;
+	(void)m;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("%s: open_memstream", __func__);
+	config_init(&conf);
+	errors = engine_load_config(&conf, f);
+	fclose(f);
+	if (errors > 0) {
+		config_free(&conf);
+		/* Drop the final newline; the first errors fit the reply. */
+		if (len > 0 && text[len - 1] == '\n')
+			text[len - 1] = '\0';
+		control_reply_error(cl, EINVAL, "reload: %d error%s, config "
+		    "unchanged: %s", errors, errors == 1 ? "" : "s", text);
+		free(text);
+		return 0;
+	}
+	free(text);
+	vm_apply_config(&conf);
+	config_free(&engine->conf);
+	engine->conf = conf;
+	TAILQ_INIT(&engine->conf.vms);
+	TAILQ_INIT(&engine->conf.switches);
+	TAILQ_CONCAT(&engine->conf.vms, &conf.vms, entry);
+	TAILQ_CONCAT(&engine->conf.switches, &conf.switches, entry);
+	log_info("reloaded %s", engine->config_path);
+	control_reply_ok(cl);
+	return 0;
+}
+
+static int
+control_log(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_log *l = m->data;
+
+	(void)vm;
+	log_setverbose(l->verbose != 0);
+	log_info("logging %s", l->verbose ? "verbose" : "brief");
+	control_reply_ok(cl);
+	return 0;
+}
+
+static int
+control_kill(struct client *cl, struct vm *vm, struct msg *m)
+{
+	(void)vm;
+	(void)m;
+	control_reply_ok(cl);
+	msgconn_close_when_flushed(cl->conn);
+	engine_shutdown();
+	return 0;
+}
+
+static void
+control_sub_tick(int fd, short events, void *arg)
+{
+	struct client *cl = arg;
+	struct proto_engine_info ei;
+	struct vm *vm;
+
+	(void)fd;
+	(void)events;
+	memset(&ei, 0, sizeof ei);
+	ei.started = engine->started;
+	ei.pid = getpid();
+	TAILQ_FOREACH(vm, &engine->vms, entry)
+		ei.nvms++;
+	msgconn_send(cl->conn, MSG_ENGINE_INFO, 0, -1, &ei, sizeof ei);
+	control_send_list(cl);
+}
+
+static int
+control_subscribe(struct client *cl, struct vm *vm, struct msg *m)
+{
+	struct proto_subscribe *s = m->data;
+	struct timeval tv;
+
+	(void)vm;
+	if (cl->sub_timer != NULL) {
+		event_free(cl->sub_timer);
+		cl->sub_timer = NULL;
+	}
+	if (s->interval_ms == 0) {
+		control_reply_ok(cl);
+		return 0;
+	}
+	if (s->interval_ms < 100)
+		s->interval_ms = 100;
+	cl->sub_timer = event_new(engine->base, -1, EV_PERSIST,
+	    control_sub_tick, cl);
+	tv.tv_sec = s->interval_ms / 1000;
+	tv.tv_usec = (s->interval_ms % 1000) * 1000;
+	event_add(cl->sub_timer, &tv);
+	control_reply_ok(cl);
+	control_sub_tick(-1, 0, cl);
+	return 0;
+}
+
+static const struct control_cmd *
+control_lookup(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++)
+		if (control_cmds[i].type == type)
+			return &control_cmds[i];
+	return NULL;
+}
+
+static int
+control_dispatch(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct client *cl = arg;
+	const struct control_cmd *cmd;
+	struct vm *vm = NULL;
+	char name[VM_NAME_SIZE];
+
+	if ((cmd = control_lookup(m->hdr.type)) == NULL) {
+		log_warnx("%s: dropping %s: unknown message type %u", __func__,
+		    msgconn_name(c), m->hdr.type);
+		return -1;
+	}
+	if (m->hdr.len != cmd->size) {
+		log_warnx("%s: dropping %s: %s request of %u bytes (expected "
+		    "%zu)", __func__, msgconn_name(c), cmd->name, m->hdr.len,
+		    cmd->size);
+		return -1;
+	}
+	if (!cl->hello && cmd->type != MSG_HELLO) {
+		log_warnx("%s: dropping %s: %s before hello", __func__,
+		    msgconn_name(c), cmd->name);
+		return -1;
+	}
+	if (cmd->flags & CTL_ADMIN && !control_is_admin(cl)) {
+		control_reply_error(cl, EPERM, "%s: permission denied (only "
+		    "root or the engine's user may)", cmd->name);
+		return 0;
+	}
+	if (cmd->flags & CTL_VM) {
+		if (control_str(name, sizeof name, m->data, VM_NAME_SIZE) ==
+		    -1) {
+			log_warnx("%s: dropping %s: unterminated vm name",
+			    __func__, msgconn_name(c));
+			return -1;
+		}
+		if ((vm = vm_find(name)) == NULL) {
+			control_reply_error(cl, ENOENT, "vm %s: no such vm",
+			    name);
+			return 0;
+		}
+		if (cmd->flags & CTL_ACT &&
+		    !vm_may_act(vm, cl->uid, cl->gid)) {
+			control_reply_error(cl, EPERM, "vm %s: permission "
+			    "denied (not its owner)", name);
+			return 0;
+		}
+	}
+	return cmd->fn(cl, vm, m);
+}
+
+static void
+control_client_free(struct client *cl)
+{
+	struct waiter *w, *next;
+
+	TAILQ_FOREACH_SAFE(w, &engine->waiters, entry, next) {
+		if (w->client != cl)
+			continue;
+		TAILQ_REMOVE(&engine->waiters, w, entry);
+		free(w);
+	}
+	TAILQ_REMOVE(&engine->clients, cl, entry);
+	if (cl->sub_timer != NULL)
+		event_free(cl->sub_timer);
+	free(cl->stop_all_err);
+	free(cl);
+}
+
+static void
+control_closed(struct msgconn *c, void *arg)
+{
+	struct client *cl = arg;
+
+	log_debug("%s: %s gone", __func__, msgconn_name(c));
+	control_client_free(cl);
+}
+
+static void
+control_accept(int fd, short events, void *arg)
+{
+	struct client *cl;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	char name[64];
+	int s;
+
+	(void)events;
+	(void)arg;
+	if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: accept", __func__);
+		return;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("%s: SO_PEERCRED", __func__);
+		close(s);
+		return;
+	}
+	cl = xcalloc(1, sizeof *cl);
+	cl->uid = cred.uid;
+	cl->gid = cred.gid;
+	cl->pid = cred.pid;
+	snprintf(name, sizeof name, "client pid %d uid %u", (int)cred.pid,
+	    (unsigned)cred.uid);
+	cl->conn = msgconn_new(engine->base, s, control_dispatch,
+	    control_closed, cl, name);
+	if (cl->conn == NULL) {
+		close(s);
+		free(cl);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&engine->clients, cl, entry);
+	log_debug("%s: %s connected", __func__, name);
+}
+
+/* Set the socket's owner and mode as root's or a user's engine wants. */
+static void
+control_socket_perms(const char *path)
+{
+	struct config *conf = &engine->conf;
+
+	if (geteuid() != 0) {
+		chmod(path, 0600);
+		return;
+	}
+	if (conf->has_socket_owner) {
+		if (chown(path, conf->socket_uid, conf->socket_gid) == -1)
+			log_warn("%s: chown %s", __func__, path);
+		chmod(path, 0660);
+	} else
+		chmod(path, 0666);	/* anyone may look; SO_PEERCRED rules */
+}
+
+/*
+ * Take the engine lock and listen on the socket. Returns 0, 1 when another
+ * engine already serves it, or -1 with errno set.
+ */
+int
+control_listen(void)
+{
+	struct sockaddr_un sun;
+	char *lockpath, *dir, *copy;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(engine->socket_path) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, engine->socket_path);
+	copy = xstrdup(engine->socket_path);
+	dir = dirname(copy);
+	if (paths_mkdirs(dir, geteuid() == 0 ? 0755 : 0700) == -1) {
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	xasprintf(&lockpath, "%s.lock", engine->socket_path);
+	engine->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lockpath);
+	if (engine->lockfd == -1)
+		return -1;
+	if (flock(engine->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return errno == EWOULDBLOCK ? 1 : -1;
+	unlink(engine->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    listen(fd, 128) == -1) {
+		close(fd);
+		return -1;
+	}
+	control_socket_perms(engine->socket_path);
+	engine->listenfd = fd;
+	engine->listen_ev = event_new(engine->base, fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	event_add(engine->listen_ev, NULL);
+	return 0;
+}
+
+void
+control_close(void)
+{
+	if (engine->listen_ev != NULL)
+		event_free(engine->listen_ev);
+	engine->listen_ev = NULL;
+	if (engine->listenfd != -1) {
+		close(engine->listenfd);
+		unlink(engine->socket_path);
+	}
+	engine->listenfd = -1;
+}

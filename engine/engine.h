@@ -1,0 +1,224 @@
+/*
+ * The engine (vmtop -D): VM registry and state machine, control socket,
+ * resource opening, rate-limited starts and the runners it launches.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "compat.h"
+#include "config.h"
+#include "proto.h"
+
+struct event;
+struct event_base;
+struct msgconn;
+
+/* What `vmtop` hands the engine on its command line. */
+struct engine_opts {
+	const char	*socket;	/* NULL: paths_socket() */
+	const char	*config;	/* NULL: paths_config() */
+	int		 foreground;	/* log to stderr */
+	int		 verbose;
+};
+
+int	engine_main(const struct engine_opts *);
+/* vmtop -n: parse the config and report; returns the exit status. */
+int	engine_check_config(const char *path, int verbose);
+/* The config text used when no vm.conf exists (the demo VM). */
+const char *engine_default_config(void);
+
+/* ratelimit.c: vmd's rule for starts that come too quickly. */
+#define RATELIMIT_FAST_NS	(6ULL * 1000000000ULL)
+#define RATELIMIT_MAX_FAST	3
+struct ratelimit {
+	uint64_t	last_ns;	/* monotonic time of the last start */
+	int		fast;		/* fast starts in a row */
+};
+/* Count a start at now_ns; returns -1 if it is one fast start too many. */
+int	ratelimit_start(struct ratelimit *, uint64_t now_ns);
+void	ratelimit_reset(struct ratelimit *);
+uint64_t ratelimit_now(void);
+
+/* capture.c: the last console output of a VM, kept after it stops. */
+#define CAPTURE_SIZE	(64 * 1024)
+struct capture {
+	uint8_t		*buf;		/* allocated on first output */
+	size_t		 head;		/* next write position */
+	size_t		 len;
+	int		 logfd;
+};
+void	capture_init(struct capture *);
+void	capture_append(struct capture *, const void *, size_t);
+/* Copy out the kept bytes in order; returns how many. */
+size_t	capture_copy(struct capture *, uint8_t *, size_t);
+int	capture_open_log(struct capture *, const char *dir, const char *vm);
+void	capture_close_log(struct capture *);
+void	capture_free(struct capture *);
+
+struct client;
+
+/* A client waiting for a VM event before it gets its answer. */
+enum wait_kind {
+	WAIT_START,		/* answered when the VM runs or fails */
+	WAIT_STOP,		/* answered when the VM has stopped */
+	WAIT_RUNNER,		/* answered by the runner's MSG_OK/MSG_ERROR */
+	WAIT_STOP_ALL,		/* one of `stop -a -w`: answered after all */
+};
+
+struct waiter {
+	TAILQ_ENTRY(waiter) entry;
+	struct client	*client;
+	enum wait_kind	 kind;
+	uint32_t	 vmid;
+	uint32_t	 op;	/* WAIT_RUNNER: MSG_RUN_PAUSE or _UNPAUSE */
+};
+TAILQ_HEAD(waiters, waiter);
+
+/* The fds a runner is handed, opened by resource.c. */
+struct resources {
+	int		kvm;
+	int		kernel;
+	int		initrd;
+	int		bios;
+	int		cdrom;
+	int		disks[VM_MAX_DISKS];
+	int		bases[VM_MAX_DISKS][VM_MAX_BASE_IMAGES];
+	int		nbases[VM_MAX_DISKS];
+	enum disk_format formats[VM_MAX_DISKS];
+	int		nics[VM_MAX_NICS];
+	int		pty;
+};
+
+struct vm {
+	TAILQ_ENTRY(vm)	 entry;
+	uint32_t	 id;
+	struct conf_vm	*conf;		/* what it starts with */
+	struct conf_vm	*next_conf;	/* a reload's, applied once stopped */
+	int		 adhoc;		/* started without a config block */
+	int		 removed;	/* gone from the config: drop at stop */
+	enum vm_state	 state;
+	char		 reason[PROTO_TEXT_SIZE];
+	pid_t		 pid;
+	struct msgconn	*runner;
+	int		 stop_requested;
+	int		 force_stop;
+	uint32_t	 pending_op;	/* pause/unpause sent to the runner */
+	int		 pty;		/* master, kept across reboots */
+	char		 tty[32];
+	struct capture	 capture;
+	struct ratelimit rl;
+	time_t		 started;
+	uint32_t	 restarts;
+	struct proto_stats stats;
+	uint64_t	 stats_ns;
+	struct event	*retry;		/* restart after a guest reboot */
+};
+TAILQ_HEAD(vmlist, vm);
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	struct msgconn	*conn;
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 hello;
+	int		 stop_all_left;	/* WAIT_STOP_ALL waiters left */
+	char		*stop_all_err;
+	struct event	*sub_timer;
+};
+TAILQ_HEAD(clientlist, client);
+
+struct engine {
+	struct event_base *base;
+	char		*socket_path;
+	char		*config_path;
+	char		*statedir;
+	char		*logdir;
+	char		*runner_path;
+	const char	*kvm_path;
+	int		 lockfd;
+	int		 listenfd;
+	struct event	*listen_ev;
+	struct config	 conf;
+	struct vmlist	 vms;
+	struct clientlist clients;
+	struct waiters	 waiters;
+	uint32_t	 nextid;
+	time_t		 started;
+	int		 exiting;
+	struct event	*exit_timer;
+	struct event	*stagger_ev;
+	struct vm	**stagger;	/* enabled VMs still to start */
+	size_t		 nstagger;
+	size_t		 stagger_next;
+};
+
+extern struct engine *engine;
+
+/* vm.c: registry and state machine */
+struct vm	*vm_find(const char *);
+struct vm	*vm_find_id(uint32_t);
+struct vm	*vm_find_pid(pid_t);
+struct vm	*vm_add(struct conf_vm *, int adhoc);
+void		 vm_remove(struct vm *);
+void		 vm_set_state(struct vm *, enum vm_state);
+void		 vm_fail(struct vm *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* Start a VM; returns 0, or -1 with the reason in err. */
+int		 vm_start(struct vm *, char *err, size_t errlen);
+int		 vm_stop(struct vm *, int force, char *err, size_t errlen);
+void		 vm_runner_exited(struct vm *, int status);
+void		 vm_fill_info(struct vm *, struct proto_vm_info *);
+void		 vm_apply_config(struct config *);
+/* Whether uid/gid may act on vm (start, stop, pause...). */
+int		 vm_may_act(struct vm *, uid_t, gid_t);
+
+/* access.c: who may touch what */
+void		 owner_name(uid_t, char *, size_t);
+/* Whether uid (primary group gid) is a member of group. */
+int		 access_in_group(uid_t, gid_t, gid_t group);
+/* Whether the owner uid/gid may read (and write) the file st describes. */
+int		 access_file_ok(const struct stat *, uid_t, gid_t, int write);
+
+/* resource.c: open everything a VM needs; -1 with a sentence in err. */
+void		 resources_init(struct resources *);
+int		 resources_open(struct vm *, struct resources *, char *,
+		    size_t);
+void		 resources_close(struct resources *);
+struct vm	*resources_disk_holder(const char *path, struct vm *self);
+
+/* runner.c: fork, exec and feed vmtop-vm */
+int		 runner_launch(struct vm *, struct resources *, char *,
+		    size_t);
+int		 runner_send(struct vm *, uint32_t type);
+void		 runner_reap(void);
+
+/* control.c: the control socket and client requests */
+int		 control_listen(void);
+void		 control_close(void);
+void		 control_reply_ok(struct client *);
+void		 control_reply_error(struct client *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 control_waiter_add(struct client *, enum wait_kind,
+		    struct vm *, uint32_t);
+/* Answer the waiters of vm of kind (all kinds if -1): OK or err. */
+void		 control_wake(struct vm *, int kind, const char *err);
+void		 control_broadcast_vm(struct vm *);
+
+/* engine.c */
+void		 engine_shutdown(void);
+/* Parse the config file; errors go to errout. Returns the error count. */
+int		 engine_load_config(struct config *, FILE *errout);
+
+/* stagger.c: start enabled VMs as `staggered start` says */
+void		 stagger_begin(void);
+void		 stagger_cancel(struct vm *);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * Runner launch and supervision: fork + exec vmtop-vm with its engine
+ * socket on RUNNER_SOCKET_FD, hand it the parameters and one fd per
+ * message (peer id = VM id), end with MSG_RUN_START_END, and handle what
+ * it reports. Exits are reaped on SIGCHLD and mapped by vm.c.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "engine.h"
+#include "log.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+static int	runner_ready(struct msgconn *, struct msg *, void *);
+static int	runner_error(struct msgconn *, struct msg *, void *);
+static int	runner_reply(struct msgconn *, struct msg *, void *);
+static int	runner_console(struct msgconn *, struct msg *, void *);
+static int	runner_stats(struct msgconn *, struct msg *, void *);
+
+static const struct msg_handler runner_handlers[] = {
+	{ MSG_RUN_READY, "ready", 0, 0, runner_ready },
+	{ MSG_RUN_ERROR, "error", sizeof(struct proto_error), 0,
+	    runner_error },
+	{ MSG_OK, "ok", 0, 0, runner_reply },
+	{ MSG_ERROR, "error reply", sizeof(struct proto_error), 0,
+	    runner_reply },
+	{ MSG_RUN_CONSOLE, "console", 0, MSG_MAX_PAYLOAD, runner_console },
+	{ MSG_RUN_STATS, "stats", sizeof(struct proto_stats), 0,
+	    runner_stats },
+};
+
+static int
+runner_ready(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)c;
+	(void)m;
+	if (vm->state != VM_STARTING)
+		return 0;
+	vm->started = time(NULL);
+	vm_set_state(vm, VM_RUNNING);
+	control_wake(vm, WAIT_START, NULL);
+	return 0;
+}
+
+static int
+runner_error(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+	struct proto_error *e = m->data;
+	size_t n = strnlen(e->text, sizeof e->text);
+
+	(void)c;
+	if (strncmp(e->text, "vm ", 3) == 0)
+		snprintf(vm->reason, sizeof vm->reason, "%.*s", (int)n,
+		    e->text);
+	else
+		snprintf(vm->reason, sizeof vm->reason, "vm %s: %.*s",
+		    vm->conf->name, (int)n, e->text);
+	return 0;
+}
+
+/* The runner's answer to a pause or unpause. */
+static int
+runner_reply(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+	struct proto_error *e = m->data;
+	char text[PROTO_TEXT_SIZE];
+
+	(void)c;
+	uint32_t op = vm->pending_op;
+
+	vm->pending_op = 0;
+	if (m->hdr.type == MSG_ERROR) {
+		snprintf(text, sizeof text, "vm %s: %.*s", vm->conf->name,
+		    (int)strnlen(e->text, sizeof e->text), e->text);
+		control_wake(vm, WAIT_RUNNER, text);
+		return 0;
+	}
+	if (vm->state == VM_RUNNING && op == MSG_RUN_PAUSE)
+		vm_set_state(vm, VM_PAUSED);
+	else if (vm->state == VM_PAUSED && op == MSG_RUN_UNPAUSE)
+		vm_set_state(vm, VM_RUNNING);
+	control_wake(vm, WAIT_RUNNER, NULL);
+	return 0;
+}
+
+static int
+runner_console(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)c;
+	capture_append(&vm->capture, m->data, m->hdr.len);
+	return 0;
+}
+
+static int
+runner_stats(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)c;
+	memcpy(&vm->stats, m->data, sizeof vm->stats);
+	vm->stats_ns = ratelimit_now();
+	return 0;
+}
+
+static int
+runner_dispatch(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct vm *vm = arg;
+
+	if (m->hdr.peerid != vm->id) {
+		log_warnx("vm %s: runner sent peer id %u", vm->conf->name,
+		    m->hdr.peerid);
+		return -1;
+	}
+	return msg_dispatch(runner_handlers, sizeof runner_handlers /
+	    sizeof runner_handlers[0], c, m, arg);
+}
+
+static void
+runner_closed(struct msgconn *c, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)c;
+	log_debug("vm %s: runner hung up", vm->conf->name);
+	vm->runner = NULL;
+	/* Its exit status arrives on SIGCHLD; make sure it comes. */
+	if (vm->pid > 0 && vm->state != VM_STOPPING)
+		kill(vm->pid, SIGKILL);
+}
+
+/*
+ * Send a request that has no payload (pause, unpause, shutdown). Pause
+ * and unpause are answered with MSG_OK or MSG_ERROR, one at a time.
+ */
+int
+runner_send(struct vm *vm, uint32_t type)
+{
+	if (vm->runner == NULL) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (type == MSG_RUN_PAUSE || type == MSG_RUN_UNPAUSE)
+		vm->pending_op = type;
+	return msgconn_send(vm->runner, type, vm->id, -1, NULL, 0);
+}
+
+static int
+runner_send_fd(struct vm *vm, uint32_t kind, uint32_t index, uint32_t depth,
+    int fd)
+{
+	struct proto_run_fd rf;
+
+	if (fd == -1)
+		return 0;
+	memset(&rf, 0, sizeof rf);
+	rf.kind = kind;
+	rf.index = index;
+	rf.depth = depth;
+	return msgconn_send(vm->runner, MSG_RUN_FD, vm->id, fd, &rf,
+	    sizeof rf);
+}
+
+static void
+runner_fill_params(struct vm *vm, struct resources *res,
+    struct proto_run_params *p)
+{
+	struct conf_vm *c = vm->conf;
+	int i;
+
+	memset(p, 0, sizeof *p);
+	p->id = vm->id;
+	snprintf(p->name, sizeof p->name, "%s", c->name);
+	p->memory = c->memory;
+	p->vcpus = c->vcpus;
+	p->ndisks = c->ndisks;
+	p->nnics = c->nnics;
+	if (c->kernel != NULL)
+		p->flags |= RUNP_KERNEL;
+	if (log_getverbose())
+		p->flags |= RUNP_VERBOSE;
+	p->uid = c->has_owner ? c->uid : 0;
+	p->gid = c->has_owner && c->gid != (gid_t)-1 ? c->gid : 0;
+	if (c->cmdline != NULL)
+		snprintf(p->cmdline, sizeof p->cmdline, "%s", c->cmdline);
+	for (i = 0; i < c->ndisks; i++) {
+		p->disk_format[i] = res->formats[i];
+		p->disk_nbase[i] = res->nbases[i];
+	}
+	for (i = 0; i < c->nnics; i++) {
+		memcpy(p->nic_lladdr[i], c->nics[i].lladdr, 6);
+		p->nic_locked[i] = c->nics[i].locked;
+	}
+}
+
+static int
+runner_handoff(struct vm *vm, struct resources *res)
+{
+	struct proto_run_params p;
+	int i, j, rv = 0;
+
+	runner_fill_params(vm, res, &p);
+	rv |= msgconn_send(vm->runner, MSG_RUN_PARAMS, vm->id, -1, &p,
+	    sizeof p);
+	rv |= runner_send_fd(vm, RUNFD_KVM, 0, 0, res->kvm);
+	rv |= runner_send_fd(vm, RUNFD_KERNEL, 0, 0, res->kernel);
+	rv |= runner_send_fd(vm, RUNFD_INITRD, 0, 0, res->initrd);
+	rv |= runner_send_fd(vm, RUNFD_BIOS, 0, 0, res->bios);
+	rv |= runner_send_fd(vm, RUNFD_CDROM, 0, 0, res->cdrom);
+	for (i = 0; i < vm->conf->ndisks; i++) {
+		rv |= runner_send_fd(vm, RUNFD_DISK, i, 0, res->disks[i]);
+		for (j = 0; j < res->nbases[i]; j++)
+			rv |= runner_send_fd(vm, RUNFD_DISK_BASE, i, j + 1,
+			    res->bases[i][j]);
+	}
+	for (i = 0; i < vm->conf->nnics; i++)
+		rv |= runner_send_fd(vm, RUNFD_NIC, i, 0, res->nics[i]);
+	rv |= runner_send_fd(vm, RUNFD_PTY, 0, 0, res->pty);
+	rv |= msgconn_send(vm->runner, MSG_RUN_START_END, vm->id, -1, NULL,
+	    0);
+	return rv;
+}
+
+int
+runner_launch(struct vm *vm, struct resources *res, char *err,
+    size_t errlen)
+{
+	int sv[2];
+	pid_t pid;
+	char name[VM_NAME_SIZE + 16];
+
+	if (access(engine->runner_path, X_OK) == -1) {
+		snprintf(err, errlen, "vm %s: runner %s: %s", vm->conf->name,
+		    engine->runner_path, strerror(errno));
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "vm %s: socketpair: %s", vm->conf->name,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof name, "vmtop-vm %s", vm->conf->name);
+	switch (pid = fork()) {
+	case -1:
+		snprintf(err, errlen, "vm %s: fork: %s", vm->conf->name,
+		    strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	case 0:
+		/* Only the engine socket survives exec: all else is CLOEXEC. */
+		if (dup2(sv[1], RUNNER_SOCKET_FD) == -1)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		execl(engine->runner_path, "vmtop-vm", vm->conf->name,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	vm->pid = pid;
+	vm->runner = msgconn_new(engine->base, sv[0], runner_dispatch,
+	    runner_closed, vm, name);
+	if (vm->runner == NULL || runner_handoff(vm, res) == -1) {
+		snprintf(err, errlen, "vm %s: handing resources to the runner: "
+		    "%s", vm->conf->name, strerror(errno));
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	log_debug("vm %s: runner %d started", vm->conf->name, (int)pid);
+	return 0;
+}
+
+/* Reap every runner that has ended. */
+void
+runner_reap(void)
+{
+	struct vm *vm;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((vm = vm_find_pid(pid)) != NULL)
+			vm_runner_exited(vm, status);
+	}
+}

@@ -1,0 +1,85 @@
+/*
+ * Framed messages over unix sockets, on libevent: a fixed header, a
+ * payload of at most MSG_MAX_PAYLOAD bytes, at most one fd per message
+ * (SCM_RIGHTS) and a peer id (the VM id) on every message.
+ */
+#ifndef MSG_H
+#define MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+struct msg_hdr {
+	uint32_t	type;
+	uint32_t	len;		/* payload bytes after the header */
+	uint32_t	peerid;
+	uint32_t	flags;
+#define MSG_F_FD	0x1		/* an fd travels with this message */
+};
+
+#define MSG_MAX_PAYLOAD	(64 * 1024)
+/* A peer whose unsent output grows past this is dropped. */
+#define MSG_MAX_QUEUED	(8 * 1024 * 1024)
+
+struct msg {
+	struct msg_hdr	 hdr;
+	int		 fd;	/* -1 if none; the handler owns it */
+	void		*data;	/* hdr.len bytes, valid during the callback */
+};
+
+struct msgconn;
+
+/*
+ * Called for each message. Return 0 to go on, -1 to drop the peer (the
+ * close callback then runs). An fd left in m->fd is closed afterwards.
+ */
+typedef int	(*msg_cb)(struct msgconn *, struct msg *, void *);
+/* Called once when the peer hangs up, errs or is dropped. */
+typedef void	(*msg_close_cb)(struct msgconn *, void *);
+
+struct msgconn	*msgconn_new(struct event_base *, int, msg_cb, msg_close_cb,
+		    void *, const char *);
+void		 msgconn_free(struct msgconn *);
+int		 msgconn_fd(struct msgconn *);
+const char	*msgconn_name(struct msgconn *);
+void		 msgconn_set_name(struct msgconn *, const char *);
+void		 msgconn_set_arg(struct msgconn *, void *);
+/* Queue one message; fd (or -1) is duplicated. Returns -1 and sets errno. */
+int		 msgconn_send(struct msgconn *, uint32_t, uint32_t, int,
+		    const void *, size_t);
+/* Close once the queued output has been written. */
+void		 msgconn_close_when_flushed(struct msgconn *);
+size_t		 msgconn_queued(struct msgconn *);
+
+/* Blocking I/O on a plain socket, for peers without an event loop. */
+int		 msg_send_sync(int, uint32_t, uint32_t, int, const void *,
+		    size_t);
+/*
+ * Read one whole message; m->data is malloc'd (free it). Returns 1 for a
+ * message, 0 at end of file, -1 with errno set (EBADMSG for a bad header).
+ */
+int		 msg_recv_sync(int, struct msg *);
+void		 msg_clear(struct msg *);
+
+/*
+ * A table entry: the handler for one message type and the payload size it
+ * takes (exactly size bytes, or from size to maxsize when maxsize != 0).
+ */
+struct msg_handler {
+	uint32_t	 type;
+	const char	*name;
+	size_t		 size;
+	size_t		 maxsize;
+	int		(*fn)(struct msgconn *, struct msg *, void *);
+};
+
+/*
+ * Check m's size against the table and call its handler. Unknown types
+ * and wrong sizes are logged and return -1 (drop the peer).
+ */
+int		 msg_dispatch(const struct msg_handler *, size_t,
+		    struct msgconn *, struct msg *, void *);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * Every message between vmtop processes: types in numbered blocks per
+ * peer, and fixed-layout payloads without pointers. A payload's size is
+ * checked exactly (or bounded, for a variable tail) before it is used.
+ */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stdint.h>
+
+#define PROTOCOL_VERSION	1
+
+#define VM_NAME_MAX		64		/* characters */
+#define VM_NAME_SIZE		(VM_NAME_MAX + 1)
+#define VM_PATH_SIZE		1024
+#define VM_CMDLINE_SIZE		2048
+#define VM_MAX_DISKS		8
+#define VM_MAX_NICS		4
+#define VM_MAX_BASE_IMAGES	8		/* a disk's base chain depth */
+#define VM_MAX_HOSTFWD		8
+#define VM_HOSTFWD_SIZE		96
+#define VM_MAX_VCPUS		64
+#define PROTO_TEXT_SIZE		512
+
+/* VM states, as the engine's state machine keeps them. */
+enum vm_state {
+	VM_STOPPED = 0,
+	VM_STARTING,
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPING,
+	VM_FAILED,
+	VM_STATE_COUNT
+};
+
+const char	*proto_state_name(uint32_t);
+
+/* How a runner's exit status maps to what happened to the guest. */
+#define RUNNER_EXIT_POWEROFF	0	/* guest powered off: stopped */
+#define RUNNER_EXIT_ERROR	1	/* runner failed; it sent MSG_RUN_ERROR */
+#define RUNNER_EXIT_REBOOT	3	/* guest rebooted: start it again */
+
+/* The fd a runner is started with: its socket to the engine. */
+#define RUNNER_SOCKET_FD	3
+
+enum msg_type {
+	/* 1-99: any peer */
+	MSG_HELLO = 1,		/* struct proto_hello, both ways */
+	MSG_OK,			/* empty: the request succeeded */
+	MSG_ERROR,		/* struct proto_error: the request failed */
+	MSG_END,		/* empty: ends a multi-message reply */
+
+	/* 100-199: client -> engine requests, engine -> client replies */
+	MSG_CMD_LIST = 100,	/* struct proto_name ("" = all) */
+	MSG_CMD_SHOW,		/* struct proto_name */
+	MSG_CMD_START,		/* struct proto_start */
+	MSG_CMD_STOP,		/* struct proto_stop */
+	MSG_CMD_PAUSE,		/* struct proto_name */
+	MSG_CMD_UNPAUSE,	/* struct proto_name */
+	MSG_CMD_WAIT,		/* struct proto_name */
+	MSG_CMD_CAPTURE,	/* struct proto_name */
+	MSG_CMD_RELOAD,		/* empty */
+	MSG_CMD_LOG,		/* struct proto_log */
+	MSG_CMD_KILL,		/* empty: stop every VM and exit */
+	MSG_CMD_SUBSCRIBE,	/* struct proto_subscribe */
+	MSG_VM_INFO = 150,	/* struct proto_vm_info */
+	MSG_VM_DETAIL,		/* struct proto_detail */
+	MSG_CAPTURE_DATA,	/* console bytes, 0 to MSG_MAX_PAYLOAD */
+	MSG_ENGINE_INFO,	/* struct proto_engine_info */
+
+	/* 200-299: engine <-> runner; peer id = VM id */
+	MSG_RUN_PARAMS = 200,	/* struct proto_run_params, engine -> runner */
+	MSG_RUN_FD,		/* struct proto_run_fd + one fd */
+	MSG_RUN_START_END,	/* empty: the hand-off is complete */
+	MSG_RUN_READY,		/* empty, runner -> engine: the guest runs */
+	MSG_RUN_ERROR,		/* struct proto_error, runner -> engine */
+	MSG_RUN_PAUSE,		/* empty; answered with MSG_OK or MSG_ERROR */
+	MSG_RUN_UNPAUSE,	/* empty; answered with MSG_OK or MSG_ERROR */
+	MSG_RUN_SHUTDOWN,	/* empty: press the guest's power button */
+	MSG_RUN_CONSOLE,	/* console bytes, runner -> engine */
+	MSG_RUN_STATS,		/* struct proto_stats, runner -> engine */
+};
+
+struct proto_hello {
+	uint32_t	version;
+	uint32_t	pid;
+};
+
+struct proto_error {
+	int32_t		code;			/* an errno value, or 0 */
+	char		text[PROTO_TEXT_SIZE];	/* names the VM and resource */
+};
+
+struct proto_name {
+	char		name[VM_NAME_SIZE];
+};
+
+struct proto_log {
+	uint32_t	verbose;
+};
+
+struct proto_subscribe {
+	uint32_t	interval_ms;	/* 0 stops the updates */
+};
+
+/* Ad hoc start options; empty strings and zeros keep the config's. */
+struct proto_start {
+	char		name[VM_NAME_SIZE];
+	uint64_t	memory;
+	uint32_t	vcpus;
+	uint32_t	ndisks;
+	char		kernel[VM_PATH_SIZE];
+	char		initrd[VM_PATH_SIZE];
+	char		cdrom[VM_PATH_SIZE];
+	char		cmdline[VM_CMDLINE_SIZE];
+	char		disks[VM_MAX_DISKS][VM_PATH_SIZE];
+};
+
+struct proto_stop {
+	char		name[VM_NAME_SIZE];
+	uint32_t	flags;
+#define STOP_FORCE	0x1	/* end the runner at once */
+#define STOP_WAIT	0x2	/* answer once the VM has stopped */
+#define STOP_ALL	0x4	/* every VM the client may act on */
+};
+
+/* Counters a runner reports every second. */
+struct proto_stats {
+	uint64_t	cpu_ns;		/* all vCPUs' CPU time */
+	uint64_t	exits;
+	uint64_t	disk_rd_bytes;
+	uint64_t	disk_wr_bytes;
+	uint64_t	disk_rd_reqs;
+	uint64_t	disk_wr_reqs;
+	uint64_t	net_rx_bytes;
+	uint64_t	net_tx_bytes;
+	uint64_t	net_rx_packets;
+	uint64_t	net_tx_packets;
+	uint64_t	rss_bytes;
+};
+
+struct proto_vm_info {
+	uint32_t	id;
+	uint32_t	state;		/* enum vm_state */
+	char		name[VM_NAME_SIZE];
+	char		tty[32];
+	char		owner[32];	/* user name, or "" when unowned */
+	uint64_t	memory;
+	uint32_t	vcpus;
+	uint32_t	uid;
+	int32_t		pid;		/* runner pid, or 0 */
+	uint32_t	restarts;
+	uint32_t	flags;
+#define VMINFO_ENABLED	0x1
+#define VMINFO_ADHOC	0x2	/* started without a config block */
+#define VMINFO_OWNED	0x4
+	int64_t		started;	/* unix time of the last start, or 0 */
+	char		reason[PROTO_TEXT_SIZE];	/* why it failed */
+	struct proto_stats stats;
+	uint64_t	stats_time_ns;	/* monotonic time of the stats */
+};
+
+/* One line of `show`: a key and its value (a path, a rule, a size). */
+struct proto_detail {
+	char		key[32];
+	char		value[VM_PATH_SIZE];
+};
+
+struct proto_engine_info {
+	int64_t		started;
+	uint32_t	pid;
+	uint32_t	nvms;
+};
+
+/* What the runner needs besides its fds. */
+struct proto_run_params {
+	uint32_t	id;
+	char		name[VM_NAME_SIZE];
+	uint64_t	memory;
+	uint32_t	vcpus;
+	uint32_t	ndisks;
+	uint32_t	nnics;
+	uint32_t	flags;
+#define RUNP_KERNEL	0x1	/* boot the kernel fd, else the BIOS fd */
+#define RUNP_VERBOSE	0x2
+	uint32_t	uid;	/* drop to this uid/gid when started as root */
+	uint32_t	gid;
+	char		cmdline[VM_CMDLINE_SIZE];
+	uint32_t	disk_format[VM_MAX_DISKS];	/* enum disk_format */
+	uint32_t	disk_nbase[VM_MAX_DISKS];
+	uint8_t		nic_lladdr[VM_MAX_NICS][6];
+	uint8_t		nic_locked[VM_MAX_NICS];
+};
+
+enum disk_format {
+	DISK_FORMAT_AUTO = 0,
+	DISK_FORMAT_RAW,
+	DISK_FORMAT_QCOW2
+};
+
+enum run_fd_kind {
+	RUNFD_KVM = 1,
+	RUNFD_KERNEL,
+	RUNFD_INITRD,
+	RUNFD_BIOS,
+	RUNFD_CDROM,
+	RUNFD_DISK,		/* index = disk */
+	RUNFD_DISK_BASE,	/* index = disk, depth = 1.. */
+	RUNFD_NIC,		/* index = nic */
+	RUNFD_PTY,		/* the console pty master */
+	RUNFD_KIND_COUNT
+};
+
+struct proto_run_fd {
+	uint32_t	kind;	/* enum run_fd_kind */
+	uint32_t	index;
+	uint32_t	depth;
+};
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Run every test suite and end with one "N passed, M failed" line.
+cd "$(dirname "$0")/.." || exit 1
+TOP=$(pwd)
+export TOP
+total_pass=0
+total_fail=0
+suites_failed=
+
+count() {	# count LOG: add a suite's "N passed, M failed" line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+	total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+}
+
+run_suite() {	# run_suite NAME COMMAND...
+	name=$1; shift
+	log=$(mktemp)
+	echo "== $name"
+	if "$@" >"$log" 2>&1; then rc=0; else rc=$?; fi
+	cat "$log"
+	count "$log"
+	if [ "$rc" -ne 0 ]; then
+		suites_failed="$suites_failed $name"
+		grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" ||
+		    total_fail=$((total_fail + 1))
+	fi
+	rm -f "$log"
+}
+
+# cmocka binaries print "[  PASSED  ] N test(s)." and "[  FAILED  ] N"
+run_cmocka() {
+	out=$(mktemp)
+	if "$1" >"$out" 2>&1; then crc=0; else crc=$?; fi
+	cat "$out"
+	cp=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out")
+	cf=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out")
+	rm -f "$out"
+	echo "${cp:-0} passed, ${cf:-0} failed"
+	[ "$crc" -eq 0 ] && [ -n "$cp" ]
+}
+
+for t in tests/unit/test_*; do
+	case "$t" in *.c|*.o|*.d) continue ;; esac
+	run_suite "unit: ${t##*/}" run_cmocka "$t"
+done
+run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
+run_suite "engine" sh tests/engine/run.sh
+
+echo
+[ -n "$suites_failed" ] && echo "failed suites:$suites_failed"
+echo "$total_pass passed, $total_fail failed"
+[ -z "$suites_failed" ]

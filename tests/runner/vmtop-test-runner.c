@@ -1,0 +1,237 @@
+/*
+ * A test double for vmtop-vm: it speaks the runner side of the engine
+ * protocol and behaves as the VM's cmdline says, so the engine's state
+ * machine can be tested without KVM. Words in the cmdline:
+ *   test=run          become ready and run until stopped (the default)
+ *   test=poweroff:S   power off S seconds after becoming ready
+ *   test=reboot:S     reboot S seconds after becoming ready
+ *   test=crash:S      die of SIGSEGV S seconds after becoming ready
+ *   test=hang         never become ready
+ *   test=error        report an error and exit instead of starting
+ *   test=noshutdown   ignore the power button
+ * With write=TEXT it writes TEXT at the start of disk 0, so a test can
+ * check that the right file was handed over.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+
+static struct event_base	*base;
+static struct msgconn		*conn;
+static struct proto_run_params	 params;
+static int			 have_params;
+static int			 fds[RUNFD_KIND_COUNT][VM_MAX_DISKS + 1];
+static int			 nfds;
+static int			 paused;
+static struct event		*timer;
+static struct event		*stats_ev;
+static char			 mode[128] = "run";
+static int			 delay;
+static uint64_t			 exits;
+
+static void
+console(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	msgconn_send(conn, MSG_RUN_CONSOLE, params.id, -1, buf, n);
+	/* Nobody attached: the pty is non-blocking and the bytes dropped. */
+	if (fds[RUNFD_PTY][0] != -1 && write(fds[RUNFD_PTY][0], buf, n) < 0)
+		errno = 0;
+}
+
+static void
+fail(const char *text)
+{
+	struct proto_error e;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.text, sizeof e.text, "%s", text);
+	msg_send_sync(msgconn_fd(conn), MSG_RUN_ERROR, params.id, -1, &e,
+	    sizeof e);
+	exit(RUNNER_EXIT_ERROR);
+}
+
+/* Read "word=value" from the cmdline into out. */
+static int
+cmdline_get(const char *word, char *out, size_t outlen)
+{
+	char *p, *end;
+	size_t wlen = strlen(word);
+
+	for (p = params.cmdline; (p = strstr(p, word)) != NULL; p++) {
+		if ((p != params.cmdline && p[-1] != ' ') || p[wlen] != '=')
+			continue;
+		p += wlen + 1;
+		end = strchr(p, ' ');
+		snprintf(out, outlen, "%.*s", end != NULL ? (int)(end - p) :
+		    (int)strlen(p), p);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+on_timer(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (strcmp(mode, "poweroff") == 0) {
+		console("%s: powering off\n", params.name);
+		exit(RUNNER_EXIT_POWEROFF);
+	}
+	if (strcmp(mode, "reboot") == 0) {
+		console("%s: rebooting\n", params.name);
+		exit(RUNNER_EXIT_REBOOT);
+	}
+	if (strcmp(mode, "crash") == 0)
+		raise(SIGSEGV);
+}
+
+static void
+on_stats(int fd, short ev, void *arg)
+{
+	struct proto_stats st;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	memset(&st, 0, sizeof st);
+	st.exits = ++exits;
+	st.cpu_ns = exits * 1000000;
+	msgconn_send(conn, MSG_RUN_STATS, params.id, -1, &st, sizeof st);
+}
+
+static void
+start(void)
+{
+	struct timeval tv = { 1, 0 };
+	char text[128], *colon;
+
+	if (fds[RUNFD_KVM][0] == -1)
+		fail("no /dev/kvm fd was handed over");
+	if (fds[RUNFD_PTY][0] == -1)
+		fail("no console pty was handed over");
+	if (cmdline_get("test", text, sizeof text) == 0) {
+		if ((colon = strchr(text, ':')) != NULL) {
+			*colon = '\0';
+			delay = atoi(colon + 1);
+		}
+		snprintf(mode, sizeof mode, "%s", text);
+	}
+	if (strcmp(mode, "error") == 0)
+		fail("the test asked for an error");
+	if (cmdline_get("write", text, sizeof text) == 0) {
+		if (params.ndisks == 0 || fds[RUNFD_DISK][0] == -1)
+			fail("write= needs a disk");
+		if (pwrite(fds[RUNFD_DISK][0], text, strlen(text), 0) !=
+		    (ssize_t)strlen(text))
+			fail("writing the disk failed");
+		fsync(fds[RUNFD_DISK][0]);
+	}
+	if (strcmp(mode, "hang") == 0)
+		return;
+	msgconn_send(conn, MSG_RUN_READY, params.id, -1, NULL, 0);
+	console("%s: booted with %u vcpus, %u disks, %d fds\n", params.name,
+	    params.vcpus, params.ndisks, nfds);
+	stats_ev = event_new(base, -1, EV_PERSIST, on_stats, NULL);
+	event_add(stats_ev, &tv);
+	if (strcmp(mode, "run") != 0 && strcmp(mode, "noshutdown") != 0) {
+		tv.tv_sec = delay;
+		timer = evtimer_new(base, on_timer, NULL);
+		evtimer_add(timer, &tv);
+	}
+}
+
+static int
+on_msg(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct proto_run_fd rf;
+
+	(void)arg;
+	switch (m->hdr.type) {
+	case MSG_RUN_PARAMS:
+		if (m->hdr.len != sizeof params)
+			return -1;
+		memcpy(&params, m->data, sizeof params);
+		have_params = 1;
+		break;
+	case MSG_RUN_FD:
+		if (m->hdr.len != sizeof rf || m->fd == -1)
+			return -1;
+		memcpy(&rf, m->data, sizeof rf);
+		if (rf.kind >= RUNFD_KIND_COUNT || rf.index >= VM_MAX_DISKS)
+			return -1;
+		if (rf.kind == RUNFD_PTY)
+			fcntl(m->fd, F_SETFL, O_NONBLOCK);
+		if (rf.kind != RUNFD_DISK_BASE)
+			fds[rf.kind][rf.index] = m->fd;
+		else
+			close(m->fd);
+		m->fd = -1;
+		nfds++;
+		break;
+	case MSG_RUN_START_END:
+		if (!have_params)
+			return -1;
+		start();
+		break;
+	case MSG_RUN_PAUSE:
+	case MSG_RUN_UNPAUSE:
+		paused = m->hdr.type == MSG_RUN_PAUSE;
+		msgconn_send(c, MSG_OK, params.id, -1, NULL, 0);
+		break;
+	case MSG_RUN_SHUTDOWN:
+		if (strcmp(mode, "noshutdown") == 0)
+			break;
+		console("%s: power button pressed\n", params.name);
+		msg_send_sync(msgconn_fd(c), MSG_RUN_CONSOLE, params.id, -1,
+		    "bye\n", 4);
+		exit(RUNNER_EXIT_POWEROFF);
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_close(struct msgconn *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	exit(RUNNER_EXIT_ERROR);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(fds, -1, sizeof fds);
+	log_init("vmtop-test-runner", 1, 0);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	conn = msgconn_new(base, RUNNER_SOCKET_FD, on_msg, on_close, NULL,
+	    "engine");
+	if (conn == NULL)
+		fatal("fd %d", RUNNER_SOCKET_FD);
+	event_base_dispatch(base);
+	return RUNNER_EXIT_ERROR;
+}

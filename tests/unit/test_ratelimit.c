@@ -1,0 +1,144 @@
+/* The start rate limit and the console capture ring. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "engine.h"
+
+#define SEC	1000000000ULL
+
+static void
+test_first_start_is_slow(void **state)
+{
+	struct ratelimit rl = { 0, 0 };
+
+	(void)state;
+	assert_int_equal(ratelimit_start(&rl, 1 * SEC), 0);
+	assert_int_equal(rl.fast, 0);
+}
+
+static void
+test_third_fast_start_fails(void **state)
+{
+	struct ratelimit rl = { 0, 0 };
+	uint64_t t = 100 * SEC;
+
+	(void)state;
+	assert_int_equal(ratelimit_start(&rl, t), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 1 * SEC), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 2 * SEC), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 3 * SEC), -1);
+	/* After the refusal the count starts again. */
+	assert_int_equal(ratelimit_start(&rl, t + 4 * SEC), 0);
+}
+
+static void
+test_slow_start_resets(void **state)
+{
+	struct ratelimit rl = { 0, 0 };
+	uint64_t t = 100 * SEC;
+
+	(void)state;
+	assert_int_equal(ratelimit_start(&rl, t), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 1 * SEC), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 2 * SEC), 0);
+	assert_int_equal(rl.fast, 2);
+	assert_int_equal(ratelimit_start(&rl, t + 8 * SEC), 0);
+	assert_int_equal(rl.fast, 0);
+	assert_int_equal(ratelimit_start(&rl, t + 9 * SEC), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 10 * SEC), 0);
+	assert_int_equal(ratelimit_start(&rl, t + 11 * SEC), -1);
+}
+
+static void
+test_boundary_is_slow(void **state)
+{
+	struct ratelimit rl = { 0, 0 };
+	uint64_t t = 100 * SEC;
+
+	(void)state;
+	ratelimit_start(&rl, t);
+	ratelimit_start(&rl, t + RATELIMIT_FAST_NS - 1);
+	assert_int_equal(rl.fast, 1);
+	ratelimit_start(&rl, t + 2 * RATELIMIT_FAST_NS - 1);
+	assert_int_equal(rl.fast, 0);
+}
+
+static void
+test_capture_keeps_last_bytes(void **state)
+{
+	struct capture cap;
+	uint8_t *out = malloc(CAPTURE_SIZE);
+	char chunk[1000];
+	size_t i, n;
+
+	(void)state;
+	capture_init(&cap);
+	assert_int_equal(capture_copy(&cap, out, CAPTURE_SIZE), 0);
+	assert_null(cap.buf);
+	for (i = 0; i < 200; i++) {
+		memset(chunk, 'a' + i % 26, sizeof chunk);
+		capture_append(&cap, chunk, sizeof chunk);
+	}
+	n = capture_copy(&cap, out, CAPTURE_SIZE);
+	assert_int_equal(n, CAPTURE_SIZE);
+	/* The last byte came from chunk 199, the first from 200000-65536. */
+	assert_int_equal(out[n - 1], 'a' + 199 % 26);
+	assert_int_equal(out[0], 'a' + ((200000 - CAPTURE_SIZE) / 1000) % 26);
+	/* A shorter copy gives the newest bytes. */
+	assert_int_equal(capture_copy(&cap, out, 10), 10);
+	assert_int_equal(out[9], 'a' + 199 % 26);
+	capture_free(&cap);
+	free(out);
+}
+
+static void
+test_capture_huge_append_and_log(void **state)
+{
+	struct capture cap;
+	char dir[] = "/tmp/vmtop-capture.XXXXXX", path[64], buf[8];
+	uint8_t *big = malloc(CAPTURE_SIZE * 2), *out = malloc(CAPTURE_SIZE);
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	capture_init(&cap);
+	assert_int_equal(capture_open_log(&cap, dir, "vm1"), 0);
+	for (i = 0; i < CAPTURE_SIZE * 2; i++)
+		big[i] = i & 0xff;
+	capture_append(&cap, "hello", 5);
+	capture_append(&cap, big, CAPTURE_SIZE * 2);
+	assert_int_equal(capture_copy(&cap, out, CAPTURE_SIZE), CAPTURE_SIZE);
+	assert_memory_equal(out, big + CAPTURE_SIZE, CAPTURE_SIZE);
+	capture_free(&cap);
+	snprintf(path, sizeof path, "%s/vm1.log", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fread(buf, 1, 5, f), 5);
+	assert_memory_equal(buf, "hello", 5);
+	fclose(f);
+	unlink(path);
+	rmdir(dir);
+	free(big);
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_start_is_slow),
+		cmocka_unit_test(test_third_fast_start_fails),
+		cmocka_unit_test(test_slow_start_resets),
+		cmocka_unit_test(test_boundary_is_slow),
+		cmocka_unit_test(test_capture_keeps_last_bytes),
+		cmocka_unit_test(test_capture_huge_append_and_log),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

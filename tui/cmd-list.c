@@ -1,0 +1,243 @@
+/*
+ * list (alias status) [NAME]: the VMs as a table, with the reason under
+ * each failed VM, or with -j one JSON object per VM per line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+static enum cmd_retval	cmd_list_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_list_entry = {
+	.name = "list",
+	.alias = "status",
+	.args = "",
+	.min_args = 0,
+	.max_args = 1,
+	.usage = "[NAME]",
+	.exec = cmd_list_exec,
+	.needs_engine = 1
+};
+
+enum cmd_list_column {
+	COL_ID,
+	COL_NAME,
+	COL_STATE,
+	COL_VCPUS,
+	COL_MEMORY,
+	COL_OWNER,
+	COL_TTY,
+	COL_UPTIME,
+	COL_COUNT
+};
+
+static const struct {
+	const char	*title;
+	int		 right;		/* right-aligned */
+} cmd_list_columns[COL_COUNT] = {
+	{ "ID", 1 },
+	{ "NAME", 0 },
+	{ "STATE", 0 },
+	{ "VCPUS", 1 },
+	{ "MEMORY", 1 },
+	{ "OWNER", 0 },
+	{ "TTY", 0 },
+	{ "UPTIME", 0 },
+};
+
+/* Terminate the strings of an info from the engine before they are used. */
+void
+cmd_list_sanitize(struct proto_vm_info *vi)
+{
+	vi->name[sizeof vi->name - 1] = '\0';
+	vi->tty[sizeof vi->tty - 1] = '\0';
+	vi->owner[sizeof vi->owner - 1] = '\0';
+	vi->reason[sizeof vi->reason - 1] = '\0';
+}
+
+/* Print every field of an info as JSON members, without the braces. */
+void
+cmd_list_json_fields(FILE *f, const struct proto_vm_info *vi)
+{
+	const struct proto_stats *st = &vi->stats;
+
+	fprintf(f, "\"id\":%u,\"name\":", vi->id);
+	cmd_json_string(f, vi->name);
+	fprintf(f, ",\"state\":\"%s\",\"tty\":",
+	    proto_state_name(vi->state));
+	cmd_json_string(f, vi->tty);
+	fprintf(f, ",\"owner\":");
+	cmd_json_string(f, vi->owner);
+	fprintf(f, ",\"memory\":%llu,\"vcpus\":%u,\"uid\":%u,\"pid\":%d,"
+	    "\"restarts\":%u,\"flags\":%u,\"enabled\":%s,\"adhoc\":%s,"
+	    "\"owned\":%s,\"started\":%lld,\"reason\":",
+	    (unsigned long long)vi->memory, vi->vcpus, vi->uid, vi->pid,
+	    vi->restarts, vi->flags,
+	    (vi->flags & VMINFO_ENABLED) ? "true" : "false",
+	    (vi->flags & VMINFO_ADHOC) ? "true" : "false",
+	    (vi->flags & VMINFO_OWNED) ? "true" : "false",
+	    (long long)vi->started);
+	cmd_json_string(f, vi->reason);
+	fprintf(f, ",\"stats\":{\"cpu_ns\":%llu,\"exits\":%llu,"
+	    "\"disk_rd_bytes\":%llu,\"disk_wr_bytes\":%llu,"
+	    "\"disk_rd_reqs\":%llu,\"disk_wr_reqs\":%llu,"
+	    "\"net_rx_bytes\":%llu,\"net_tx_bytes\":%llu,"
+	    "\"net_rx_packets\":%llu,\"net_tx_packets\":%llu,"
+	    "\"rss_bytes\":%llu},\"stats_time_ns\":%llu",
+	    (unsigned long long)st->cpu_ns, (unsigned long long)st->exits,
+	    (unsigned long long)st->disk_rd_bytes,
+	    (unsigned long long)st->disk_wr_bytes,
+	    (unsigned long long)st->disk_rd_reqs,
+	    (unsigned long long)st->disk_wr_reqs,
+	    (unsigned long long)st->net_rx_bytes,
+	    (unsigned long long)st->net_tx_bytes,
+	    (unsigned long long)st->net_rx_packets,
+	    (unsigned long long)st->net_tx_packets,
+	    (unsigned long long)st->rss_bytes,
+	    (unsigned long long)vi->stats_time_ns);
+}
+
+/* The table cells of one VM, each malloc'd and safe to print. */
+static void
+cmd_list_cells(const struct proto_vm_info *vi, time_t now, char **cells)
+{
+	char buf[64];
+	const char *tty;
+	int i;
+
+	xasprintf(&cells[COL_ID], "%u", vi->id);
+	cells[COL_NAME] = xstrdup(vi->name);
+	cells[COL_STATE] = xstrdup(proto_state_name(vi->state));
+	xasprintf(&cells[COL_VCPUS], "%u", vi->vcpus);
+	cmd_format_size(vi->memory, buf, sizeof buf);
+	cells[COL_MEMORY] = xstrdup(buf);
+	cells[COL_OWNER] = xstrdup(vi->owner[0] != '\0' ? vi->owner : "-");
+	tty = vi->tty;
+	if (strncmp(tty, "/dev/", 5) == 0)
+		tty += 5;
+	cells[COL_TTY] = xstrdup(*tty != '\0' ? tty : "-");
+	switch (vi->state) {
+	case VM_STARTING:
+	case VM_RUNNING:
+	case VM_PAUSED:
+	case VM_STOPPING:
+		if (vi->started > 0) {
+			cmd_format_duration(now - vi->started, buf,
+			    sizeof buf);
+			cells[COL_UPTIME] = xstrdup(buf);
+			break;
+		}
+		/* FALLTHROUGH */
+	default:
+		cells[COL_UPTIME] = xstrdup("-");
+		break;
+	}
+	for (i = 0; i < COL_COUNT; i++)
+		cmd_clean(cells[i]);
+}
+
+static void
+cmd_list_row(FILE *f, char **cells, const size_t *width)
+{
+	int i;
+
+	for (i = 0; i < COL_COUNT; i++) {
+		if (i > 0)
+			fputs("  ", f);
+		if (cmd_list_columns[i].right)
+			fprintf(f, "%*s", (int)width[i], cells[i]);
+		else if (i == COL_COUNT - 1)
+			fputs(cells[i], f);
+		else
+			fprintf(f, "%-*s", (int)width[i], cells[i]);
+	}
+	fputc('\n', f);
+}
+
+/* Print the table: columns as wide as their widest cell. */
+static void
+cmd_list_table(FILE *f, const struct proto_vm_info *vms, size_t n)
+{
+	char **cells, *reason;
+	size_t width[COL_COUNT], i, len;
+	const char *titles[COL_COUNT];
+	time_t now = time(NULL);
+	int c;
+
+	cells = xcalloc(n + 1, COL_COUNT * sizeof *cells);
+	for (c = 0; c < COL_COUNT; c++)
+		width[c] = strlen(cmd_list_columns[c].title);
+	for (i = 0; i < n; i++) {
+		cmd_list_cells(&vms[i], now, cells + i * COL_COUNT);
+		for (c = 0; c < COL_COUNT; c++) {
+			len = strlen(cells[i * COL_COUNT + c]);
+			if (len > width[c])
+				width[c] = len;
+		}
+	}
+	for (c = 0; c < COL_COUNT; c++)
+		titles[c] = cmd_list_columns[c].title;
+	cmd_list_row(f, (char **)titles, width);
+	for (i = 0; i < n; i++) {
+		cmd_list_row(f, cells + i * COL_COUNT, width);
+		if (vms[i].state == VM_FAILED && vms[i].reason[0] != '\0') {
+			reason = xstrdup(vms[i].reason);
+			cmd_clean(reason);
+			fprintf(f, "  reason: %s\n", reason);
+			free(reason);
+		}
+	}
+	for (i = 0; i < n * COL_COUNT; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static enum cmd_retval
+cmd_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct proto_name pn;
+	struct proto_vm_info *vms = NULL;
+	struct msg m;
+	size_t n = 0, i;
+
+	if (cmd_fill_name(ctx, argc > 0 ? argv[0] : "", &pn) == -1 ||
+	    cmd_send(ctx, MSG_CMD_LIST, &pn, sizeof pn) == -1)
+		return CMD_RETURN_ERROR;
+	for (;;) {
+		if (cmd_recv(ctx, &m) == -1)
+			goto fail;
+		if (m.hdr.type == MSG_END && m.hdr.len == 0) {
+			msg_clear(&m);
+			break;
+		}
+		if (m.hdr.type != MSG_VM_INFO || m.hdr.len != sizeof *vms) {
+			cmd_bad_reply(ctx, &m);
+			goto fail;
+		}
+		vms = xreallocarray(vms, n + 1, sizeof *vms);
+		memcpy(&vms[n], m.data, sizeof *vms);
+		cmd_list_sanitize(&vms[n]);
+		n++;
+		msg_clear(&m);
+	}
+
+	if (ctx->json) {
+		for (i = 0; i < n; i++) {
+			fputc('{', ctx->out);
+			cmd_list_json_fields(ctx->out, &vms[i]);
+			fputs("}\n", ctx->out);
+		}
+	} else
+		cmd_list_table(ctx->out, vms, n);
+	free(vms);
+	return CMD_RETURN_NORMAL;
+
+fail:
+	free(vms);
+	return CMD_RETURN_ERROR;
+}

@@ -1,0 +1,42 @@
+/* pause NAME and unpause NAME: freeze a VM's vCPUs, and let them run again. */
+#include "cmd.h"
+
+static enum cmd_retval	cmd_pause_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_pause_entry = {
+	.name = "pause",
+	.alias = NULL,
+	.args = "",
+	.min_args = 1,
+	.max_args = 1,
+	.usage = "NAME",
+	.exec = cmd_pause_exec,
+	.needs_engine = 1
+};
+
+const struct cmd_entry cmd_unpause_entry = {
+	.name = "unpause",
+	.alias = NULL,
+	.args = "",
+	.min_args = 1,
+	.max_args = 1,
+	.usage = "NAME",
+	.exec = cmd_pause_exec,
+	.needs_engine = 1
+};
+
+static enum cmd_retval
+cmd_pause_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct proto_name pn;
+	uint32_t type;
+
+	(void)argc;
+	if (ctx->entry == &cmd_unpause_entry)
+		type = MSG_CMD_UNPAUSE;
+	else
+		type = MSG_CMD_PAUSE;
+	if (cmd_fill_name(ctx, argv[0], &pn) == -1)
+		return CMD_RETURN_ERROR;
+	return cmd_simple(ctx, type, &pn, sizeof pn);
+}

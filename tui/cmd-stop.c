@@ -1,0 +1,46 @@
+/*
+ * stop NAME [-f] [-w] | stop -a [-f] [-w]: press a VM's power button, or
+ * with -f end its runner at once; -w answers once the VM has stopped; -a
+ * stops every VM the user may act on.
+ */
+#include <string.h>
+
+#include "cmd.h"
+
+static enum cmd_retval	cmd_stop_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_stop_entry = {
+	.name = "stop",
+	.alias = NULL,
+	.args = "afw",
+	.min_args = 0,
+	.max_args = 1,
+	.usage = "NAME [-f] [-w] | stop -a [-f] [-w]",
+	.exec = cmd_stop_exec,
+	.needs_engine = 1
+};
+
+static enum cmd_retval
+cmd_stop_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct proto_stop ps;
+	struct proto_name pn;
+
+	memset(&ps, 0, sizeof ps);
+	if (cmd_flag(ctx, 'a')) {
+		if (argc != 0)
+			return cmd_usage(ctx);
+		ps.flags |= STOP_ALL;
+	} else {
+		if (argc != 1)
+			return cmd_usage(ctx);
+		if (cmd_fill_name(ctx, argv[0], &pn) == -1)
+			return CMD_RETURN_ERROR;
+		memcpy(ps.name, pn.name, sizeof ps.name);
+	}
+	if (cmd_flag(ctx, 'f'))
+		ps.flags |= STOP_FORCE;
+	if (cmd_flag(ctx, 'w'))
+		ps.flags |= STOP_WAIT;
+	return cmd_simple(ctx, MSG_CMD_STOP, &ps, sizeof ps);
+}

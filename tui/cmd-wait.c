@@ -1,0 +1,26 @@
+/* wait NAME: block until the engine says the VM has stopped. */
+#include "cmd.h"
+
+static enum cmd_retval	cmd_wait_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_wait_entry = {
+	.name = "wait",
+	.alias = NULL,
+	.args = "",
+	.min_args = 1,
+	.max_args = 1,
+	.usage = "NAME",
+	.exec = cmd_wait_exec,
+	.needs_engine = 1
+};
+
+static enum cmd_retval
+cmd_wait_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct proto_name pn;
+
+	(void)argc;
+	if (cmd_fill_name(ctx, argv[0], &pn) == -1)
+		return CMD_RETURN_ERROR;
+	return cmd_simple(ctx, MSG_CMD_WAIT, &pn, sizeof pn);
+}

@@ -1,0 +1,617 @@
+/*
+ * The command table and what every command shares: lookup by name, alias
+ * or unique prefix; a small reentrant option parser (commands run many
+ * times in one process, so getopt(3)'s global state is no use); the lazy
+ * connection to the engine; and the helpers for sizes, paths and JSON.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+
+extern const struct cmd_entry cmd_capture_entry;
+extern const struct cmd_entry cmd_kill_engine_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_log_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_start_entry;
+extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_unpause_entry;
+extern const struct cmd_entry cmd_wait_entry;
+
+const struct cmd_entry *cmd_table[] = {
+	&cmd_capture_entry,
+	&cmd_kill_engine_entry,
+	&cmd_list_entry,
+	&cmd_log_entry,
+	&cmd_pause_entry,
+	&cmd_reload_entry,
+	&cmd_show_entry,
+	&cmd_start_entry,
+	&cmd_stop_entry,
+	&cmd_unpause_entry,
+	&cmd_wait_entry,
+	NULL
+};
+
+void
+cmd_ctx_init(struct cmd_ctx *ctx, FILE *out)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->out = out;
+}
+
+void
+cmd_ctx_free(struct cmd_ctx *ctx)
+{
+	cmd_args_clear(ctx);
+	client_close(ctx->conn);
+	ctx->conn = NULL;
+}
+
+static int
+cmd_compare_words(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Find a command by its name or alias, or by a prefix of exactly one
+ * command's name or alias. Return values: the entry, or NULL with
+ * "unknown command" or "ambiguous command" (naming the candidates in
+ * order) in err.
+ */
+const struct cmd_entry *
+cmd_find(const char *name, char *err, size_t errlen)
+{
+	const struct cmd_entry **e, *found = NULL;
+	const char *words[nitems(cmd_table)];
+	size_t len = strlen(name), off, n = 0, i;
+
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strcmp((*e)->name, name) == 0 ||
+		    ((*e)->alias != NULL && strcmp((*e)->alias, name) == 0))
+			return *e;
+	}
+	if (len == 0) {
+		snprintf(err, errlen, "unknown command: ''");
+		return NULL;
+	}
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strncmp((*e)->name, name, len) == 0)
+			words[n++] = (*e)->name;
+		else if ((*e)->alias != NULL &&
+		    strncmp((*e)->alias, name, len) == 0)
+			words[n++] = (*e)->alias;
+		else
+			continue;
+		found = *e;
+	}
+	if (n == 1)
+		return found;
+	if (n == 0) {
+		snprintf(err, errlen, "unknown command: %s", name);
+		return NULL;
+	}
+	qsort(words, n, sizeof *words, cmd_compare_words);
+	off = snprintf(err, errlen, "ambiguous command: %s, could be:", name);
+	for (i = 0; i < n && off < errlen; i++)
+		off += snprintf(err + off, errlen - off, "%s %s",
+		    i == 0 ? "" : ",", words[i]);
+	return NULL;
+}
+
+void
+cmd_args_clear(struct cmd_ctx *ctx)
+{
+	free(ctx->opts);
+	free(ctx->argv);
+	ctx->opts = NULL;
+	ctx->nopts = 0;
+	ctx->argv = NULL;
+	ctx->argc = 0;
+	ctx->entry = NULL;
+	ctx->typed = NULL;
+}
+
+static void
+cmd_add_opt(struct cmd_ctx *ctx, int flag, const char *value)
+{
+	ctx->opts = xreallocarray(ctx->opts, ctx->nopts + 1,
+	    sizeof *ctx->opts);
+	ctx->opts[ctx->nopts].flag = flag;
+	ctx->opts[ctx->nopts].value = value;
+	ctx->nopts++;
+}
+
+/* Split argv into options and operands as entry's spec says; -1 if bad. */
+static int
+cmd_parse_args(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd_entry *entry = ctx->entry;
+	const char *p, *spec;
+	int i, dashdash = 0;
+
+	ctx->argv = xcalloc(argc + 1, sizeof *ctx->argv);
+	for (i = 0; i < argc; i++) {
+		p = argv[i];
+		if (!dashdash && strcmp(p, "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (dashdash || p[0] != '-' || p[1] == '\0') {
+			ctx->argv[ctx->argc++] = argv[i];
+			continue;
+		}
+		for (p++; *p != '\0'; p++) {
+			if (*p == ':' || (spec = strchr(entry->args, *p)) ==
+			    NULL)
+				return -1;
+			if (spec[1] != ':') {
+				cmd_add_opt(ctx, *p, NULL);
+				continue;
+			}
+			if (p[1] != '\0')
+				cmd_add_opt(ctx, *p, p + 1);
+			else if (i + 1 < argc)
+				cmd_add_opt(ctx, *p, argv[++i]);
+			else
+				return -1;
+			break;
+		}
+	}
+	ctx->argv[ctx->argc] = NULL;
+	if (ctx->argc < entry->min_args ||
+	    (entry->max_args != -1 && ctx->argc > entry->max_args))
+		return -1;
+	return 0;
+}
+
+const struct cmd_entry *
+cmd_prepare(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd_entry *entry;
+
+	cmd_args_clear(ctx);
+	ctx->error[0] = '\0';
+	if (argc < 1) {
+		cmd_error(ctx, "no command given");
+		return NULL;
+	}
+	if ((entry = cmd_find(argv[0], ctx->error, sizeof ctx->error)) ==
+	    NULL)
+		return NULL;
+	ctx->entry = entry;
+	if (entry->alias != NULL && strcmp(argv[0], entry->alias) == 0)
+		ctx->typed = entry->alias;
+	else
+		ctx->typed = entry->name;
+	if (cmd_parse_args(ctx, argc - 1, argv + 1) == -1) {
+		cmd_usage(ctx);
+		cmd_args_clear(ctx);
+		return NULL;
+	}
+	return entry;
+}
+
+enum cmd_retval
+cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd_entry *entry;
+	enum cmd_retval rv;
+
+	if ((entry = cmd_prepare(ctx, argc, argv)) == NULL)
+		return CMD_RETURN_ERROR;
+	rv = entry->exec(ctx, ctx->argc, ctx->argv);
+	if (fflush(ctx->out) == EOF && rv == CMD_RETURN_NORMAL)
+		rv = cmd_error(ctx, "cannot write the output: %s",
+		    strerror(errno));
+	cmd_args_clear(ctx);
+	return rv;
+}
+
+enum cmd_retval
+cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+	va_end(ap);
+	return CMD_RETURN_ERROR;
+}
+
+/* The usage error of the running command, with the name as typed. */
+enum cmd_retval
+cmd_usage(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *entry = ctx->entry;
+
+	if (entry->usage == NULL || *entry->usage == '\0')
+		return cmd_error(ctx, "usage: %s", ctx->typed);
+	return cmd_error(ctx, "usage: %s %s", ctx->typed, entry->usage);
+}
+
+/* Whether the running command was given flag. */
+int
+cmd_flag(struct cmd_ctx *ctx, int flag)
+{
+	int i;
+
+	for (i = 0; i < ctx->nopts; i++) {
+		if (ctx->opts[i].flag == flag)
+			return 1;
+	}
+	return 0;
+}
+
+/* The value of the last flag given, or NULL. */
+const char *
+cmd_value(struct cmd_ctx *ctx, int flag)
+{
+	const char *value = NULL;
+	int i;
+
+	for (i = 0; i < ctx->nopts; i++) {
+		if (ctx->opts[i].flag == flag)
+			value = ctx->opts[i].value;
+	}
+	return value;
+}
+
+/* Connect unless connected; flags are client_connect's. Returns 0 or -1. */
+int
+cmd_connect(struct cmd_ctx *ctx, int flags)
+{
+	struct client_opts opts;
+
+	if (ctx->conn != NULL)
+		return 0;
+	memset(&opts, 0, sizeof opts);
+	opts.socket = ctx->socket;
+	opts.config = ctx->config;
+	opts.verbose = ctx->verbose;
+	opts.flags = flags;
+	return client_connect(&opts, &ctx->conn, ctx->error,
+	    sizeof ctx->error);
+}
+
+/* Forget a connection that failed or lost its place in the protocol. */
+static void
+cmd_disconnect(struct cmd_ctx *ctx)
+{
+	client_close(ctx->conn);
+	ctx->conn = NULL;
+}
+
+/* Send a request, connecting first (and starting the engine) if need be. */
+int
+cmd_send(struct cmd_ctx *ctx, uint32_t type, const void *data, size_t len)
+{
+	if (cmd_connect(ctx, CLIENT_START) == -1)
+		return -1;
+	if (client_request(ctx->conn, type, data, len, ctx->error,
+	    sizeof ctx->error) == 0)
+		return 0;
+	cmd_disconnect(ctx);
+	return -1;
+}
+
+/* Read one message; returns 0, or -1 with the error set (and m empty). */
+int
+cmd_recv(struct cmd_ctx *ctx, struct msg *m)
+{
+	if (client_recv(ctx->conn, m, ctx->error, sizeof ctx->error) == 1)
+		return 0;
+	cmd_disconnect(ctx);
+	return -1;
+}
+
+/*
+ * Finish a reply that is not what the command waits for: MSG_ERROR gives
+ * the engine's text, anything else is malformed and drops the connection.
+ */
+enum cmd_retval
+cmd_bad_reply(struct cmd_ctx *ctx, struct msg *m)
+{
+	if (m->hdr.type == MSG_ERROR && m->hdr.len == sizeof(struct
+	    proto_error))
+		client_error_text(m, ctx->error, sizeof ctx->error);
+	else {
+		client_malformed(m, ctx->error, sizeof ctx->error);
+		cmd_disconnect(ctx);
+	}
+	msg_clear(m);
+	return CMD_RETURN_ERROR;
+}
+
+/* Send a request answered by MSG_OK or MSG_ERROR, and read the answer. */
+enum cmd_retval
+cmd_simple(struct cmd_ctx *ctx, uint32_t type, const void *data, size_t len)
+{
+	struct msg m;
+
+	if (cmd_send(ctx, type, data, len) == -1 || cmd_recv(ctx, &m) == -1)
+		return CMD_RETURN_ERROR;
+	if (m.hdr.type == MSG_OK && m.hdr.len == 0) {
+		msg_clear(&m);
+		return CMD_RETURN_NORMAL;
+	}
+	return cmd_bad_reply(ctx, &m);
+}
+
+/* Fill a struct proto_name; returns 0, or -1 with the error set. */
+int
+cmd_fill_name(struct cmd_ctx *ctx, const char *name, struct proto_name *pn)
+{
+	memset(pn, 0, sizeof *pn);
+	if (strlen(name) > VM_NAME_MAX) {
+		cmd_error(ctx, "the VM name %.20s... is too long (at most %d "
+		    "characters)", name, VM_NAME_MAX);
+		return -1;
+	}
+	memcpy(pn->name, name, strlen(name));
+	return 0;
+}
+
+/*
+ * Parse a size: a number with a K, M, G or T suffix (either case), or MiB
+ * without one. Return values: 0 with *bytes set, or -1 with errno EINVAL
+ * (not a size, or zero) or ERANGE (too big).
+ */
+int
+cmd_parse_size(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	uint64_t mult;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0])) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v > UINT64_MAX / mult) {
+		errno = ERANGE;
+		return -1;
+	}
+	*bytes = v * mult;
+	return 0;
+}
+
+/* Format bytes with the largest unit that fits: 512M, 1.5G, 100B. */
+void
+cmd_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	uint64_t unit = 1024;
+	int i = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+		return;
+	}
+	while (units[i + 1] != '\0' && bytes / 1024 >= unit) {
+		unit *= 1024;
+		i++;
+	}
+	if (bytes % unit == 0)
+		snprintf(buf, len, "%llu%c",
+		    (unsigned long long)(bytes / unit), units[i]);
+	else
+		snprintf(buf, len, "%.1f%c", (double)bytes / unit, units[i]);
+}
+
+/* Format seconds as 42s, 5m07s, 3h02m or 2d05h. */
+void
+cmd_format_duration(int64_t secs, char *buf, size_t len)
+{
+	long long s = secs < 0 ? 0 : secs;
+
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, (s / 60) % 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, (s / 3600) % 24);
+}
+
+/*
+ * Make path absolute against the current directory (the engine's differs),
+ * dropping leading "./". Return values: 0, or -1 with errno EINVAL (empty
+ * path), ENAMETOOLONG (does not fit in len) or getcwd's error.
+ */
+int
+cmd_abspath(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (*path == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (*path == '/')
+		n = snprintf(buf, len, "%s", path);
+	else {
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			return -1;
+		while (path[0] == '.' && path[1] == '/') {
+			path += 2;
+			while (*path == '/')
+				path++;
+		}
+		if (*path == '\0' || strcmp(path, ".") == 0)
+			n = snprintf(buf, len, "%s", cwd);
+		else
+			n = snprintf(buf, len, "%s%s%s", cwd,
+			    strcmp(cwd, "/") == 0 ? "" : "/", path);
+	}
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t
+cmd_utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return n;
+}
+
+/*
+ * Quote s as a JSON string (malloc'd): escape quotes, backslashes and
+ * control characters, and replace bytes that are not UTF-8 with U+FFFD.
+ */
+char *
+cmd_json_quote(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t n;
+
+	/* Six bytes per input byte is the worst case ("\u001f"). */
+	out = o = xmalloc(strlen(s) * 6 + 3);
+	*o++ = '"';
+	while (*p != '\0') {
+		switch (*p) {
+		case '"':
+		case '\\':
+			*o++ = '\\';
+			*o++ = *p++;
+			continue;
+		case '\b':
+			o += sprintf(o, "\\b");
+			p++;
+			continue;
+		case '\f':
+			o += sprintf(o, "\\f");
+			p++;
+			continue;
+		case '\n':
+			o += sprintf(o, "\\n");
+			p++;
+			continue;
+		case '\r':
+			o += sprintf(o, "\\r");
+			p++;
+			continue;
+		case '\t':
+			o += sprintf(o, "\\t");
+			p++;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			o += sprintf(o, "\\u%04x", (unsigned int)*p++);
+			continue;
+		}
+		if ((n = cmd_utf8_len(p)) == 0) {
+			o += sprintf(o, "\\ufffd");
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return out;
+}
+
+void
+cmd_json_string(FILE *f, const char *s)
+{
+	char *q;
+
+	q = cmd_json_quote(s);
+	fputs(q, f);
+	free(q);
+}
+
+/* Make text from the engine safe for a terminal: control bytes become '?'. */
+void
+cmd_clean(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	}
+}

@@ -1,0 +1,121 @@
+/*
+ * vmtop's commands: one table shared by `vmtop -c`, the dashboard's key
+ * bindings and its `:` prompt, with one file per command (cmd-*.c).
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+struct client_conn;
+struct cmd_ctx;
+struct msg;
+
+enum cmd_retval {
+	CMD_RETURN_NORMAL,
+	CMD_RETURN_ERROR
+};
+
+/*
+ * A command. args is a getopt(3)-style spec ("afw", "m:d:"); flags may
+ * come before, between or after the operands, and "--" ends them.
+ * min_args and max_args count operands (-1: no limit). usage follows the
+ * name in "usage: NAME USAGE". exec runs with the options parsed into
+ * the context (cmd_flag, cmd_value) and gets the operands only.
+ * needs_engine marks the commands that talk to the engine: the connection
+ * is made, and the engine started, by their first request (cmd_send), so
+ * that they check their arguments first; it is kept for the next command.
+ */
+struct cmd_entry {
+	const char	 *name;
+	const char	 *alias;
+	const char	 *args;
+	int		  min_args;
+	int		  max_args;
+	const char	 *usage;
+	enum cmd_retval	(*exec)(struct cmd_ctx *, int, char **);
+	int		  needs_engine;
+};
+
+/* One parsed option: its letter and its value, or NULL. */
+struct cmd_opt {
+	int		 flag;
+	const char	*value;
+};
+
+#define CMD_ERROR_SIZE	(PROTO_TEXT_SIZE + 256)
+
+/* What commands run with: the connection, the output and an error. */
+struct cmd_ctx {
+	struct client_conn	 *conn;		/* NULL until needed */
+	const char		 *socket;	/* -S, or NULL */
+	const char		 *config;	/* -f, or NULL */
+	int			  verbose;
+	int			  json;		/* -j: JSON output */
+	FILE			 *out;
+
+	/* The command being run, valid during its exec. */
+	const struct cmd_entry	 *entry;
+	const char		 *typed;	/* its name as typed */
+	struct cmd_opt		 *opts;
+	int			  nopts;
+	int			  argc;		/* operands */
+	char			**argv;
+
+	/* The error of a failed command, without "vmtop: ". */
+	char			  error[CMD_ERROR_SIZE];
+};
+
+/* cmd.c */
+extern const struct cmd_entry *cmd_table[];
+void		 cmd_ctx_init(struct cmd_ctx *, FILE *);
+void		 cmd_ctx_free(struct cmd_ctx *);
+const struct cmd_entry *cmd_find(const char *, char *, size_t);
+/*
+ * Find the command for argv[0] and parse the rest into ctx. Return values:
+ * the entry, or NULL with a usage (or unknown command) error in ctx->error.
+ */
+const struct cmd_entry *cmd_prepare(struct cmd_ctx *, int, char **);
+void		 cmd_args_clear(struct cmd_ctx *);
+/* Run one command (argv[0] is its name); on error see ctx->error. */
+enum cmd_retval	 cmd_run(struct cmd_ctx *, int, char **);
+enum cmd_retval	 cmd_error(struct cmd_ctx *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+enum cmd_retval	 cmd_usage(struct cmd_ctx *);
+int		 cmd_flag(struct cmd_ctx *, int);
+const char	*cmd_value(struct cmd_ctx *, int);
+int		 cmd_connect(struct cmd_ctx *, int);
+int		 cmd_send(struct cmd_ctx *, uint32_t, const void *, size_t);
+int		 cmd_recv(struct cmd_ctx *, struct msg *);
+enum cmd_retval	 cmd_bad_reply(struct cmd_ctx *, struct msg *);
+enum cmd_retval	 cmd_simple(struct cmd_ctx *, uint32_t, const void *,
+		    size_t);
+int		 cmd_fill_name(struct cmd_ctx *, const char *,
+		    struct proto_name *);
+int		 cmd_parse_size(const char *, uint64_t *);
+void		 cmd_format_size(uint64_t, char *, size_t);
+void		 cmd_format_duration(int64_t, char *, size_t);
+int		 cmd_abspath(const char *, char *, size_t);
+char		*cmd_json_quote(const char *);
+void		 cmd_json_string(FILE *, const char *);
+void		 cmd_clean(char *);
+
+/* cmd-list.c */
+void		 cmd_list_sanitize(struct proto_vm_info *);
+void		 cmd_list_json_fields(FILE *, const struct proto_vm_info *);
+
+/* cmd-start.c */
+int		 cmd_start_fill(struct cmd_ctx *, const char *,
+		    struct proto_start *);
+
+/* batch.c */
+int		 batch_run(struct cmd_ctx *, const char *);
+
+/* dashboard.c */
+int		 dashboard_main(struct cmd_ctx *);
+
+#endif
