@@ -19,14 +19,15 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk \
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
 	    -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
 
 LIB_SRCS    = $(wildcard lib/*.c)
 ENGINE_SRCS = $(filter-out engine/parse.c, $(wildcard engine/*.c)) \
 	      engine/parse.c
 TUI_SRCS    = $(filter-out tui/vmtop.c, $(wildcard tui/*.c))
-VMM_SRCS    = $(filter-out vmm/vmtop-vm.c, $(wildcard vmm/*.c))
+VMM_SRCS    = $(filter-out vmm/vmtop-vm.c, $(wildcard vmm/*.c vmm/x86/*.c \
+	      vmm/hw/*.c vmm/virtio/*.c))
 DISK_SRCS   = $(wildcard vmm/disk/*.c)
 
 LIB_OBJS    = $(LIB_SRCS:.c=.o)
@@ -88,13 +89,13 @@ run: deps
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk \
+FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
 	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -fsanitize=fuzzer,address,undefined \
 	  $(PKG_CFLAGS)
 
-FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(DISK_SRCS)
+FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(DISK_SRCS) $(VMM_SRCS)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
-	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
+	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS) $(VMM_LIBS)
 
 fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 	@for f in $(FUZZ_TARGETS); do \
