@@ -115,6 +115,32 @@ struct vmm {
 	uint64_t		 exits;
 };
 
+/* The fds the engine handed over, by kind (proto.h); -1 when absent. */
+struct vmm_fds {
+	int	kvm, kernel, initrd, bios, cdrom, pty;
+	int	disks[VM_MAX_DISKS];
+	int	bases[VM_MAX_DISKS][VM_MAX_BASE_IMAGES];
+	int	nics[VM_MAX_NICS];
+};
+
+/*
+ * x86 guest physical layout: RAM from 0 up to PCI_MMIO_BASE at most, the
+ * rest from 4 GiB; the PCI MMIO window for BARs is reserved in the e820
+ * map; the IOAPIC and LAPIC sit above it as usual.
+ */
+#define X86_LOWMEM_END		0xc0000000ULL
+#define PCI_MMIO_BASE		0xc0000000ULL
+#define PCI_MMIO_SIZE		0x3ec00000ULL	/* up to 0xfec00000 */
+#define X86_HIGHMEM_BASE	0x100000000ULL
+
+/*
+ * devices.c: the PCI host bridge and every virtio device (blk per disk,
+ * net per NIC, rng). Returns 0, or -1 with vmm->error set.
+ */
+int	devices_create(struct vmm *, struct vmm_fds *);
+/* Stop device threads and flush disks (at power-off or reboot). */
+void	devices_destroy(struct vmm *);
+
 /* Ask every vCPU to stop with why (the first reason wins). */
 void	vmm_request_exit(struct vmm *, enum vmm_exit, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
