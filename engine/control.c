@@ -561,7 +561,6 @@ control_capture(struct client *cl, struct vm *vm, struct msg *m)
 static int
 control_reload(struct client *cl, struct vm *vm, struct msg *m)
 {
-	struct config conf;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -571,29 +570,18 @@ control_reload(struct client *cl, struct vm *vm, struct msg *m)
 	(void)m;
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("%s: open_memstream", __func__);
-	config_init(&conf);
-	errors = engine_load_config(&conf, f);
+	errors = engine_reload(f);
 	fclose(f);
-	if (errors > 0) {
-		config_free(&conf);
+	if (errors == 0)
+		control_reply_ok(cl);
+	else {
 		/* Drop the final newline; the first errors fit the reply. */
 		if (len > 0 && text[len - 1] == '\n')
 			text[len - 1] = '\0';
 		control_reply_error(cl, EINVAL, "reload: %d error%s, config "
 		    "unchanged: %s", errors, errors == 1 ? "" : "s", text);
-		free(text);
-		return 0;
 	}
 	free(text);
-	vm_apply_config(&conf);
-	config_free(&engine->conf);
-	engine->conf = conf;
-	TAILQ_INIT(&engine->conf.vms);
-	TAILQ_INIT(&engine->conf.switches);
-	TAILQ_CONCAT(&engine->conf.vms, &conf.vms, entry);
-	TAILQ_CONCAT(&engine->conf.switches, &conf.switches, entry);
-	log_info("reloaded %s", engine->config_path);
-	control_reply_ok(cl);
 	return 0;
 }
 

@@ -62,6 +62,33 @@ engine_load_config(struct config *conf, FILE *errout)
 	return config_parse(engine->config_path, NULL, conf, errout);
 }
 
+/*
+ * Read the config again and apply it without touching running VMs.
+ * Returns the number of errors (written to errout); 0 means applied.
+ */
+int
+engine_reload(FILE *errout)
+{
+	struct config conf;
+	int errors;
+
+	config_init(&conf);
+	if ((errors = engine_load_config(&conf, errout)) > 0) {
+		config_free(&conf);
+		return errors;
+	}
+	vm_apply_config(&conf);
+	config_free(&engine->conf);
+	engine->conf = conf;
+	/* The list heads moved: their last-element pointers must follow. */
+	TAILQ_INIT(&engine->conf.vms);
+	TAILQ_INIT(&engine->conf.switches);
+	TAILQ_CONCAT(&engine->conf.vms, &conf.vms, entry);
+	TAILQ_CONCAT(&engine->conf.switches, &conf.switches, entry);
+	log_info("reloaded %s", engine->config_path);
+	return 0;
+}
+
 int
 engine_check_config(const char *path, int verbose)
 {
@@ -131,8 +158,6 @@ engine_shutdown(void)
 static void
 engine_signal(int sig, short events, void *arg)
 {
-	struct config conf;
-
 	(void)events;
 	(void)arg;
 	switch (sig) {
@@ -142,20 +167,9 @@ engine_signal(int sig, short events, void *arg)
 			event_active(engine->exit_timer, EV_TIMEOUT, 0);
 		break;
 	case SIGHUP:
-		config_init(&conf);
-		if (engine_load_config(&conf, NULL) > 0) {
+		if (engine_reload(NULL) > 0)
 			log_warnx("reload: %s has errors; config unchanged",
 			    engine->config_path);
-			config_free(&conf);
-			break;
-		}
-		vm_apply_config(&conf);
-		config_free(&engine->conf);
-		TAILQ_INIT(&engine->conf.vms);
-		TAILQ_INIT(&engine->conf.switches);
-		TAILQ_CONCAT(&engine->conf.vms, &conf.vms, entry);
-		TAILQ_CONCAT(&engine->conf.switches, &conf.switches, entry);
-		log_info("reloaded %s", engine->config_path);
 		break;
 	case SIGTERM:
 	case SIGINT:

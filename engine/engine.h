@@ -216,6 +216,7 @@ void		 control_broadcast_vm(struct vm *);
 void		 engine_shutdown(void);
 /* Parse the config file; errors go to errout. Returns the error count. */
 int		 engine_load_config(struct config *, FILE *errout);
+int		 engine_reload(FILE *errout);
 
 /* stagger.c: start enabled VMs as `staggered start` says */
 void		 stagger_begin(void);

@@ -119,6 +119,17 @@ echo 'vm "bad" { memory 0 }' >>"$CONF"
 check_fail "reload of a bad config" "config unchanged" vt reload
 check_fail "bad vm not added" "no such vm" vt status bad
 sed -i '/"bad"/d' "$CONF"
+echo 'vm "hupped" { kernel "'"$T"'/kernel"; memory 2G; vcpus 3 }' >>"$CONF"
+kill -HUP "$ENGINE_PID"
+sleep 0.3
+check_out "SIGHUP reloads the config" hupped vt status
+check_out "show gives the config" "kernel: $T/kernel" vt show hupped
+check_out "show -j gives sizes" '"memory":2147483648' vtj show hupped
+check "log verbose" vt log verbose
+check "start with verbose logging" vt "start hupped; stop hupped -f"
+check_out "verbose log has state changes" "vm hupped: running -> stopping" \
+    cat "$T/engine.log"
+check "log brief" vt log brief
 
 # stop -a, wait, ad hoc start
 check "start two" vt "start web; start roots"
