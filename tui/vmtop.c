@@ -54,7 +54,8 @@ main(int argc, char **argv)
 	struct engine_opts eo;
 	struct cmd_ctx ctx;
 	const char *commands = NULL;
-	char *socket = NULL, *config = NULL, *path;
+	char *socket = NULL, *config = NULL;
+	const char *config_arg = NULL;
 	int ch, json = 0, verbose = 0, engine = 0, background = 0;
 	int check = 0, status;
 
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 		case 'f':
 			free(config);
 			config = vmtop_abspath(optarg);
+			config_arg = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -104,10 +106,8 @@ main(int argc, char **argv)
 		usage();
 
 	if (check) {
-		path = config != NULL ? config : paths_config();
-		status = engine_check_config(path, verbose);
-		if (path != config)
-			free(path);
+		/* Messages name the file as given; none: the default path. */
+		status = engine_check_config(config_arg, verbose);
 		free(config);
 		free(socket);
 		return status;
