@@ -102,6 +102,16 @@ if [ "$(id -u)" -eq 0 ]; then
 	check "owner stops its vm" as_nobody "$VMTOP" -S "$SOCK" -c "stop nobodys -w"
 	check_fail "another user may not reload" "permission denied" \
 	    as_nobody "$VMTOP" -S "$SOCK" -c reload
+	# A user's own engine: that user may act on VMs without an owner.
+	U="$T/user"; mkdir -p "$U"; chown 65534:65534 "$U"
+	echo 'vm "mine" { kernel "'"$T"'/kernel" }' >"$U/vm.conf"
+	as_user() { as_nobody env HOME="$U" XDG_RUNTIME_DIR="$U" \
+	    VMTOP_STATE_DIR="$U/state" "$VMTOP" -S "$U/engine.sock" \
+	    -f "$U/vm.conf" "$@"; }
+	check "user's engine lets its user start an unowned vm" \
+	    as_user -c "start mine; stop mine -w"
+	check_out "user's socket is private" "srw-------" ls -l "$U/engine.sock"
+	as_user -c kill-engine >/dev/null 2>&1
 fi
 
 # malformed client messages: dropped, logged, engine carries on
