@@ -41,9 +41,11 @@ UNIT_BINS   = $(UNIT_SRCS:.c=)
 RUNNER_TEST = tests/runner/vmtop-test-runner
 RAW_CLIENT  = tests/runner/vmtop-rawclient
 TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT)
+BENCH_TOOLS = tests/bench/vmtop-bench
 
 ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
-	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o)
+	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o) \
+	   $(BENCH_TOOLS:=.o)
 
 # vmtop-vm, the KVM runner, joins `all` with its source (vmm/vmtop-vm.c).
 VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
@@ -70,6 +72,9 @@ tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(VMM_LIBS)
 
 tests/runner/%: tests/runner/%.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests/bench/%: tests/bench/%.o libvmtop.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
@@ -107,7 +112,7 @@ fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 	done
 
 bench: check-deps
-	@$(MAKE) --no-print-directory all $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tests/bench/run.sh
 
 install: all
@@ -122,7 +127,7 @@ install: all
 
 clean:
 	rm -f vmtop vmtop-vm libvmtop.a libvmm.a engine/parse.c \
-	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) \
+	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) $(BENCH_TOOLS) \
 	    $(FUZZ_TARGETS)
 
 .PHONY: all deps check-deps check run fuzz bench install clean

@@ -622,8 +622,10 @@ control_sub_tick(int fd, short events, void *arg)
 	ei.pid = getpid();
 	TAILQ_FOREACH(vm, &engine->vms, entry)
 		ei.nvms++;
+	msgconn_cork(cl->conn);
 	msgconn_send(cl->conn, MSG_ENGINE_INFO, 0, -1, &ei, sizeof ei);
 	control_send_list(cl);
+	msgconn_uncork(cl->conn);
 }
 
 static int
@@ -671,6 +673,7 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 	const struct control_cmd *cmd;
 	struct vm *vm = NULL;
 	char name[VM_NAME_SIZE];
+	int rv;
 
 	if ((cmd = control_lookup(m->hdr.type)) == NULL) {
 		log_warnx("%s: dropping %s: unknown message type %u", __func__,
@@ -712,7 +715,11 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 			return 0;
 		}
 	}
-	return cmd->fn(cl, vm, m);
+	/* Every reply to one request leaves in as few writes as it can. */
+	msgconn_cork(c);
+	rv = cmd->fn(cl, vm, m);
+	msgconn_uncork(c);
+	return rv;
 }
 
 static void

@@ -3,6 +3,7 @@
  * start the enabled VMs, and serve clients and runners until told to
  * exit. Started on demand by the first client, like a tmux server.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -226,6 +227,19 @@ engine_paths(const struct engine_opts *opts)
 		log_warn("%s", engine->logdir);
 }
 
+/* Each running VM holds a few fds: take all the fds we are allowed. */
+static void
+engine_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("%s: setrlimit", __func__);
+	}
+}
+
 /* Detach from the terminal that started us once startup has succeeded. */
 static void
 engine_detach(void)
@@ -264,6 +278,7 @@ engine_main(const struct engine_opts *opts)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	engine_raise_nofile();
 	if ((engine->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	for (i = 0; i < 4; i++) {

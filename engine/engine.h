@@ -53,6 +53,9 @@ struct capture {
 	size_t		 head;		/* next write position */
 	size_t		 len;
 	int		 logfd;
+	char		*logpath;
+	int		 log_ok;	/* every byte so far is in the log */
+	int		 from_log;	/* stopped: the log's tail serves */
 };
 void	capture_init(struct capture *);
 void	capture_append(struct capture *, const void *, size_t);
@@ -60,6 +63,8 @@ void	capture_append(struct capture *, const void *, size_t);
 size_t	capture_copy(struct capture *, uint8_t *, size_t);
 int	capture_open_log(struct capture *, const char *dir, const char *vm);
 void	capture_close_log(struct capture *);
+/* The VM stopped: free the ring if its log holds everything. */
+void	capture_stopped(struct capture *);
 void	capture_free(struct capture *);
 
 struct client;
@@ -112,6 +117,8 @@ struct vm {
 	uint32_t	 pending_op;	/* pause/unpause sent to the runner */
 	int		 pty;		/* master, kept across reboots */
 	char		 tty[32];
+	char		 owner[32];	/* the owner's name, looked up once */
+	uid_t		 owner_uid;
 	struct capture	 capture;
 	struct ratelimit rl;
 	time_t		 started;

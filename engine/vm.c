@@ -137,7 +137,7 @@ vm_release(struct vm *vm)
 		close(vm->pty);
 	vm->pty = -1;
 	vm->tty[0] = '\0';
-	capture_close_log(&vm->capture);
+	capture_stopped(&vm->capture);
 }
 
 /* Swap in a reload's config now that the VM is stopped. */
@@ -304,7 +304,11 @@ vm_fill_info(struct vm *vm, struct proto_vm_info *info)
 	if (vm->conf->has_owner) {
 		info->flags |= VMINFO_OWNED;
 		info->uid = vm->conf->uid;
-		owner_name(vm->conf->uid, info->owner, sizeof info->owner);
+		if (vm->owner[0] == '\0' || vm->owner_uid != vm->conf->uid) {
+			owner_name(vm->conf->uid, vm->owner, sizeof vm->owner);
+			vm->owner_uid = vm->conf->uid;
+		}
+		memcpy(info->owner, vm->owner, sizeof info->owner);
 	}
 	if (vm->conf->enabled)
 		info->flags |= VMINFO_ENABLED;

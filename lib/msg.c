@@ -24,6 +24,8 @@
 #define MSG_HDR_SIZE	sizeof(struct msg_hdr)
 #define MSG_MAX_FDS	16
 #define MSG_INBUF_SIZE	(2 * (MSG_HDR_SIZE + MSG_MAX_PAYLOAD))
+#define MSG_INBUF_MIN	4096
+#define MSG_IOV_MAX	64
 /* Payloads hold 64-bit fields: handlers get them at this alignment. */
 #define MSG_ALIGN	8
 
@@ -46,6 +48,7 @@ struct msgconn {
 
 	uint8_t			*in;
 	size_t			 inlen;
+	size_t			 incap;
 	int			 infds[MSG_MAX_FDS];
 	int			 ninfds;
 
@@ -53,6 +56,7 @@ struct msgconn {
 	size_t			 queued;
 
 	int			 closing;	/* close once flushed */
+	int			 corked;
 	int			 dead;		/* drop at next chance */
 	int			 in_cb;
 	int			 freed;
@@ -83,7 +87,8 @@ msgconn_new(struct event_base *base, int fd, msg_cb cb, msg_close_cb close_cb,
 	c->close_cb = close_cb;
 	c->arg = arg;
 	msgconn_set_name(c, name);
-	c->in = xmalloc(MSG_INBUF_SIZE);
+	c->incap = MSG_INBUF_MIN;
+	c->in = xmalloc(c->incap);
 	TAILQ_INIT(&c->out);
 	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, msgconn_read, c);
 	c->wev = event_new(base, fd, EV_WRITE, msgconn_write, c);
@@ -177,11 +182,10 @@ msgconn_drop(struct msgconn *c)
 	msgconn_destroy(c);
 }
 
-static int
-msg_sendmsg(int sock, const uint8_t *buf, size_t len, int fd)
+static ssize_t
+msg_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd)
 {
 	struct msghdr mh;
-	struct iovec iov;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int))];
@@ -189,10 +193,8 @@ msg_sendmsg(int sock, const uint8_t *buf, size_t len, int fd)
 	struct cmsghdr *cmsg;
 
 	memset(&mh, 0, sizeof mh);
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = iovcnt;
 	if (fd != -1) {
 		memset(&cmsgbuf, 0, sizeof cmsgbuf);
 		mh.msg_control = cmsgbuf.buf;
@@ -206,16 +208,40 @@ msg_sendmsg(int sock, const uint8_t *buf, size_t len, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
-/* Write what the socket takes; returns -1 on a hard error. */
+static ssize_t
+msg_send_buf(int sock, const uint8_t *buf, size_t len, int fd)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return msg_sendmsg(sock, &iov, 1, fd);
+}
+
+/*
+ * Write what the socket takes, many messages per system call: a batch
+ * starts with at most one fd (its first message's) and ends before the
+ * next message that carries one. Returns -1 on a hard error.
+ */
 static int
 msgconn_flush(struct msgconn *c)
 {
-	struct msgout *o;
+	struct iovec iov[MSG_IOV_MAX];
+	struct msgout *o, *first;
 	ssize_t n;
+	int niov;
 
-	while ((o = TAILQ_FIRST(&c->out)) != NULL) {
-		n = msg_sendmsg(c->fd, o->buf + o->off, o->len - o->off,
-		    o->off == 0 ? o->fd : -1);
+	if (c->corked)
+		return 0;
+	while ((first = TAILQ_FIRST(&c->out)) != NULL) {
+		niov = 0;
+		for (o = first; o != NULL && niov < MSG_IOV_MAX;
+		    o = TAILQ_NEXT(o, entry)) {
+			if (o != first && o->fd != -1)
+				break;
+			iov[niov].iov_base = o->buf + o->off;
+			iov[niov++].iov_len = o->len - o->off;
+		}
+		n = msg_sendmsg(c->fd, iov, niov,
+		    first->off == 0 ? first->fd : -1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -225,13 +251,20 @@ msgconn_flush(struct msgconn *c)
 			}
 			return -1;
 		}
-		if (o->fd != -1) {
-			close(o->fd);
-			o->fd = -1;
+		if (first->fd != -1) {
+			close(first->fd);
+			first->fd = -1;
 		}
-		o->off += n;
 		c->queued -= n;
-		if (o->off == o->len) {
+		while (n > 0 && (o = TAILQ_FIRST(&c->out)) != NULL) {
+			size_t take = o->len - o->off;
+
+			if ((size_t)n < take)
+				take = n;
+			o->off += take;
+			n -= take;
+			if (o->off < o->len)
+				break;
 			TAILQ_REMOVE(&c->out, o, entry);
 			free(o->buf);
 			free(o);
@@ -240,6 +273,24 @@ msgconn_flush(struct msgconn *c)
 	if (c->closing)
 		msgconn_kill(c);
 	return 0;
+}
+
+/* Hold output back (cork) so a burst of messages leaves in few writes. */
+void
+msgconn_cork(struct msgconn *c)
+{
+	c->corked = 1;
+}
+
+void
+msgconn_uncork(struct msgconn *c)
+{
+	c->corked = 0;
+	if (msgconn_flush(c) == -1) {
+		log_debug("%s: %s: write: %s", __func__, msgconn_label(c),
+		    strerror(errno));
+		msgconn_kill(c);
+	}
 }
 
 static void
@@ -439,6 +490,12 @@ msgconn_parse(struct msgconn *c)
 	}
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
+	/* An idle peer keeps only a small buffer. */
+	if (c->inlen == 0 && c->incap > MSG_INBUF_MIN) {
+		free(c->in);
+		c->incap = MSG_INBUF_MIN;
+		c->in = xmalloc(c->incap);
+	}
 	return rv;
 }
 
@@ -454,7 +511,13 @@ msgconn_read(int fd, short events, void *arg)
 		msgconn_drop(c);
 		return;
 	}
-	n = msg_recvmsg(fd, c->in + c->inlen, MSG_INBUF_SIZE - c->inlen,
+	/* Grow the buffer while a burst or a large message needs room. */
+	if (c->incap - c->inlen < MSG_INBUF_MIN && c->incap < MSG_INBUF_SIZE) {
+		c->incap = c->incap * 2 > MSG_INBUF_SIZE ? MSG_INBUF_SIZE :
+		    c->incap * 2;
+		c->in = xreallocarray(c->in, 1, c->incap);
+	}
+	n = msg_recvmsg(fd, c->in + c->inlen, c->incap - c->inlen,
 	    c->infds, &c->ninfds, MSG_MAX_FDS, &fderr);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -497,7 +560,7 @@ msg_send_sync(int sock, uint32_t type, uint32_t peerid, int fd,
 	}
 	buf = msg_frame(type, peerid, fd != -1, data, len);
 	while (off < total) {
-		n = msg_sendmsg(sock, buf + off, total - off,
+		n = msg_send_buf(sock, buf + off, total - off,
 		    off == 0 ? fd : -1);
 		if (n == -1) {
 			if (errno == EINTR)

@@ -49,6 +49,9 @@ void		 msgconn_set_arg(struct msgconn *, void *);
 /* Queue one message; fd (or -1) is duplicated. Returns -1 and sets errno. */
 int		 msgconn_send(struct msgconn *, uint32_t, uint32_t, int,
 		    const void *, size_t);
+/* Queue without writing until uncorked, then write in few system calls. */
+void		 msgconn_cork(struct msgconn *);
+void		 msgconn_uncork(struct msgconn *);
 /* Close once the queued output has been written. */
 void		 msgconn_close_when_flushed(struct msgconn *);
 size_t		 msgconn_queued(struct msgconn *);

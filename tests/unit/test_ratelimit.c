@@ -98,6 +98,22 @@ test_capture_keeps_last_bytes(void **state)
 }
 
 static void
+test_capture_kept_without_log(void **state)
+{
+	struct capture cap;
+	uint8_t out[16];
+
+	(void)state;
+	capture_init(&cap);
+	capture_append(&cap, "no log", 6);
+	capture_stopped(&cap);
+	assert_non_null(cap.buf);
+	assert_int_equal(capture_copy(&cap, out, sizeof out), 6);
+	assert_memory_equal(out, "no log", 6);
+	capture_free(&cap);
+}
+
+static void
 test_capture_huge_append_and_log(void **state)
 {
 	struct capture cap;
@@ -116,6 +132,17 @@ test_capture_huge_append_and_log(void **state)
 	capture_append(&cap, big, CAPTURE_SIZE * 2);
 	assert_int_equal(capture_copy(&cap, out, CAPTURE_SIZE), CAPTURE_SIZE);
 	assert_memory_equal(out, big + CAPTURE_SIZE, CAPTURE_SIZE);
+	/* Stopped: the ring is freed and the log's tail serves instead. */
+	capture_stopped(&cap);
+	assert_null(cap.buf);
+	memset(out, 0, CAPTURE_SIZE);
+	assert_int_equal(capture_copy(&cap, out, CAPTURE_SIZE), CAPTURE_SIZE);
+	assert_memory_equal(out, big + CAPTURE_SIZE, CAPTURE_SIZE);
+	assert_int_equal(capture_copy(&cap, out, 3), 3);
+	assert_memory_equal(out, big + 2 * CAPTURE_SIZE - 3, 3);
+	/* The next run fills a new ring. */
+	capture_append(&cap, "again", 5);
+	assert_int_equal(capture_copy(&cap, out, CAPTURE_SIZE), 5);
 	capture_free(&cap);
 	snprintf(path, sizeof path, "%s/vm1.log", dir);
 	assert_non_null(f = fopen(path, "r"));
@@ -138,6 +165,7 @@ main(void)
 		cmocka_unit_test(test_boundary_is_slow),
 		cmocka_unit_test(test_capture_keeps_last_bytes),
 		cmocka_unit_test(test_capture_huge_append_and_log),
+		cmocka_unit_test(test_capture_kept_without_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
