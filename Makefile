@@ -54,6 +54,9 @@ all: vmtop $(if $(VMM_MAIN),vmtop-vm)
 engine/parse.c: engine/parse.y
 	$(YACC) -o $@ $<
 
+# The assembler includes the keymaps; -MMD does not see them.
+tui/keymaps.o: keymaps/default.keys keymaps/vi.keys keymaps/emacs.keys
+
 libvmtop.a: $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(DISK_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^

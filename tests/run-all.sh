@@ -46,6 +46,7 @@ for t in tests/unit/test_*; do
 done
 run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
+run_suite "tui" sh tests/tui/run.sh
 
 echo
 [ -n "$suites_failed" ] && echo "failed suites:$suites_failed"

@@ -241,3 +241,36 @@ fail:
 	free(vms);
 	return CMD_RETURN_ERROR;
 }
+
+/*
+ * Ask the engine for one VM's info. Return values: 0 with *vi filled, or
+ * -1 with the error set (the engine's "no such vm" among them).
+ */
+int
+cmd_list_one(struct cmd_ctx *ctx, const char *name, struct proto_vm_info *vi)
+{
+	struct proto_name pn;
+	struct msg m;
+	int have = 0;
+
+	if (cmd_fill_name(ctx, name, &pn) == -1 ||
+	    cmd_send(ctx, MSG_CMD_LIST, &pn, sizeof pn) == -1)
+		return -1;
+	for (;;) {
+		if (cmd_recv(ctx, &m) == -1)
+			return -1;
+		if (m.hdr.type == MSG_END && m.hdr.len == 0 && have) {
+			msg_clear(&m);
+			return 0;
+		}
+		if (m.hdr.type != MSG_VM_INFO || m.hdr.len != sizeof *vi ||
+		    have) {
+			cmd_bad_reply(ctx, &m);
+			return -1;
+		}
+		memcpy(vi, m.data, sizeof *vi);
+		cmd_list_sanitize(vi);
+		have = 1;
+		msg_clear(&m);
+	}
+}

@@ -20,28 +20,52 @@
 
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
+extern const struct cmd_entry cmd_bind_entry;
 extern const struct cmd_entry cmd_capture_entry;
+extern const struct cmd_entry cmd_command_prompt_entry;
+extern const struct cmd_entry cmd_confirm_before_entry;
+extern const struct cmd_entry cmd_console_entry;
+extern const struct cmd_entry cmd_cursor_entry;
+extern const struct cmd_entry cmd_filter_entry;
 extern const struct cmd_entry cmd_kill_engine_entry;
 extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_list_keys_entry;
 extern const struct cmd_entry cmd_log_entry;
 extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_quit_entry;
+extern const struct cmd_entry cmd_redraw_entry;
 extern const struct cmd_entry cmd_reload_entry;
+extern const struct cmd_entry cmd_restart_entry;
 extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_sort_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_unbind_entry;
 extern const struct cmd_entry cmd_unpause_entry;
 extern const struct cmd_entry cmd_wait_entry;
 
 const struct cmd_entry *cmd_table[] = {
+	&cmd_bind_entry,
 	&cmd_capture_entry,
+	&cmd_command_prompt_entry,
+	&cmd_confirm_before_entry,
+	&cmd_console_entry,
+	&cmd_cursor_entry,
+	&cmd_filter_entry,
 	&cmd_kill_engine_entry,
 	&cmd_list_entry,
+	&cmd_list_keys_entry,
 	&cmd_log_entry,
 	&cmd_pause_entry,
+	&cmd_quit_entry,
+	&cmd_redraw_entry,
 	&cmd_reload_entry,
+	&cmd_restart_entry,
 	&cmd_show_entry,
+	&cmd_sort_entry,
 	&cmd_start_entry,
 	&cmd_stop_entry,
+	&cmd_unbind_entry,
 	&cmd_unpause_entry,
 	&cmd_wait_entry,
 	NULL
@@ -154,6 +178,8 @@ cmd_parse_args(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (dashdash || p[0] != '-' || p[1] == '\0') {
 			ctx->argv[ctx->argc++] = argv[i];
+			if (entry->flags & CMD_ARGS_FIRST)
+				dashdash = 1;
 			continue;
 		}
 		for (p++; *p != '\0'; p++) {
@@ -215,6 +241,11 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if ((entry = cmd_prepare(ctx, argc, argv)) == NULL)
 		return CMD_RETURN_ERROR;
+	if ((entry->flags & CMD_DASHBOARD) && ctx->dash == NULL) {
+		cmd_error(ctx, "%s works only in the dashboard", ctx->typed);
+		cmd_args_clear(ctx);
+		return CMD_RETURN_ERROR;
+	}
 	rv = entry->exec(ctx, ctx->argc, ctx->argv);
 	if (fflush(ctx->out) == EOF && rv == CMD_RETURN_NORMAL)
 		rv = cmd_error(ctx, "cannot write the output: %s",

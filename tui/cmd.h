@@ -13,6 +13,7 @@
 
 struct client_conn;
 struct cmd_ctx;
+struct dashboard;
 struct msg;
 
 enum cmd_retval {
@@ -29,6 +30,8 @@ enum cmd_retval {
  * needs_engine marks the commands that talk to the engine: the connection
  * is made, and the engine started, by their first request (cmd_send), so
  * that they check their arguments first; it is kept for the next command.
+ * CMD_ARGS_FIRST stops option parsing at the first operand, so that a
+ * command given as operands (bind KEY COMMAND -f) keeps its own options.
  */
 struct cmd_entry {
 	const char	 *name;
@@ -39,6 +42,10 @@ struct cmd_entry {
 	const char	 *usage;
 	enum cmd_retval	(*exec)(struct cmd_ctx *, int, char **);
 	int		  needs_engine;
+	int		  flags;
+#define CMD_DASHBOARD	0x1	/* only in the dashboard */
+#define CMD_ARGS_FIRST	0x2	/* options end at the first operand */
+#define CMD_KEEP_PERCENT 0x4	/* %% is the command's, not the selection */
 };
 
 /* One parsed option: its letter and its value, or NULL. */
@@ -57,6 +64,11 @@ struct cmd_ctx {
 	int			  verbose;
 	int			  json;		/* -j: JSON output */
 	FILE			 *out;
+	struct dashboard	 *dash;		/* NULL outside the dashboard */
+	const char		 *keymap;	/* -k, or NULL for "default" */
+	int			  monochrome;	/* -C or NO_COLOR */
+	int			  interval_ms;	/* -d */
+	int			  replay_lines;	/* -r, or 0 for a screenful */
 
 	/* The command being run, valid during its exec. */
 	const struct cmd_entry	 *entry;
@@ -107,6 +119,8 @@ void		 cmd_clean(char *);
 /* cmd-list.c */
 void		 cmd_list_sanitize(struct proto_vm_info *);
 void		 cmd_list_json_fields(FILE *, const struct proto_vm_info *);
+int		 cmd_list_one(struct cmd_ctx *, const char *,
+		    struct proto_vm_info *);
 
 /* cmd-start.c */
 int		 cmd_start_fill(struct cmd_ctx *, const char *,

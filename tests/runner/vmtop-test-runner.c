@@ -10,7 +10,9 @@
  *   test=error        report an error and exit instead of starting
  *   test=noshutdown   ignore the power button
  * With write=TEXT it writes TEXT at the start of disk 0, so a test can
- * check that the right file was handed over.
+ * check that the right file was handed over. Once running it answers each
+ * line typed on its console with "got: LINE", so a console can be tested
+ * both ways, and `flood` typed writes 5000 numbered lines at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -39,6 +42,10 @@ static struct event		*stats_ev;
 static char			 mode[128] = "run";
 static int			 delay;
 static uint64_t			 exits;
+static struct event		*pty_ev;
+static struct event		*pty_retry;
+static char			 typed[256];
+static size_t			 ntyped;
 
 static void
 console(const char *fmt, ...)
@@ -120,6 +127,52 @@ on_stats(int fd, short ev, void *arg)
 }
 
 static void
+on_pty_retry(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_add(pty_ev, NULL);
+}
+
+/* Answer each line typed on the console; wait a while when nobody is. */
+static void
+on_pty(int fd, short ev, void *arg)
+{
+	struct timeval tv = { 0, 200000 };
+	char buf[256];
+	ssize_t n, i;
+	int j;
+
+	(void)ev;
+	(void)arg;
+	n = read(fd, buf, sizeof buf);
+	if (n <= 0) {
+		if (n == -1 && errno == EAGAIN)
+			return;
+		/* No slave is open (EIO): look again later. */
+		event_del(pty_ev);
+		evtimer_add(pty_retry, &tv);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\r' && buf[i] != '\n') {
+			if (ntyped < sizeof typed - 1)
+				typed[ntyped++] = buf[i];
+			continue;
+		}
+		typed[ntyped] = '\0';
+		if (ntyped > 0)
+			console("got: %s\n", typed);
+		if (strcmp(typed, "flood") == 0) {
+			for (j = 1; j <= 5000; j++)
+				console("flood line %d of 5000\n", j);
+		}
+		ntyped = 0;
+	}
+}
+
+static void
 start(void)
 {
 	struct timeval tv = { 1, 0 };
@@ -153,6 +206,10 @@ start(void)
 	    params.vcpus, params.ndisks, nfds);
 	stats_ev = event_new(base, -1, EV_PERSIST, on_stats, NULL);
 	event_add(stats_ev, &tv);
+	pty_ev = event_new(base, fds[RUNFD_PTY][0], EV_READ | EV_PERSIST,
+	    on_pty, NULL);
+	pty_retry = evtimer_new(base, on_pty_retry, NULL);
+	event_add(pty_ev, NULL);
 	if (strcmp(mode, "run") != 0 && strcmp(mode, "noshutdown") != 0) {
 		tv.tv_sec = delay;
 		timer = evtimer_new(base, on_timer, NULL);
@@ -164,6 +221,7 @@ static int
 on_msg(struct msgconn *c, struct msg *m, void *arg)
 {
 	struct proto_run_fd rf;
+	struct termios t;
 
 	(void)arg;
 	switch (m->hdr.type) {
@@ -179,8 +237,14 @@ on_msg(struct msgconn *c, struct msg *m, void *arg)
 		memcpy(&rf, m->data, sizeof rf);
 		if (rf.kind >= RUNFD_KIND_COUNT || rf.index >= VM_MAX_DISKS)
 			return -1;
-		if (rf.kind == RUNFD_PTY)
+		if (rf.kind == RUNFD_PTY) {
+			/* Raw, or the slave's echo comes back as input. */
+			if (tcgetattr(m->fd, &t) == 0) {
+				cfmakeraw(&t);
+				tcsetattr(m->fd, TCSANOW, &t);
+			}
 			fcntl(m->fd, F_SETFL, O_NONBLOCK);
+		}
 		if (rf.kind != RUNFD_DISK_BASE)
 			fds[rf.kind][rf.index] = m->fd;
 		else

@@ -142,10 +142,11 @@ test_find_prefixes(void **state)
 		const char	*name;
 	} cases[] = {
 		{ "cap", "capture" },
-		{ "c", "capture" },
+		{ "cu", "cursor" },
 		{ "k", "kill-engine" },
 		{ "kill", "kill-engine" },
-		{ "li", "list" },
+		{ "list", "list" },
+		{ "list-", "list-keys" },
 		{ "lo", "log" },
 		{ "p", "pause" },
 		{ "rel", "reload" },
@@ -153,7 +154,8 @@ test_find_prefixes(void **state)
 		{ "star", "start" },
 		{ "stat", "list" },		/* the alias' prefix */
 		{ "sto", "stop" },
-		{ "u", "unpause" },
+		{ "unp", "unpause" },
+		{ "unb", "unbind" },
 		{ "w", "wait" },
 	};
 	const struct cmd_entry *entry;
@@ -177,7 +179,7 @@ test_find_errors(void **state)
 	(void)state;
 	assert_null(cmd_find("s", err, sizeof err));
 	assert_string_equal(err,
-	    "ambiguous command: s, could be: show, start, status, stop");
+	    "ambiguous command: s, could be: show, sort, start, status, stop");
 	assert_null(cmd_find("st", err, sizeof err));
 	assert_string_equal(err,
 	    "ambiguous command: st, could be: start, status, stop");
@@ -185,7 +187,7 @@ test_find_errors(void **state)
 	assert_string_equal(err,
 	    "ambiguous command: sta, could be: start, status");
 	assert_null(cmd_find("l", err, sizeof err));
-	assert_string_equal(err, "ambiguous command: l, could be: list, log");
+	assert_string_equal(err, "ambiguous command: l, could be: list, list-keys, log");
 	assert_null(cmd_find("foo", err, sizeof err));
 	assert_string_equal(err, "unknown command: foo");
 	assert_null(cmd_find("listx", err, sizeof err));
@@ -255,8 +257,8 @@ test_args_usage(void **state)
 		    "[-w]" },
 		{ "stop -f: a", "usage: stop NAME [-f] [-w] | stop -a [-f] "
 		    "[-w]" },
-		{ "pause", "usage: pause NAME" },
-		{ "pause a b", "usage: pause NAME" },
+		{ "pause", "usage: pause [-t] NAME" },
+		{ "pause a b", "usage: pause [-t] NAME" },
 		{ "unpause", "usage: unpause NAME" },
 		{ "unpause -f a", "usage: unpause NAME" },
 		{ "wait", "usage: wait NAME" },
