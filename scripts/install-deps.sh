@@ -3,8 +3,8 @@
 # are present. Usage: install-deps.sh [build|check]
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
-libseccomp-dev libslirp-dev libcmocka-dev"
-check="tmux clang util-linux procps"
+libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio"
+check="tmux clang util-linux procps iproute2"
 want=$build
 [ "${1:-build}" = check ] && want="$build $check"
 missing=

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Build the nested-KVM test host: OUTDIR/vmlinuz (Debian's kernel, the
+# same as the test guest's) and OUTDIR/initrd.img (busybox-static, KVM,
+# 9p, overlay, virtio console; tests/vmhost/init). Quiet and quick when
+# nothing changed.
+# Usage: tests/vmhost/build.sh OUTDIR (tests/vmhost/run.sh calls it).
+set -u
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+OUT=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=${TOP:-$(cd "$HERE/../.." && pwd)}
+. "$TOP/tests/guest/debian.sh"
+
+MODULES="irqbypass ccp? kvm kvm-amd virtio virtio_ring virtio_pci_modern_dev
+virtio_pci_legacy_dev? virtio_pci netfs? fscache? 9pnet 9pnet_virtio 9p
+overlay virtio_console tun? bridge? virtio_net? virtio_blk?"
+
+KVER=$(kernel_version) || exit 1
+sum=$(cat "$HERE/build.sh" "$HERE/init" "$TOP/tests/guest/debian.sh" | cksum)
+stamp="$KVER $sum"
+if [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
+    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$stamp" ]; then
+	exit 0
+fi
+
+mkdir -p "$OUT" || die "cannot create $OUT"
+debian_kernel
+debian_busybox
+
+S=$(mktemp -d "${TMPDIR:-/tmp}/vmtop-vmhost.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$S"' EXIT
+trap 'exit 1' HUP INT TERM
+mkdir -p "$S/bin" "$S/dev" "$S/proc" "$S/sys" "$S/tmp" "$S/etc"
+cp "$BUSYBOX" "$S/bin/busybox"
+ln -s busybox "$S/bin/sh"
+cp "$HERE/init" "$S/init"
+chmod 755 "$S/init"
+stage_modules "$S" $MODULES
+make_cpio "$S" "$OUT/initrd.img"
+cp "$VMLINUZ" "$OUT/vmlinuz.tmp.$$" && mv "$OUT/vmlinuz.tmp.$$" "$OUT/vmlinuz" ||
+    die "cannot write $OUT/vmlinuz"
+echo "$stamp" >"$OUT/.stamp"

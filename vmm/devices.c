@@ -1,0 +1,147 @@
+/*
+ * The runner's devices: the PCI host bridge, a virtio-blk per disk, a
+ * virtio-net per NIC and a virtio-rng, each device with its I/O thread.
+ * One VM per runner, so the set lives here.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "disk.h"
+#include "disk_ops.h"
+#include "log.h"
+#include "pci.h"
+#include "virtio.h"
+#include "vmm.h"
+
+#define DEVICES_MAX	(VM_MAX_DISKS + VM_MAX_NICS + 1)
+
+static struct {
+	struct vmm		*vmm;
+	struct pci		*pci;
+	struct virtio_dev	*devs[DEVICES_MAX];
+	int			 ndevs;
+} devices;
+
+/* Open disk i in its format; NULL with vmm->error set. */
+static struct disk *
+devices_disk(struct vmm *vmm, int i, int fd)
+{
+	enum disk_format	 fmt = vmm->params.disk_format[i];
+	struct disk		*d;
+
+	if (fmt == DISK_FORMAT_AUTO)
+		fmt = disk_probe(fd);
+	if (fmt != DISK_FORMAT_RAW) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %s "
+		    "images are not supported yet", vmm->params.name, i,
+		    disk_format_name(fmt));
+		return NULL;
+	}
+	if ((d = raw_open(fd)) == NULL)
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %s",
+		    vmm->params.name, i, strerror(errno));
+	return d;
+}
+
+/* The NIC's address, or a random locally administered one. */
+static void
+devices_mac(struct vmm *vmm, int i, uint8_t mac[6])
+{
+	static const uint8_t	zero[6];
+
+	memcpy(mac, vmm->params.nic_lladdr[i], 6);
+	if (memcmp(mac, zero, 6) != 0)
+		return;
+	if (getrandom(mac, 6, 0) != 6)
+		memcpy(mac, "\x00\x00\x00\x00\x00\x01", 6);
+	mac[0] = (mac[0] & 0xfc) | 0x02;
+	mac[5] ^= i;
+}
+
+/*
+ * Create every device and start their threads. The devices take over
+ * the disk and NIC fds (set to -1 in fds). Returns 0, or -1 with
+ * vmm->error set (and nothing left behind).
+ */
+int
+devices_create(struct vmm *vmm, struct vmm_fds *fds)
+{
+	struct virtio_dev	*dev;
+	struct disk		*d;
+	uint8_t			 mac[6];
+	int			 i;
+
+	memset(&devices, 0, sizeof devices);
+	devices.vmm = vmm;
+	if ((devices.pci = pci_create(vmm)) == NULL) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: PCI bus: %s",
+		    vmm->params.name, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < VM_MAX_DISKS; i++) {
+		if (fds->disks[i] == -1)
+			continue;
+		if ((d = devices_disk(vmm, i, fds->disks[i])) == NULL)
+			goto fail;
+		fds->disks[i] = -1;
+		if ((dev = virtio_blk_create(vmm, devices.pci, d, i)) == NULL) {
+			snprintf(vmm->error, sizeof vmm->error, "vm %s: disk "
+			    "%d: %s", vmm->params.name, i, strerror(errno));
+			goto fail;
+		}
+		devices.devs[devices.ndevs++] = dev;
+	}
+	for (i = 0; i < VM_MAX_NICS; i++) {
+		if (fds->nics[i] == -1)
+			continue;
+		devices_mac(vmm, i, mac);
+		dev = virtio_net_create(vmm, devices.pci, fds->nics[i], mac,
+		    vmm->params.nic_locked[i], i);
+		fds->nics[i] = -1;
+		if (dev == NULL) {
+			snprintf(vmm->error, sizeof vmm->error, "vm %s: "
+			    "interface %d: %s", vmm->params.name, i,
+			    strerror(errno));
+			goto fail;
+		}
+		devices.devs[devices.ndevs++] = dev;
+	}
+	if ((dev = virtio_rng_create(vmm, devices.pci)) == NULL) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: virtio-rng: %s",
+		    vmm->params.name, strerror(errno));
+		goto fail;
+	}
+	devices.devs[devices.ndevs++] = dev;
+	for (i = 0; i < devices.ndevs; i++) {
+		if (virtio_dev_start(devices.devs[i]) == -1) {
+			snprintf(vmm->error, sizeof vmm->error, "vm %s: %s "
+			    "thread: %s", vmm->params.name,
+			    devices.devs[i]->name, strerror(errno));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	devices_destroy(vmm);
+	return -1;
+}
+
+/* Stop every I/O thread, then flush and free each device and the bus. */
+void
+devices_destroy(struct vmm *vmm)
+{
+	int	i;
+
+	if (devices.vmm != vmm)
+		return;
+	for (i = 0; i < devices.ndevs; i++)
+		virtio_dev_stop(devices.devs[i]);
+	for (i = 0; i < devices.ndevs; i++)
+		virtio_dev_destroy(devices.devs[i]);
+	pci_destroy(devices.pci);
+	memset(&devices, 0, sizeof devices);
+}

@@ -1,0 +1,29 @@
+/*
+ * The KVM vCPU backend. Besides its ops table it offers devices what only
+ * KVM has: the VM fd for irqfd and ioeventfd, and MSI routes (KVM keeps
+ * one routing table per VM, so every route goes through here: a device
+ * that set the table itself would drop the IOAPIC routes of the others).
+ */
+#ifndef KVM_H
+#define KVM_H
+
+#include <stdint.h>
+
+struct vmm;
+struct x86_boot;
+
+/* Make KVM (the /dev/kvm fd) the backend of vmm; create() builds the VM. */
+void	kvm_attach(struct vmm *, int kvm_fd);
+/* The VM fd, for KVM_IRQFD and KVM_IOEVENTFD; -1 unless KVM runs vmm. */
+int	kvm_vm_fd(struct vmm *);
+/*
+ * Route a new GSI to an MSI (for an irqfd); returns the GSI, or -1 with
+ * errno set. kvm_msi_route_set() changes the message of such a GSI (the
+ * guest reprogrammed the MSI-X entry); returns 0 or -1.
+ */
+int	kvm_msi_route_add(struct vmm *, uint64_t addr, uint32_t data);
+int	kvm_msi_route_set(struct vmm *, int gsi, uint64_t addr, uint32_t data);
+/* Set the boot CPU's registers. Returns 0, or -1 with errno set. */
+int	kvm_boot_cpu(struct vmm *, const struct x86_boot *);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The runner's side of the engine protocol: the synchronous hand-off of
+ * parameters and fds, then requests (pause, unpause, power button) and
+ * reports (ready, console bytes, statistics, errors) on the event loop.
+ */
+#ifndef RUNNER_H
+#define RUNNER_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+struct event_base;
+struct vmm_fds;
+
+/* What the runner's main does on the engine's requests. */
+struct runner_ops {
+	/* Stop (pause != 0) or resume every vCPU; 0, or -1 with err. */
+	int	(*pause)(int pause, char *err, size_t errlen);
+	/* Press the guest's power button. */
+	void	(*power_button)(void);
+};
+
+/*
+ * Read the hand-off from the engine on sock: the params, the fds (by
+ * kind, index and depth) and MSG_RUN_START_END. Returns 0, or -1 with a
+ * sentence in err.
+ */
+int	runner_handoff(int sock, struct proto_run_params *, struct vmm_fds *,
+	    char *err, size_t errlen);
+/* Every fd in fds, for the sandbox's keep list; returns how many. */
+int	runner_fd_list(const struct vmm_fds *, int *fds, int max);
+/* Serve the engine's requests on the event loop from now on. */
+void	runner_listen(struct event_base *, const struct runner_ops *);
+void	runner_ready(void);
+void	runner_console(const void *, size_t);
+void	runner_stats(const struct proto_stats *);
+/*
+ * Before runner_listen(): report an error to the engine and exit with
+ * RUNNER_EXIT_ERROR.
+ */
+void	runner_fail(const char *, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+/* Queue MSG_RUN_ERROR with text (a sentence). */
+void	runner_error(const char *);
+/*
+ * Exit with code once what is queued for the engine is written (or after
+ * a few seconds); returns to the event loop meanwhile.
+ */
+void	runner_exit(int code);
+
+#endif

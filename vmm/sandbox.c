@@ -1,0 +1,373 @@
+/*
+ * The runner's sandbox. In order: no_new_privs; only the fds the engine
+ * handed over (and stdin/stdout on /dev/null, stderr for the log); new
+ * mount, network, IPC and UTS namespaces (a user namespace first when
+ * not root) and an empty, read-only tmpfs as the root, the host's root
+ * detached (or, where namespaces are refused, a chroot into a removed
+ * directory); the params' uid and gid, or nobody, when started as root;
+ * rlimits; a seccomp allowlist that kills the process on anything else.
+ * There is no pid namespace: after unshare(CLONE_NEWPID) a process may
+ * not create threads, and the runner needs one per vCPU. It never forks,
+ * and seccomp lets it signal only its own threads.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "sandbox.h"
+
+#define NOBODY		65534
+#define NOFILE_MAX	1024	/* vCPU fds, eventfds of virtqueues */
+
+static char	sandbox_what[128] = "not entered";
+
+const char *
+sandbox_summary(void)
+{
+	return sandbox_what;
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int
+sandbox_begin(const int *keep, int nkeep, char *err, size_t errlen)
+{
+	int fds[64], n = 0, i, null;
+	unsigned int from = 3;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	for (i = 0; i < nkeep && n < (int)(sizeof fds / sizeof fds[0]); i++)
+		if (keep[i] > STDERR_FILENO)
+			fds[n++] = keep[i];
+	qsort(fds, n, sizeof fds[0], cmp_int);
+	for (i = 0; i <= n; i++) {
+		unsigned int to = i < n ? (unsigned int)fds[i] - 1 : ~0U;
+
+		if (i < n && (unsigned int)fds[i] < from)
+			continue;	/* a duplicate */
+		if (to >= from && close_range(from, to, 0) == -1) {
+			snprintf(err, errlen, "close_range: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (i < n)
+			from = fds[i] + 1;
+	}
+	return 0;
+}
+
+static int
+write_file(const char *path, const char *text)
+{
+	int fd, rv = 0;
+	ssize_t len = strlen(text);
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (write(fd, text, len) != len)
+		rv = -1;
+	close(fd);
+	return rv;
+}
+
+/* Not root: a user namespace mapping our ids to themselves. */
+static int
+sandbox_userns(void)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER) == -1)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (write_file("/proc/self/uid_map", map) == -1)
+		return -1;
+	if (write_file("/proc/self/setgroups", "deny\n") == -1)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_file("/proc/self/gid_map", map);
+}
+
+/* An empty read-only tmpfs becomes the root; the old one is detached. */
+static int
+sandbox_pivot(void)
+{
+	static const char *dirs[] = { "/tmp", "/mnt", "/proc" };
+	size_t i;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return -1;
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=4k,mode=0755") == 0)
+			break;
+	if (i == sizeof dirs / sizeof dirs[0])
+		return -1;
+	if (chdir(dirs[i]) == -1 || mkdir("old", 0700) == -1 ||
+	    syscall(SYS_pivot_root, ".", "old") == -1 || chdir("/") == -1 ||
+	    umount2("/old", MNT_DETACH) == -1 || rmdir("/old") == -1)
+		return -1;
+	return mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+	    MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* Without namespaces, root can still chroot into a removed directory. */
+static int
+sandbox_chroot(void)
+{
+	char dir[] = "/tmp/vmtop-vm.XXXXXX";
+
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	if (chdir(dir) == -1 || rmdir(dir) == -1 || chroot(".") == -1) {
+		rmdir(dir);
+		return -1;
+	}
+	return chdir("/");
+}
+
+/* Drop every capability (those a user namespace gave us). */
+static int
+sandbox_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+
+	memset(&hdr, 0, sizeof hdr);
+	memset(data, 0, sizeof data);
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static int
+sandbox_ids(const struct proto_run_params *p, char *err, size_t errlen)
+{
+	uid_t uid = p->uid != 0 ? p->uid : NOBODY;
+	gid_t gid = p->gid != 0 ? p->gid : NOBODY;
+
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		snprintf(err, errlen, "dropping to uid %u gid %u: %s",
+		    (unsigned)uid, (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		snprintf(err, errlen, "uid %u could become root again",
+		    (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sandbox_rlimits(void)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		return -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_max > NOFILE_MAX)
+		rl.rlim_max = NOFILE_MAX;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* The syscalls the runner and its threads make once the guest runs. */
+static const int sandbox_allowed[] = {
+	/* The event loop, the engine socket, the pty and device fds. */
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(epoll_create1),
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+	SCMP_SYS(close), SCMP_SYS(fcntl),
+	/* Disk images: positioned I/O, flushes, discard, growth. */
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
+	SCMP_SYS(pwritev), SCMP_SYS(preadv2), SCMP_SYS(pwritev2),
+	SCMP_SYS(lseek), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(fallocate), SCMP_SYS(ftruncate),
+	/* The size of the kernel, initrd and disks (fds; the root is empty). */
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	/* Device notifications (ioeventfd, irqfd, the console). */
+	SCMP_SYS(eventfd2),
+	/* Memory: guest RAM, malloc, thread stacks (never executable). */
+	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
+	/* Threads: locks, sleeps, glibc's per-thread setup and teardown. */
+	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(sched_yield), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+	/* Signals: the vCPU kick, its return, masks, abort(). */
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(restart_syscall),
+	/* Time: statistics (thread CPU clocks), timers, logs. */
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+	SCMP_SYS(gettimeofday), SCMP_SYS(getrusage),
+	/* Randomness for libraries that seed themselves. */
+	SCMP_SYS(getrandom),
+};
+
+/* The ioctls: KVM on its own fds, and the few a tap needs. */
+static const unsigned long sandbox_ioctls[] = {
+	/* /dev/kvm: create the VM. */
+	KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION,
+	KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID,
+	/* The VM: memory, irqchip, PIT, vCPUs, interrupts, clock. */
+	KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_SET_USER_MEMORY_REGION, KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2,
+	KVM_CREATE_VCPU, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+	KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_CLOCK, KVM_SET_CLOCK,
+	/* A vCPU: run it, its registers and CPU state. */
+	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+	KVM_SET_CPUID2, KVM_GET_MSRS, KVM_SET_MSRS, KVM_GET_LAPIC,
+	KVM_SET_LAPIC, KVM_SET_FPU, KVM_GET_MP_STATE, KVM_SET_MP_STATE,
+	KVM_KVMCLOCK_CTRL,
+	/* A NIC's tap: offloads and the virtio-net header. */
+	TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+	/* Non-blocking mode and pending bytes of an fd. */
+	FIONBIO, FIONREAD,
+};
+
+static int
+sandbox_seccomp(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rv = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof sandbox_allowed / sizeof sandbox_allowed[0];
+	    i++)
+		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sandbox_allowed[i],
+		    0);
+	for (i = 0; i < sizeof sandbox_ioctls / sizeof sandbox_ioctls[0]; i++)
+		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff,
+		    sandbox_ioctls[i]));
+	/* Memory may be mapped or protected, never executable. */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Threads, not processes; clone3 hides its flags, so glibc falls
+	 * back to clone. */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0);
+	/* Signals only to our own threads (the vCPU kick, raise()). */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	/* Thread names. */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	/* Our own limits: reading any, lowering NPROC once threads run. */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+	    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+	    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A1(SCMP_CMP_EQ, RLIMIT_NPROC));
+	/* Opening by path fails quietly (glibc's malloc may try /proc). */
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat),
+	    0);
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat2),
+	    0);
+	if (rv != 0) {
+		snprintf(err, errlen, "seccomp: building the filter failed");
+		seccomp_release(ctx);
+		return -1;
+	}
+	if ((rv = seccomp_load(ctx)) != 0) {
+		snprintf(err, errlen, "seccomp: %s", strerror(-rv));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+int
+sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
+{
+	int root = geteuid() == 0, userns = 0, ns = 0, empty = 0;
+
+	if (!root)
+		userns = sandbox_userns() == 0;
+	if (root || userns)
+		ns = unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+		    CLONE_NEWUTS) == 0;
+	if (ns)
+		empty = sandbox_pivot() == 0;
+	if (!empty && root)
+		empty = sandbox_chroot() == 0;
+	if (root && !empty) {
+		snprintf(err, errlen, "cannot make an empty root: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (root && sandbox_ids(p, err, errlen) == -1)
+		return -1;
+	if (userns && sandbox_drop_caps() == -1) {
+		snprintf(err, errlen, "dropping capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (sandbox_rlimits() == -1) {
+		snprintf(err, errlen, "rlimits: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(sandbox_what, sizeof sandbox_what, "%s%s, %s, uid %u, "
+	    "seccomp", userns ? "user " : "", ns ? "mount/net/ipc/uts ns" :
+	    "no namespaces", empty ? (ns ? "empty tmpfs root" :
+	    "removed-directory root") : "host root (seccomp bars open)",
+	    (unsigned)geteuid());
+	return sandbox_seccomp(err, errlen);
+}
+
+int
+sandbox_lock_threads(void)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	return setrlimit(RLIMIT_NPROC, &rl);
+}
