@@ -125,8 +125,9 @@ struct vmm_fds {
 
 /*
  * x86 guest physical layout: RAM from 0 up to PCI_MMIO_BASE at most, the
- * rest from 4 GiB; the PCI MMIO window for BARs is reserved in the e820
- * map; the IOAPIC and LAPIC sit above it as usual.
+ * rest from 4 GiB; the PCI MMIO window for BARs lies in the e820 hole
+ * below 4 GiB (not listed, so Linux keeps the host bridge's window whole);
+ * the IOAPIC and LAPIC sit above it as usual.
  */
 #define X86_LOWMEM_END		0xc0000000ULL
 #define PCI_MMIO_BASE		0xc0000000ULL
