@@ -9,8 +9,8 @@ MANDIR	 = $(PREFIX)/share/man
 
 CC	?= cc
 YACC	 = bison -y
-PKGS	 = libevent ncursesw libedit
-VMM_PKGS = libevent libseccomp
+PKGS	 = libevent ncursesw libedit zlib
+VMM_PKGS = libevent libseccomp zlib
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(VMM_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -40,7 +40,8 @@ UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:.c=)
 RUNNER_TEST = tests/runner/vmtop-test-runner
 RAW_CLIENT  = tests/runner/vmtop-rawclient
-TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT)
+DISK_TOOL   = tests/disk/vmtop-diskio
+TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(DISK_TOOL)
 BENCH_TOOLS = tests/bench/vmtop-bench
 
 ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
@@ -75,6 +76,9 @@ tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(VMM_LIBS)
 
 tests/runner/%: tests/runner/%.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests/disk/%: tests/disk/%.o libvmtop.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 tests/bench/%: tests/bench/%.o libvmtop.a
@@ -118,12 +122,14 @@ fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 		mkdir -p $$f.corpus; \
 		$$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus \
 		    $$([ $$f = tests/fuzz/fuzz_config ] && echo tests/config) \
+		    $$([ $$f = tests/fuzz/fuzz_qcow2 ] && echo tests/fuzz/qcow2-seeds) \
 		    || exit 1; \
 	done
 
 bench: check-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tests/bench/run.sh
+	@sh tests/bench/disk.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \

@@ -3,8 +3,9 @@
 # are present. Usage: install-deps.sh [build|check]
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
-libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio"
-check="tmux clang util-linux procps iproute2"
+libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio
+zlib1g-dev"
+check="tmux clang util-linux procps iproute2 qemu-utils"
 want=$build
 [ "${1:-build}" = check ] && want="$build $check"
 missing=

@@ -47,6 +47,7 @@ done
 run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
 run_suite "tui" sh tests/tui/run.sh
+run_suite "disk" sh tests/disk/run.sh
 run_suite "e2e" sh tests/e2e/run.sh
 
 echo

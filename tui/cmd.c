@@ -25,8 +25,11 @@ extern const struct cmd_entry cmd_capture_entry;
 extern const struct cmd_entry cmd_command_prompt_entry;
 extern const struct cmd_entry cmd_confirm_before_entry;
 extern const struct cmd_entry cmd_console_entry;
+extern const struct cmd_entry cmd_convert_entry;
+extern const struct cmd_entry cmd_create_entry;
 extern const struct cmd_entry cmd_cursor_entry;
 extern const struct cmd_entry cmd_filter_entry;
+extern const struct cmd_entry cmd_info_entry;
 extern const struct cmd_entry cmd_kill_engine_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_list_keys_entry;
@@ -50,8 +53,11 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_command_prompt_entry,
 	&cmd_confirm_before_entry,
 	&cmd_console_entry,
+	&cmd_convert_entry,
+	&cmd_create_entry,
 	&cmd_cursor_entry,
 	&cmd_filter_entry,
+	&cmd_info_entry,
 	&cmd_kill_engine_entry,
 	&cmd_list_entry,
 	&cmd_list_keys_entry,

@@ -26,24 +26,32 @@ static struct {
 	int			 ndevs;
 } devices;
 
-/* Open disk i in its format; NULL with vmm->error set. */
+/*
+ * Open disk i in its format over its base chain; the disk then owns the
+ * fds (set to -1 here). NULL with vmm->error set.
+ */
 static struct disk *
-devices_disk(struct vmm *vmm, int i, int fd)
+devices_disk(struct vmm *vmm, int i, struct vmm_fds *fds)
 {
-	enum disk_format	 fmt = vmm->params.disk_format[i];
-	struct disk		*d;
+	char		 err[PROTO_TEXT_SIZE - VM_NAME_SIZE - 32];
+	struct disk	*d;
+	int		 j, nbases = vmm->params.disk_nbase[i];
 
-	if (fmt == DISK_FORMAT_AUTO)
-		fmt = disk_probe(fd);
-	if (fmt != DISK_FORMAT_RAW) {
-		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %s "
-		    "images are not supported yet", vmm->params.name, i,
-		    disk_format_name(fmt));
+	if (nbases < 0 || nbases > VM_MAX_BASE_IMAGES) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %d "
+		    "base images", vmm->params.name, i, nbases);
 		return NULL;
 	}
-	if ((d = raw_open(fd)) == NULL)
+	d = disk_open(fds->disks[i], vmm->params.disk_format[i], fds->bases[i],
+	    nbases, 0, err, sizeof err);
+	if (d == NULL) {
 		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %s",
-		    vmm->params.name, i, strerror(errno));
+		    vmm->params.name, i, err);
+		return NULL;
+	}
+	fds->disks[i] = -1;
+	for (j = 0; j < nbases; j++)
+		fds->bases[i][j] = -1;
 	return d;
 }
 
@@ -85,9 +93,8 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 	for (i = 0; i < VM_MAX_DISKS; i++) {
 		if (fds->disks[i] == -1)
 			continue;
-		if ((d = devices_disk(vmm, i, fds->disks[i])) == NULL)
+		if ((d = devices_disk(vmm, i, fds)) == NULL)
 			goto fail;
-		fds->disks[i] = -1;
 		if ((dev = virtio_blk_create(vmm, devices.pci, d, i)) == NULL) {
 			snprintf(vmm->error, sizeof vmm->error, "vm %s: disk "
 			    "%d: %s", vmm->params.name, i, strerror(errno));

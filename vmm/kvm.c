@@ -28,6 +28,12 @@
 #define KVM_KICK_SIGNAL		SIGUSR1
 #define KVM_MAX_ROUTES		1024
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+/*
+ * KVM_RUN says EAGAIN when a vCPU waiting for its SIPI wakes up, now and
+ * then; a KVM that says nothing else (PVM with a guest outside long
+ * mode) would spin for ever.
+ */
+#define KVM_MAX_EAGAIN		100000
 
 struct kvm_vcpu {
 	int		 fd;
@@ -137,6 +143,25 @@ kvm_irq_msi(void *opaque, uint64_t addr, uint32_t data)
 	if (kvm_ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) == -1)
 		log_warn("%s: 0x%llx/0x%x", __func__, (unsigned long long)addr,
 		    data);
+}
+
+int
+kvm_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, int assign)
+{
+	struct vmm *vmm = opaque;
+	struct kvm_ioeventfd io;
+	int vmfd;
+
+	if ((vmfd = kvm_vm_fd(vmm)) == -1) {
+		errno = ENODEV;
+		return -1;
+	}
+	memset(&io, 0, sizeof io);
+	io.addr = gpa;
+	io.len = len;
+	io.fd = fd;
+	io.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+	return kvm_ioctl(vmfd, KVM_IOEVENTFD, &io) == -1 ? -1 : 0;
 }
 
 int
@@ -517,6 +542,7 @@ kvm_run_vcpu(struct vmm *vmm, int cpu)
 	struct kvm_vcpu *v = &k->vcpus[cpu];
 	struct kvm_run *run = v->run;
 	sigset_t set;
+	unsigned long again = 0;
 
 	kvm_tls_run = run;
 	v->thread = pthread_self();
@@ -529,6 +555,12 @@ kvm_run_vcpu(struct vmm *vmm, int cpu)
 		if (kvm_check(vmm, k, v, cpu))
 			break;
 		if (ioctl(v->fd, KVM_RUN, 0) == -1) {
+			if (errno == EAGAIN && ++again == KVM_MAX_EAGAIN) {
+				vmm_request_exit(vmm, VMM_ERROR, "vCPU %d: this "
+				    "KVM keeps refusing to run it (EAGAIN); it "
+				    "cannot boot this guest", cpu);
+				break;
+			}
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
 				continue;
@@ -537,6 +569,7 @@ kvm_run_vcpu(struct vmm *vmm, int cpu)
 			    cpu, strerror(errno));
 			break;
 		}
+		again = 0;
 		__atomic_fetch_add(&vmm->exits, 1, __ATOMIC_RELAXED);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:

@@ -17,6 +17,13 @@ void	kvm_attach(struct vmm *, int kvm_fd);
 /* The VM fd, for KVM_IRQFD and KVM_IOEVENTFD; -1 unless KVM runs vmm. */
 int	kvm_vm_fd(struct vmm *);
 /*
+ * Make a len-byte MMIO write at gpa signal fd without a vCPU exit (assign
+ * 1), or undo it (0). opaque is the vmm: this is virtio-pci's notify hook
+ * (virtio_pci_set_ioeventfd). Returns 0, or -1 with errno set.
+ */
+int	kvm_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd,
+	    int assign);
+/*
  * Route a new GSI to an MSI (for an irqfd); returns the GSI, or -1 with
  * errno set. kvm_msi_route_set() changes the message of such a GSI (the
  * guest reprogrammed the MSI-X entry); returns 0 or -1.

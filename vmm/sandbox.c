@@ -296,15 +296,16 @@ sandbox_seccomp(char *err, size_t errlen)
 	    0);
 	/* Signals only to our own threads (the vCPU kick, raise()). */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	/* Thread names. */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
 	/* Our own limits: reading any, lowering NPROC once threads run. */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
-	    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+	    SCMP_A0(SCMP_CMP_EQ, 0, 0), SCMP_A2(SCMP_CMP_EQ, 0, 0));
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
-	    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A1(SCMP_CMP_EQ, RLIMIT_NPROC));
+	    SCMP_A0(SCMP_CMP_EQ, 0, 0),
+	    SCMP_A1(SCMP_CMP_EQ, RLIMIT_NPROC, 0));
 	/* Opening by path fails quietly (glibc's malloc may try /proc). */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat),

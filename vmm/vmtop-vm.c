@@ -30,6 +30,7 @@
 #include "log.h"
 #include "runner.h"
 #include "sandbox.h"
+#include "virtio.h"
 #include "vmm.h"
 #include "x86.h"
 #include "xmalloc.h"
@@ -189,7 +190,7 @@ machine_end(void)
 	devices_destroy(&m.vmm);
 	machine_console_out();
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	log_info("%s after %.1f s, %llu exits", m.vmm.error,
+	log_info("%s (after %.1f s, %llu exits)", m.vmm.error,
 	    (now.tv_sec - m.started.tv_sec) +
 	    (now.tv_nsec - m.started.tv_nsec) / 1e9,
 	    (unsigned long long)m.vmm.exits);
@@ -336,6 +337,8 @@ machine_start(const struct proto_run_params *p, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	/* Queue notifies become eventfd signals inside KVM, no exit. */
+	virtio_pci_set_ioeventfd(kvm_ioeventfd, vmm);
 	if (devices_create(vmm, &m.fds) == -1) {
 		snprintf(err, errlen, "%s", vmm->error);
 		return -1;

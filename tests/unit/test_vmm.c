@@ -504,69 +504,75 @@ test_acpi_tables(void **state)
 static void
 test_cpuid_topology(void **state)
 {
-	struct {
-		struct kvm_cpuid2		hdr;
-		struct kvm_cpuid_entry2		e[6];
-	} c;
+	union {
+		struct kvm_cpuid2	hdr;
+		uint8_t			buf[sizeof(struct kvm_cpuid2) +
+					    6 * sizeof(struct kvm_cpuid_entry2)];
+	} u;
+	struct kvm_cpuid_entry2 *e = u.hdr.entries;
 
 	(void)state;
-	memset(&c, 0, sizeof c);
-	c.hdr.nent = 6;
-	c.e[0].function = 1;
-	c.e[0].ebx = 0x12340800;
-	c.e[1].function = 0xb;
-	c.e[1].index = 0;
-	c.e[2].function = 0xb;
-	c.e[2].index = 1;
-	c.e[3].function = 0x80000008;
-	c.e[3].ecx = 0xabcd0000;
-	c.e[4].function = 0x8000001e;
-	c.e[5].function = 0x80000001;
-	c.e[5].ecx = 1 << 2;			/* SVM */
-	x86_cpuid_fixup(&c.hdr, 5, 6);
-	assert_int_equal(c.e[0].ebx >> 24, 5);
-	assert_int_equal((c.e[0].ebx >> 16) & 0xff, 8);
-	assert_int_equal(c.e[0].ebx & 0xffff, 0x0800);
-	assert_true(c.e[0].ecx & (1U << 31));	/* hypervisor */
-	assert_true(c.e[0].edx & (1U << 28));	/* HTT */
-	assert_int_equal(c.e[1].edx, 5);
-	assert_int_equal(c.e[1].ebx, 1);
-	assert_int_equal(c.e[2].eax, 3);
-	assert_int_equal(c.e[2].ebx, 6);
-	assert_int_equal(c.e[2].ecx, 0x201);
-	assert_int_equal(c.e[3].ecx, 0xabcd3005);
-	assert_int_equal(c.e[4].eax, 5);
-	assert_false(c.e[5].ecx & (1 << 2));
+	memset(&u, 0, sizeof u);
+	u.hdr.nent = 6;
+	e[0].function = 1;
+	e[0].ebx = 0x12340800;
+	e[1].function = 0xb;
+	e[1].index = 0;
+	e[2].function = 0xb;
+	e[2].index = 1;
+	e[3].function = 0x80000008;
+	e[3].ecx = 0xabcd0000;
+	e[4].function = 0x8000001e;
+	e[5].function = 0x80000001;
+	e[5].ecx = 1 << 2;			/* SVM */
+	x86_cpuid_fixup(&u.hdr, 5, 6);
+	assert_int_equal(e[0].ebx >> 24, 5);
+	assert_int_equal((e[0].ebx >> 16) & 0xff, 8);
+	assert_int_equal(e[0].ebx & 0xffff, 0x0800);
+	assert_true(e[0].ecx & (1U << 31));	/* hypervisor */
+	assert_true(e[0].edx & (1U << 28));	/* HTT */
+	assert_int_equal(e[1].edx, 5);
+	assert_int_equal(e[1].ebx, 1);
+	assert_int_equal(e[2].eax, 3);
+	assert_int_equal(e[2].ebx, 6);
+	assert_int_equal(e[2].ecx, 0x201);
+	assert_int_equal(e[3].ecx, 0xabcd3005);
+	assert_int_equal(e[4].eax, 5);
+	assert_false(e[5].ecx & (1 << 2));
 }
 
 /* IRQ 0 reaches IOAPIC pin 2 (the MADT override); GSI 2 is nowhere. */
 static void
 test_irq_routes(void **state)
 {
-	struct {
-		struct kvm_irq_routing		hdr;
-		struct kvm_irq_routing_entry	e[X86_IRQCHIP_GSIS + 16];
-	} r;
+	union {
+		struct kvm_irq_routing	hdr;
+		uint8_t			buf[sizeof(struct kvm_irq_routing) +
+					    (X86_IRQCHIP_GSIS + 16) *
+					    sizeof(struct kvm_irq_routing_entry)];
+	} u;
+	struct kvm_irq_routing *r = &u.hdr;
+	struct kvm_irq_routing_entry *e = u.hdr.entries;
 	uint32_t i;
 	int ioapic0 = -1, pic0 = 0, n[X86_IRQCHIP_GSIS];
 
 	(void)state;
 	memset(n, 0, sizeof n);
-	x86_irq_routes(&r.hdr);
-	assert_true(r.hdr.nr <= X86_IRQCHIP_GSIS + 16);
-	for (i = 0; i < r.hdr.nr; i++) {
-		assert_int_equal(r.e[i].type, KVM_IRQ_ROUTING_IRQCHIP);
-		assert_true(r.e[i].gsi < X86_IRQCHIP_GSIS);
-		n[r.e[i].gsi]++;
-		if (r.e[i].gsi == 0 &&
-		    r.e[i].u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC)
-			ioapic0 = r.e[i].u.irqchip.pin;
-		if (r.e[i].gsi == 0 &&
-		    r.e[i].u.irqchip.irqchip == KVM_IRQCHIP_PIC_MASTER)
+	x86_irq_routes(r);
+	assert_true(r->nr <= X86_IRQCHIP_GSIS + 16);
+	for (i = 0; i < r->nr; i++) {
+		assert_int_equal(e[i].type, KVM_IRQ_ROUTING_IRQCHIP);
+		assert_true(e[i].gsi < X86_IRQCHIP_GSIS);
+		n[e[i].gsi]++;
+		if (e[i].gsi == 0 &&
+		    e[i].u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC)
+			ioapic0 = e[i].u.irqchip.pin;
+		if (e[i].gsi == 0 &&
+		    e[i].u.irqchip.irqchip == KVM_IRQCHIP_PIC_MASTER)
 			pic0 = 1;
-		if (r.e[i].gsi > 2 &&
-		    r.e[i].u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC)
-			assert_int_equal(r.e[i].u.irqchip.pin, r.e[i].gsi);
+		if (e[i].gsi > 2 &&
+		    e[i].u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC)
+			assert_int_equal(e[i].u.irqchip.pin, e[i].gsi);
 	}
 	assert_int_equal(ioapic0, 2);
 	assert_true(pic0);

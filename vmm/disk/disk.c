@@ -1,4 +1,7 @@
-/* Format probing and base-chain lookup shared by the engine and runner. */
+/*
+ * Format probing, base-chain lookup and image creation: what the engine
+ * and the client need without the I/O paths (disk_chain.c opens images).
+ */
 #include <sys/stat.h>
 
 #include <endian.h>
@@ -6,13 +9,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "disk.h"
-
-#define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
-#define QCOW2_V2_HEADER_SIZE	72
-#define QCOW2_BASE_MAX		1023		/* qemu's limit */
+#include "qcow2.h"
 
 enum disk_format
 disk_probe(int fd)
@@ -38,64 +39,55 @@ disk_format_name(enum disk_format fmt)
 	}
 }
 
-static int
-qcow2_base_path(int fd, char *base, size_t baselen, char *err, size_t errlen)
+int
+disk_format_parse(const char *s, enum disk_format *fmt)
 {
-	uint8_t hdr[QCOW2_V2_HEADER_SIZE];
-	uint32_t magic, version, size;
-	uint64_t off;
-	struct stat st;
-	ssize_t n;
+	if (strcmp(s, "raw") == 0)
+		*fmt = DISK_FORMAT_RAW;
+	else if (strcmp(s, "qcow2") == 0)
+		*fmt = DISK_FORMAT_QCOW2;
+	else
+		return -1;
+	return 0;
+}
 
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
+enum disk_format
+disk_format_of_name(const char *path)
+{
+	const char	*dot = strrchr(path, '.');
+
+	if (dot != NULL && strchr(dot, '/') == NULL &&
+	    (strcasecmp(dot, ".qcow2") == 0 || strcasecmp(dot, ".qcow") == 0))
+		return DISK_FORMAT_QCOW2;
+	return DISK_FORMAT_RAW;
+}
+
+int
+disk_base(int fd, enum disk_format fmt, char *base, size_t baselen,
+    enum disk_format *basefmt, char *err, size_t errlen)
+{
+	struct qcow2_header	h;
+
+	*basefmt = DISK_FORMAT_AUTO;
+	if (baselen == 0)
 		return -1;
-	}
-	n = pread(fd, hdr, sizeof hdr, 0);
-	if (n != sizeof hdr) {
-		snprintf(err, errlen, "qcow2 header is truncated");
-		return -1;
-	}
-	memcpy(&magic, hdr, 4);
-	memcpy(&version, hdr + 4, 4);
-	memcpy(&off, hdr + 8, 8);
-	memcpy(&size, hdr + 16, 4);
-	if (be32toh(magic) != QCOW2_MAGIC) {
-		snprintf(err, errlen, "not a qcow2 image");
-		return -1;
-	}
-	version = be32toh(version);
-	off = be64toh(off);
-	size = be32toh(size);
-	if (version != 2 && version != 3) {
-		snprintf(err, errlen, "qcow2 version %u is not supported",
-		    version);
-		return -1;
-	}
-	if (off == 0) {
-		base[0] = '\0';
+	base[0] = '\0';
+	if (fmt == DISK_FORMAT_AUTO)
+		fmt = disk_probe(fd);
+	if (fmt != DISK_FORMAT_QCOW2)
 		return 0;
-	}
-	if (size == 0 || size > QCOW2_BASE_MAX || size >= baselen) {
-		snprintf(err, errlen, "qcow2 backing file name of %u bytes "
-		    "is too long", size);
+	if (qcow2_header_read(fd, &h, err, errlen) == -1)
+		return -1;
+	if (strlen(h.backing) >= baselen) {
+		snprintf(err, errlen, "its base image name of %zu bytes is "
+		    "too long", strlen(h.backing));
 		return -1;
 	}
-	if (off < QCOW2_V2_HEADER_SIZE || off > (uint64_t)st.st_size ||
-	    size > (uint64_t)st.st_size - off) {
-		snprintf(err, errlen, "qcow2 backing file name lies outside "
-		    "the image (offset %llu)", (unsigned long long)off);
-		return -1;
-	}
-	if (pread(fd, base, size, off) != (ssize_t)size) {
-		snprintf(err, errlen, "reading the qcow2 backing file name: "
-		    "%s", strerror(errno));
-		return -1;
-	}
-	base[size] = '\0';
-	if (strlen(base) != size) {
-		snprintf(err, errlen, "qcow2 backing file name holds a NUL "
-		    "byte");
+	memcpy(base, h.backing, strlen(h.backing) + 1);
+	if (h.backing_fmt[0] != '\0' && disk_format_parse(h.backing_fmt,
+	    basefmt) == -1) {
+		snprintf(err, errlen, "its base image format %s is not "
+		    "supported", h.backing_fmt);
 		return -1;
 	}
 	return 0;
@@ -105,12 +97,78 @@ int
 disk_base_path(int fd, enum disk_format fmt, char *base, size_t baselen,
     char *err, size_t errlen)
 {
-	if (baselen == 0)
+	enum disk_format	basefmt;
+
+	return disk_base(fd, fmt, base, baselen, &basefmt, err, errlen);
+}
+
+/* Returns 0, or -1 with errno ENAMETOOLONG. */
+int
+disk_base_resolve(const char *image, const char *base, char *path,
+    size_t pathlen)
+{
+	const char	*slash;
+	int		 n;
+
+	slash = strrchr(image, '/');
+	if (base[0] == '/' || slash == NULL)
+		n = snprintf(path, pathlen, "%s", base);
+	else
+		n = snprintf(path, pathlen, "%.*s/%s", (int)(slash - image),
+		    image, base);
+	if (n < 0 || (size_t)n >= pathlen) {
+		errno = ENAMETOOLONG;
 		return -1;
-	base[0] = '\0';
-	if (fmt == DISK_FORMAT_AUTO)
-		fmt = disk_probe(fd);
-	if (fmt == DISK_FORMAT_QCOW2)
-		return qcow2_base_path(fd, base, baselen, err, errlen);
+	}
 	return 0;
+}
+
+/* A raw image: the file at size, or a block device at least that big. */
+static int
+disk_create_raw(int fd, uint64_t size, char *err, size_t errlen)
+{
+	struct stat	st;
+	uint64_t	have;
+	off_t		end;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if ((end = lseek(fd, 0, SEEK_END)) == -1) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		have = end;
+		if (have < size) {
+			snprintf(err, errlen, "the device holds %llu bytes, "
+			    "fewer than %llu", (unsigned long long)have,
+			    (unsigned long long)size);
+			return -1;
+		}
+		return 0;
+	}
+	/* See qcow2_create(): an empty file is not cut to zero again. */
+	if ((st.st_size > 0 && ftruncate(fd, 0) == -1) ||
+	    ftruncate(fd, size) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+disk_create(int fd, enum disk_format fmt, uint64_t size, const char *base,
+    enum disk_format basefmt, char *err, size_t errlen)
+{
+	if (fmt == DISK_FORMAT_QCOW2)
+		return qcow2_create(fd, size, QCOW2_DEFAULT_CLUSTER_BITS, 3, 4,
+		    base, basefmt == DISK_FORMAT_AUTO ? NULL :
+		    disk_format_name(basefmt), err, errlen);
+	if (base != NULL && base[0] != '\0') {
+		snprintf(err, errlen, "a raw image cannot have a base image");
+		return -1;
+	}
+	return disk_create_raw(fd, size, err, errlen);
 }

@@ -35,6 +35,14 @@ struct disk_ops {
 	int	(*get_id)(struct disk *, char id[DISK_ID_BYTES]);
 	/* Flush and free; the fd is closed. */
 	void	(*close)(struct disk *);
+	/*
+	 * Added for qcow2 (optional, NULL: see disk.h). How the first *pnum
+	 * bytes of [off, off + len) read: DISK_BS_DATA or DISK_BS_ZERO.
+	 */
+	int	(*block_status)(struct disk *, uint64_t off, uint64_t len,
+		    uint64_t *pnum);
+	/* The last error as a sentence naming the image, or NULL. */
+	const char *(*error)(struct disk *);
 };
 
 struct disk {

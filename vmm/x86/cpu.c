@@ -141,9 +141,10 @@ x86_cpu_init(int vcpufd, int cpu, int ncpus,
     const struct kvm_cpuid2 *supported)
 {
 	struct kvm_cpuid2 *c;
-	struct {
-		struct kvm_msrs		hdr;
-		struct kvm_msr_entry	entries[1];
+	union {
+		struct kvm_msrs	hdr;
+		uint8_t		buf[sizeof(struct kvm_msrs) +
+				    sizeof(struct kvm_msr_entry)];
 	} msrs;
 	struct kvm_fpu fpu;
 	size_t size;
@@ -163,8 +164,8 @@ x86_cpu_init(int vcpufd, int cpu, int ncpus,
 
 	memset(&msrs, 0, sizeof msrs);
 	msrs.hdr.nmsrs = 1;
-	msrs.entries[0].index = MSR_IA32_MISC_ENABLE;
-	msrs.entries[0].data = MISC_ENABLE_FAST_STRING;
+	msrs.hdr.entries[0].index = MSR_IA32_MISC_ENABLE;
+	msrs.hdr.entries[0].data = MISC_ENABLE_FAST_STRING;
 	if (ioctl(vcpufd, KVM_SET_MSRS, &msrs) != 1) {
 		if (errno == 0)
 			errno = EINVAL;
