@@ -259,4 +259,5 @@ bytes; $(calc "($rss_idle - $rss1) / ($NVMS - 1)" 2) KiB of RSS defined"
 echo "runs: list $(kv "$all" n), list of 1 VM $(kv "$one" n), hello \
 $(kv "$hello" n); engine CPU is utime+stime from /proc/PID/stat"
 sh "$(dirname "$0")/vm.sh" || exit 1
+sh "$(dirname "$0")/tui.sh" || exit 1
 exit 0

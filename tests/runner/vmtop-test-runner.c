@@ -13,6 +13,9 @@
  * check that the right file was handed over. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
+ * `flood N` typed writes N MiB of 64-byte lines to the pty alone (not to
+ * the engine's capture), waiting whenever the pty is full, then the line
+ * "flood done": a known volume for a console throughput bench.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +49,12 @@ static struct event		*pty_ev;
 static struct event		*pty_retry;
 static char			 typed[256];
 static size_t			 ntyped;
+static struct event		*flood_ev;
+static uint64_t			 flood_left;	/* bytes of lines to write */
+static uint64_t			 flood_off;
+static size_t			 flood_tail;	/* bytes of the last line left */
+static char			 flood_buf[65536];
+static const char		 flood_end[] = "flood done\n";
 
 static void
 console(const char *fmt, ...)
@@ -135,6 +144,64 @@ on_pty_retry(int fd, short ev, void *arg)
 	event_add(pty_ev, NULL);
 }
 
+/* Write what is left of a `flood N`, as much as the pty takes. */
+static void
+on_flood(int fd, short ev, void *arg)
+{
+	size_t len;
+	ssize_t n;
+
+	(void)ev;
+	(void)arg;
+	for (;;) {
+		if (flood_left > 0) {
+			len = sizeof flood_buf - flood_off % sizeof flood_buf;
+			if (len > flood_left)
+				len = flood_left;
+			n = write(fd, flood_buf + flood_off % sizeof flood_buf,
+			    len);
+		} else if (flood_tail > 0)
+			n = write(fd, flood_end + sizeof flood_end - 1 -
+			    flood_tail, flood_tail);
+		else
+			return;
+		if (n == -1 && errno == EAGAIN) {
+			event_add(flood_ev, NULL);
+			return;
+		}
+		if (n <= 0) {
+			/* The reader went away (EIO): give up the rest. */
+			flood_left = 0;
+			flood_tail = 0;
+			return;
+		}
+		if (flood_left > 0) {
+			flood_left -= n;
+			flood_off += n;
+		} else
+			flood_tail -= n;
+	}
+}
+
+static void
+flood_start(unsigned long mib)
+{
+	char line[65];
+	size_t i;
+
+	for (i = 0; i < sizeof flood_buf; i += 64) {
+		snprintf(line, sizeof line, "flood %08zu %48s\n", i / 64, "");
+		memcpy(flood_buf + i, line, 64);
+	}
+	if (flood_ev == NULL)
+		flood_ev = event_new(base, fds[RUNFD_PTY][0], EV_WRITE,
+		    on_flood, NULL);
+	flood_left = (uint64_t)mib << 20;
+	flood_off = 0;
+	flood_tail = sizeof flood_end - 1;
+	on_flood(fds[RUNFD_PTY][0], EV_WRITE, NULL);
+}
+
 /* Answer each line typed on the console; wait a while when nobody is. */
 static void
 on_pty(int fd, short ev, void *arg)
@@ -167,7 +234,9 @@ on_pty(int fd, short ev, void *arg)
 		if (strcmp(typed, "flood") == 0) {
 			for (j = 1; j <= 5000; j++)
 				console("flood line %d of 5000\n", j);
-		}
+		} else if (strncmp(typed, "flood ", 6) == 0 &&
+		    typed[6] >= '0' && typed[6] <= '9')
+			flood_start(strtoul(typed + 6, NULL, 10));
 		ntyped = 0;
 	}
 }
