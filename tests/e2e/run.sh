@@ -3,8 +3,8 @@
 # engine, driven by `vmtop -c`, booting Debian's kernel with the test
 # guest's initramfs (tests/guest). Where this machine's /dev/kvm cannot
 # boot that guest (tests/e2e/kvm-probe.sh), the whole suite runs inside the
-# nested-KVM host (tests/vmhost/run.sh). Guests are batched: five VMs, side
-# by side, six boots, cover every case.
+# nested-KVM host (tests/vmhost/run.sh). Guests are batched: six VMs, side
+# by side, seven boots, cover every case.
 #
 # Environment: VMTOP_E2E_HOST=auto|direct|vmhost picks where to run;
 # VMTOP_E2E_VMM=qemu runs the same guests under qemu-system-x86_64 -accel
@@ -53,14 +53,19 @@ if [ "$VMM" = qemu ]; then
 else
 	export VMTOP_RUNNER="$TOP/vmtop-vm" VMTOP_KVM=/dev/kvm
 
-	# vm_add NAME VCPUS CMDLINE [DISK] [TAPUNIT]: a vm in vm.conf.
+	# vm_add NAME VCPUS CMDLINE [DISK] [TAPUNIT]: a vm in vm.conf; a
+	# DISK named *.qcow2 is qcow2, any other raw.
 	vm_add() {
 		{
 			echo "vm \"$1\" {"
 			echo "	memory 256M; vcpus $2"
 			echo "	kernel \"$G/vmlinuz\"; initrd \"$G/initrd.img\""
 			echo "	cmdline \"$3\""
-			[ -n "${4:-}" ] && echo "	disk \"$4\" format raw"
+			case "${4:-}" in
+			"") ;;
+			*.qcow2) echo "	disk \"$4\" format qcow2" ;;
+			*) echo "	disk \"$4\" format raw" ;;
+			esac
 			[ -n "${5:-}" ] && echo "	interface tap$5 { up }"
 			echo "}"
 		} >>"$CONF"
@@ -151,7 +156,9 @@ fi
 # The guests. four: 4 vcpus, a raw disk, rng, then waits for the power
 # button. two: 2 vcpus, ticks every second (pause, sandbox, stop -f).
 # boots: reboots once, then powers off. virtq: garbage into a virtqueue,
-# then rng again and power-off. net (as root): ping over a tap.
+# then rng again and power-off. net (as root): ping over a tap. qcow
+# (vmtop only: qemu.sh attaches disks as raw): writes to a qcow2 overlay
+# on a qcow2 base, then powers off.
 truncate -s 16M "$T/four.img" "$T/boots.img"
 yes vmtop-host-data | head -c 1048576 |
     dd of="$T/four.img" bs=1M seek=4 conv=notrunc 2>/dev/null
@@ -167,6 +174,34 @@ vm_add boots 1 "$CMDLINE vmtop.test=reboot1,poweroff" "$T/boots.img"
 virtq_skip=
 [ "$VMM" = qemu ] && virtq_skip=" vmtop.virtq_skip=desc-huge-len"
 vm_add virtq 1 "$CMDLINE vmtop.test=virtq,rng,poweroff$virtq_skip"
+# qcow: the base holds "vmtop-qcow-base" lines throughout (raw, converted
+# by qemu-img); the overlay, made by vmtop create, is empty. The guest
+# writes 1 MiB + 12 KiB of "vmtop-qcow-guest" lines at 3 MiB + 4 KiB
+# (tests/guest/tests/qcow); expect.raw is what the overlay must read as.
+QOFF=$((769 * 4096)) QLEN=$((259 * 4096))
+qcow_setup() {
+	yes vmtop-qcow-base | head -c 16777216 >"$T/qbase.raw" &&
+	qemu-img convert -f raw -O qcow2 "$T/qbase.raw" "$T/qbase.qcow2" &&
+	timeout 30 "$VMTOP" -c "create $T/qcow.qcow2 -s 16M -F qcow2 -b $T/qbase.qcow2" &&
+	cp "$T/qbase.raw" "$T/qexpect.raw" &&
+	yes vmtop-qcow-guest | head -c "$QLEN" | dd of="$T/qexpect.raw" \
+	    bs=4096 seek=769 conv=notrunc 2>/dev/null &&
+	md5sum <"$T/qbase.qcow2" >"$T/qbase.sum"
+}
+if [ "$VMM" = vmtop ]; then
+	if out=$(qcow_setup 2>&1); then
+		ok "qcow: a qcow2 base (qemu-img) and an overlay (vmtop create)"
+		guests="$guests qcow"
+		vm_add qcow 1 "$CMDLINE vmtop.test=qcow,poweroff" "$T/qcow.qcow2"
+	else
+		not_ok "qcow: a qcow2 base (qemu-img) and an overlay (vmtop create)"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+fi
+qbase_sum=$(head -c 1048576 "$T/qbase.raw" 2>/dev/null | md5sum)
+qbase_sum=${qbase_sum%% *}
+qguest_sum=$(yes vmtop-qcow-guest | head -c "$QLEN" | md5sum)
+qguest_sum=${qguest_sum%% *}
 if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ]; then
 	guests="$guests net"
 	vm_add net 1 "$CMDLINE vmtop.test=net,poweroff vmtop.ip=10.99.77.2/24 vmtop.ping=10.99.77.1" "" 77
@@ -329,6 +364,57 @@ case_ virtq "the runner survived and the guest powered off" stopped_clean virtq
 if case " $guests " in *" net "*) true ;; *) false ;; esac; then
 	expect net "the guest pings the host over the tap" '^vmtop-guest: net ping ok ' 60
 	case_ net "powers off" stopped_clean net
+fi
+
+# qcow: the guest wrote through the overlay; the base did not change
+if case " $guests " in *" qcow "*) true ;; *) false ;; esac; then
+	expect qcow "reads the base's data through the overlay" "^vmtop-guest: qcow base $qbase_sum\$"
+	expect qcow "writes to the overlay and reads back" "^vmtop-guest: qcow ok $qguest_sum\$"
+	case_ qcow "powers off" stopped_clean qcow
+	qbase_same() {
+		s=$(md5sum <"$T/qbase.qcow2")
+		[ "$s" = "$(cat "$T/qbase.sum")" ] || { echo "qbase.qcow2: ${s%% *}, was $(cat "$T/qbase.sum")"; return 1; }
+	}
+	case_ qcow "the base image is unchanged" qbase_same
+	qimg_check() {
+		timeout 60 qemu-img check "$1" || { echo "qemu-img check $1 is not clean"; return 1; }
+	}
+	case_ qcow "qemu-img check: the base is clean" qimg_check "$T/qbase.qcow2"
+	case_ qcow "qemu-img check: the overlay is clean" qimg_check "$T/qcow.qcow2"
+	qimg_backing() {
+		i=$(timeout 60 qemu-img info "$T/qcow.qcow2") || return 1
+		echo "$i" | grep -qx "backing file: $T/qbase.qcow2" ||
+		    { echo "$i"; echo "want backing file $T/qbase.qcow2"; return 1; }
+	}
+	case_ qcow "the overlay still has the base as its backing file" qimg_backing
+	qread() {
+		[ -s "$T/qread.raw" ] ||
+		    timeout 60 qemu-img convert -O raw "$T/qcow.qcow2" "$T/qread.raw" ||
+		    { rm -f "$T/qread.raw"; return 1; }
+	}
+	# qregion FILE START LEN: the md5 of a byte range.
+	qregion() {
+		s=$(dd if="$1" bs=4096 skip=$(($2 / 4096)) count=$(($3 / 4096)) 2>/dev/null | md5sum)
+		echo "${s%% *}"
+	}
+	qwritten() {
+		qread || return 1
+		a=$(qregion "$T/qread.raw" "$QOFF" "$QLEN")
+		[ "$a" = "$qguest_sum" ] || { echo "written region: $a, want $qguest_sum"; return 1; }
+	}
+	case_ qcow "the overlay holds the guest's writes (qemu-img convert)" qwritten
+	qunwritten() {
+		qread || return 1
+		end=$((QOFF + QLEN))
+		for r in "0 $QOFF" "$end $((16777216 - end))"; do
+			set -- $r
+			a=$(qregion "$T/qread.raw" "$1" "$2")
+			b=$(qregion "$T/qbase.raw" "$1" "$2")
+			[ "$a" = "$b" ] || { echo "bytes $1+$2: $a, the base's $b"; return 1; }
+		done
+		cmp "$T/qread.raw" "$T/qexpect.raw" || return 1
+	}
+	case_ qcow "elsewhere the overlay reads as the base" qunwritten
 fi
 
 # every runner ends with its VM; none outlives the engine
