@@ -41,16 +41,20 @@ UNIT_BINS   = $(UNIT_SRCS:.c=)
 RUNNER_TEST = tests/runner/vmtop-test-runner
 RAW_CLIENT  = tests/runner/vmtop-rawclient
 DISK_TOOL   = tests/disk/vmtop-diskio
-TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(DISK_TOOL)
+NET_TOOLS   = tests/net/vmtop-netpeer
+TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(DISK_TOOL) $(NET_TOOLS)
+SLIRP_SRCS  = $(wildcard vmm/slirp/*.c)
+SLIRP_OBJS  = $(SLIRP_SRCS:.c=.o)
+SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
 BENCH_TOOLS = tests/bench/vmtop-bench
 
 ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
 	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o) \
-	   $(BENCH_TOOLS:=.o)
+	   $(BENCH_TOOLS:=.o) $(SLIRP_OBJS)
 
 # vmtop-vm, the KVM runner, joins `all` with its source (vmm/vmtop-vm.c).
 VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
-all: vmtop $(if $(VMM_MAIN),vmtop-vm)
+all: vmtop $(if $(VMM_MAIN),vmtop-vm) vmtop-slirp
 
 engine/parse.c: engine/parse.y
 	$(YACC) -o $@ $<
@@ -72,10 +76,16 @@ vmtop: tui/vmtop.o libvmtop.a
 vmtop-vm: vmm/vmtop-vm.o libvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
+vmtop-slirp: $(SLIRP_OBJS) libvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SLIRP_LIBS)
+
 tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(VMM_LIBS)
 
 tests/runner/%: tests/runner/%.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests/net/%: tests/net/%.o libvmtop.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 tests/disk/%: tests/disk/%.o libvmtop.a
@@ -130,6 +140,7 @@ bench: check-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tests/bench/run.sh
 	@sh tests/bench/disk.sh
+	@sh tests/e2e/net.sh bench
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
@@ -137,12 +148,13 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8
 	install -m 755 vmtop $(DESTDIR)$(BINDIR)/vmtop
 	[ ! -e vmtop-vm ] || install -m 755 vmtop-vm $(DESTDIR)$(LIBEXECDIR)/vmtop-vm
+	install -m 755 vmtop-slirp $(DESTDIR)$(LIBEXECDIR)/vmtop-slirp
 	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in man/*.8; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 
 clean:
-	rm -f vmtop vmtop-vm libvmtop.a libvmm.a engine/parse.c \
+	rm -f vmtop vmtop-vm vmtop-slirp libvmtop.a libvmm.a engine/parse.c \
 	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) $(BENCH_TOOLS) \
 	    $(FUZZ_TARGETS)
 

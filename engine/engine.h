@@ -201,6 +201,16 @@ int		 resources_open(struct vm *, struct resources *, char *,
 void		 resources_close(struct resources *);
 struct vm	*resources_disk_holder(const char *path, struct vm *self);
 
+/*
+ * netif.c: NICs: a tap (on its switch's bridge) or a socketpair served by
+ * a vmtop-slirp helper, which netif_release() ends with the runner.
+ */
+int		 netif_open(struct vm *, struct resources *, int, char *,
+		    size_t);
+void		 netif_lladdr(const struct conf_vm *, int, uint8_t *);
+void		 netif_release(struct vm *);
+int		 netif_reaped(pid_t, int);
+
 /* runner.c: fork, exec and feed vmtop-vm */
 int		 runner_launch(struct vm *, struct resources *, char *,
 		    size_t);

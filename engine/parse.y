@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hostfwd.h"
 #include "xmalloc.h"
 
 /* Keep the yacc globals out of the way of any other parser. */
@@ -155,6 +156,7 @@ static int	 parse_owner(const YYSTYPE *, const char *, const char *,
 		    uid_t *, gid_t *);
 static int	 parse_lladdr(const char *, uint8_t *);
 static const char *parse_hostfwd(const char *);
+static const char *hostfwd_taken(struct conf_nic *, const char *);
 static int	 valid_ifname(const char *);
 static int	 valid_macro_name(const char *);
 static int	 set_path(const YYSTYPE *, const char *, char **,
@@ -422,6 +424,10 @@ nicopt		: SWITCH STRING			{
 			else if ((why = parse_hostfwd($2.string)) != NULL)
 				vmerror(&$1, "invalid hostfwd rule \"%s\": "
 				    "%s", $2.string, why);
+			else if ((why = hostfwd_taken(curnic, $2.string)) !=
+			    NULL)
+				vmerror(&$1, "hostfwd \"%s\" uses the same host "
+				    "port as \"%s\"", $2.string, why);
 			else {
 				curnic->hostfwd[curnic->nhostfwd++] =
 				    xstrdup($2.string);
@@ -1269,59 +1275,31 @@ parse_lladdr(const char *s, uint8_t *lladdr)
 	return 0;
 }
 
-/* Parse an IPv4 address or a port of a hostfwd rule; NULL if it is good. */
-static const char *
-hostfwd_part(const char *s, size_t len, int port)
-{
-	char		 tmp[32];
-	struct in_addr	 in;
-	int64_t		 n;
-
-	if (len >= sizeof tmp)
-		return port ? "bad port" : "bad address";
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (port) {
-		if (parse_number(tmp, 1, 65535, &n) != 0)
-			return "ports are numbers from 1 to 65535";
-		return NULL;
-	}
-	if (len != 0 && inet_pton(AF_INET, tmp, &in) != 1)
-		return "addresses are IPv4 dotted quads";
-	return NULL;
-}
-
 /*
- * Check a rule tcp|udp:[hostaddr]:hostport-[guestaddr]:guestport. Returns
- * NULL if it is good, else what is wrong with it.
+ * Check a rule tcp|udp:[hostaddr]:hostport-[guestaddr]:guestport with the
+ * parser vmtop-slirp uses too (lib/hostfwd.c). Returns NULL if it is
+ * good, else what is wrong with it.
  */
 static const char *
 parse_hostfwd(const char *s)
 {
-	const char	*p, *colon, *dash, *why;
-	const char	*usage = "expected tcp|udp:[hostaddr]:hostport-"
-			    "[guestaddr]:guestport";
+	return hostfwd_parse(s, NULL);
+}
 
-	if (strlen(s) >= VM_HOSTFWD_SIZE)
-		return "too long";
-	if (strncmp(s, "tcp:", 4) == 0 || strncmp(s, "udp:", 4) == 0)
-		p = s + 4;
-	else
-		return usage;
-	if ((dash = strchr(p, '-')) == NULL)
-		return usage;
-	if ((colon = memchr(p, ':', dash - p)) == NULL)
-		return usage;
-	if ((why = hostfwd_part(p, colon - p, 0)) != NULL)
-		return why;
-	if ((why = hostfwd_part(colon + 1, dash - colon - 1, 1)) != NULL)
-		return why;
-	p = dash + 1;
-	if ((colon = strchr(p, ':')) == NULL)
-		return usage;
-	if ((why = hostfwd_part(p, colon - p, 0)) != NULL)
-		return why;
-	return hostfwd_part(colon + 1, strlen(colon + 1), 1);
+/* The rule of nic whose host port a good rule s would take too, if any. */
+static const char *
+hostfwd_taken(struct conf_nic *nic, const char *s)
+{
+	struct hostfwd	hf, other;
+	int		i;
+
+	hostfwd_parse(s, &hf);
+	for (i = 0; i < nic->nhostfwd; i++) {
+		if (hostfwd_parse(nic->hostfwd[i], &other) == NULL &&
+		    hostfwd_clash(&hf, &other))
+			return nic->hostfwd[i];
+	}
+	return NULL;
 }
 
 /* A Linux interface name: 1-15 characters, no '/', ':' or spaces. */

@@ -4,11 +4,7 @@
  * stops the start with a sentence naming the VM, the path and the cause.
  */
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-
-#include <linux/if.h>
-#include <linux/if_tun.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,7 +178,7 @@ resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
 	dev_t devs[VM_MAX_BASE_IMAGES + 1];
 	ino_t inos[VM_MAX_BASE_IMAGES + 1];
 	int fd, depth, k;
-	enum disk_format fmt;
+	enum disk_format fmt, basefmt;
 
 	fd = resource_open(vm, "disk", d->path, O_RDWR, err, errlen);
 	if (fd == -1)
@@ -198,7 +194,7 @@ resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
 	inos[0] = st.st_ino;
 	path = xstrdup(d->path);
 	for (depth = 0;; depth++) {
-		if (disk_base_path(fd, fmt, base, sizeof base, why,
+		if (disk_base(fd, fmt, base, sizeof base, &basefmt, why,
 		    sizeof why) == -1) {
 			snprintf(err, errlen, "vm %s: disk %s: %s",
 			    vm->conf->name, path, why);
@@ -237,47 +233,17 @@ resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
 		if (resource_lock(vm, fd, "base image", path, LOCK_SH, err,
 		    errlen) == -1)
 			goto fail;
-		fmt = disk_probe(fd);
+		/*
+		 * The format the image records for its base wins: probing a
+		 * raw base would follow a qcow2 header its guest wrote.
+		 */
+		fmt = basefmt != DISK_FORMAT_AUTO ? basefmt : disk_probe(fd);
 	}
 	free(path);
 	return 0;
 fail:
 	free(path);
 	return -1;
-}
-
-static int
-resource_open_tap(struct vm *vm, int i, char *err, size_t errlen)
-{
-	struct conf_nic *nic = &vm->conf->nics[i];
-	struct ifreq ifr;
-	int fd;
-
-	if (geteuid() != 0) {
-		snprintf(err, errlen, "vm %s: interface %d: a tap needs root; "
-		    "use \"interface user\"", vm->conf->name, i);
-		return -1;
-	}
-	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) ==
-	    -1) {
-		snprintf(err, errlen, "vm %s: interface %d: /dev/net/tun: %s",
-		    vm->conf->name, i, strerror(errno));
-		return -1;
-	}
-	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	if (nic->tapunit >= 0)
-		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "tap%d",
-		    nic->tapunit);
-	else
-		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "tap%%d");
-	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
-		snprintf(err, errlen, "vm %s: interface %d: %s: %s",
-		    vm->conf->name, i, ifr.ifr_name, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* The console pty: kept across guest reboots, slave owned by the owner. */
@@ -359,17 +325,9 @@ resources_open(struct vm *vm, struct resources *res, char *err,
 	for (i = 0; i < c->ndisks; i++)
 		if (resource_open_disk(vm, res, i, err, errlen) == -1)
 			return -1;
-	for (i = 0; i < c->nnics; i++) {
-		if (c->nics[i].type == NIC_USER) {
-			snprintf(err, errlen, "vm %s: interface %d: user-mode "
-			    "networking needs vmtop-slirp, which this build "
-			    "does not have yet", c->name, i);
+	for (i = 0; i < c->nnics; i++)
+		if (netif_open(vm, res, i, err, errlen) == -1)
 			return -1;
-		}
-		if ((res->nics[i] = resource_open_tap(vm, i, err, errlen)) ==
-		    -1)
-			return -1;
-	}
 	if ((res->pty = resource_open_pty(vm, err, errlen)) == -1)
 		return -1;
 	if (capture_open_log(&vm->capture, engine->logdir, c->name) == -1)

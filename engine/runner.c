@@ -205,7 +205,7 @@ runner_fill_params(struct vm *vm, struct resources *res,
 		p->disk_nbase[i] = res->nbases[i];
 	}
 	for (i = 0; i < c->nnics; i++) {
-		memcpy(p->nic_lladdr[i], c->nics[i].lladdr, 6);
+		netif_lladdr(c, i, p->nic_lladdr[i]);
 		p->nic_locked[i] = c->nics[i].locked;
 	}
 }
@@ -288,7 +288,7 @@ runner_launch(struct vm *vm, struct resources *res, char *err,
 	return 0;
 }
 
-/* Reap every runner that has ended. */
+/* Reap every runner (and slirp helper) that has ended. */
 void
 runner_reap(void)
 {
@@ -299,5 +299,7 @@ runner_reap(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((vm = vm_find_pid(pid)) != NULL)
 			vm_runner_exited(vm, status);
+		else
+			netif_reaped(pid, status);
 	}
 }

@@ -133,6 +133,7 @@ vm_may_act(struct vm *vm, uid_t uid, gid_t gid)
 static void
 vm_release(struct vm *vm)
 {
+	netif_release(vm);
 	if (vm->pty != -1)
 		close(vm->pty);
 	vm->pty = -1;
@@ -265,6 +266,8 @@ vm_runner_exited(struct vm *vm, int status)
 		vm->runner = NULL;
 	}
 	vm->pid = 0;
+	/* The runner's slirp helpers go with it, even across a reboot. */
+	netif_release(vm);
 	snprintf(reason, sizeof reason, "%s", vm->reason);
 	vm->reason[0] = '\0';
 	if (reboot) {

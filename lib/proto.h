@@ -42,6 +42,8 @@ const char	*proto_state_name(uint32_t);
 
 /* The fd a runner is started with: its socket to the engine. */
 #define RUNNER_SOCKET_FD	3
+/* The fd vmtop-slirp is started with: its end of the NIC's frame socket. */
+#define SLIRP_SOCKET_FD		3
 
 enum msg_type {
 	/* 1-99: any peer */
@@ -79,6 +81,16 @@ enum msg_type {
 	MSG_RUN_SHUTDOWN,	/* empty: press the guest's power button */
 	MSG_RUN_CONSOLE,	/* console bytes, runner -> engine */
 	MSG_RUN_STATS,		/* struct proto_stats, runner -> engine */
+
+	/*
+	 * 300-399: engine <-> vmtop-slirp, one datagram each on the NIC's
+	 * SOCK_SEQPACKET frame socket before the runner gets it (then it
+	 * carries only Ethernet frames); peer id = VM id
+	 */
+	MSG_SLIRP_CONFIG = 300,	/* struct proto_slirp_config, engine -> helper;
+				   answered with MSG_OK once the rules are
+				   bound and the helper is sandboxed, or with
+				   MSG_ERROR naming what failed */
 };
 
 struct proto_hello {
@@ -190,6 +202,28 @@ struct proto_run_params {
 	uint32_t	disk_nbase[VM_MAX_DISKS];
 	uint8_t		nic_lladdr[VM_MAX_NICS][6];
 	uint8_t		nic_locked[VM_MAX_NICS];
+};
+
+/*
+ * A user-mode network as vmtop-slirp sets it up. Addresses are IPv4 in
+ * network byte order; strings are NUL-terminated within their arrays.
+ */
+struct proto_slirp_config {
+	uint32_t	flags;
+#define SLIRPF_RESTRICTED	0x1	/* only the host and hostfwd peers */
+#define SLIRPF_VERBOSE		0x2
+	uint32_t	network;
+	uint32_t	netmask;
+	uint32_t	host;		/* the gateway, which is the host */
+	uint32_t	dns;
+	uint32_t	dhcp_start;	/* the first address DHCP hands out */
+	uint32_t	mtu;
+	uint32_t	uid;		/* drop to these when root; 0: nobody */
+	uint32_t	gid;
+	uint32_t	nic;		/* the interface's index, for messages */
+	uint32_t	nhostfwd;
+	char		hostfwd[VM_MAX_HOSTFWD][VM_HOSTFWD_SIZE];
+	char		name[VM_NAME_SIZE];	/* the VM's */
 };
 
 enum disk_format {

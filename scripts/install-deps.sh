@@ -4,7 +4,7 @@
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
 libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio
-zlib1g-dev"
+zlib1g-dev libglib2.0-dev"
 check="tmux clang util-linux procps iproute2 qemu-utils"
 want=$build
 [ "${1:-build}" = check ] && want="$build $check"

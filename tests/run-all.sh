@@ -48,7 +48,9 @@ run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "disk" sh tests/disk/run.sh
+run_suite "net" sh tests/net/run.sh
 run_suite "e2e" sh tests/e2e/run.sh
+run_suite "e2e-net" sh tests/e2e/net.sh
 
 echo
 [ -n "$suites_failed" ] && echo "failed suites:$suites_failed"

@@ -1683,7 +1683,7 @@ test_devices(void **state)
 	devices_destroy(&F.vmm);
 	assert_int_equal(cfg_r(0, PCI_VENDOR_ID, 4), 0xffffffff);
 
-	/* A qcow2 image is refused with a sentence naming the disk. */
+	/* A broken qcow2 image is refused with a sentence naming the disk. */
 	strcpy(path, "/tmp/test_virtio.XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -1694,7 +1694,7 @@ test_devices(void **state)
 	F.vmm.params.disk_format[1] = DISK_FORMAT_AUTO;
 	assert_int_equal(devices_create(&F.vmm, &fds), -1);
 	assert_string_equal(F.vmm.error,
-	    "vm test: disk 1: qcow2 images are not supported yet");
+	    "vm test: disk 1: image: the qcow2 header is truncated");
 	assert_int_equal(fds.disks[1], fd);
 	close(fd);
 	close(sv[1]);

@@ -1,0 +1,146 @@
+#!/bin/sh
+# Networking tests that need no guest. vmtop-netpeer plays the guest of a
+# vmtop-slirp with frames built by hand (DHCP, ARP, TCP, UDP) against real
+# sockets on 127.0.0.1; then the real engine, with the test runner
+# standing in for vmtop-vm, starts helpers for `interface user`, reports
+# a hostfwd port in use by its rule and ends the helpers with the VM;
+# as root, taps join their switch's bridge.
+. "$(dirname "$0")/../lib.sh"
+SLIRP="$TOP/vmtop-slirp"
+PEER="$TOP/tests/net/vmtop-netpeer"
+export VMTOP_SLIRP="$SLIRP"
+
+for f in "$SLIRP" "$PEER"; do
+	[ -x "$f" ] || { not_ok "$f is built (make vmtop-slirp $PEER)"; finish; exit 1; }
+done
+
+# A free TCP port on 127.0.0.1 for each rule, from the pid.
+base=$((20000 + $$ % 20000))
+
+for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox; do
+	base=$((base + 3))
+	if out=$("$PEER" "$SLIRP" "$s" "$base" 2>&1); then
+		ok "vmtop-slirp: $s"
+	else
+		not_ok "vmtop-slirp: $s"
+	fi
+	printf '%s\n' "$out" | sed 's/^/#   /'
+done
+
+# The engine: one helper per user-mode NIC, for as long as the VM runs.
+P1=$((base + 3)); P2=$((base + 4))
+touch "$T/kernel"
+cat >"$CONF" <<CONF
+k = "$T/kernel"
+vm "net" {
+	kernel \$k
+	interface user { hostfwd "tcp:127.0.0.1:$P1-:22"; hostfwd "udp::$P2-:53" }
+	interface user
+}
+vm "clash" { kernel \$k; interface user { hostfwd "tcp:127.0.0.1:$P1-:80" } }
+vm "badguest" { kernel \$k; interface user { hostfwd "tcp::$P2-10.0.2.2:22" } }
+CONF
+start_engine
+
+# helper VM NIC: the pid of the vm's helper for a NIC, if one runs.
+helper() { pgrep -f -x "vmtop-slirp $1 $2" | head -n 1; }
+# gone VM NIC: no helper within 3 s.
+gone() {
+	i=0
+	while [ -n "$(helper "$1" "$2")" ] && [ $i -lt 30 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -z "$(helper "$1" "$2")" ] || { echo "vmtop-slirp $1 $2 still runs"; return 1; }
+}
+sandboxed() {
+	pid=$(helper "$1" "$2")
+	[ -n "$pid" ] || { echo "no vmtop-slirp $1 $2"; return 1; }
+	st=$(cat "/proc/$pid/status") || return 1
+	echo "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || { echo "$(echo "$st" | grep NoNewPrivs)"; return 1; }
+	echo "$st" | grep -q '^Seccomp:[[:space:]]*2$' || { echo "$(echo "$st" | grep '^Seccomp:')"; return 1; }
+	u=$(echo "$st" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')
+	[ "$u" != 0 ] || { echo "vmtop-slirp $pid runs as root"; return 1; }
+	ppid=$(echo "$st" | sed -n 's/^PPid:[[:space:]]*//p')
+	[ "$ppid" = "$ENGINE_PID" ] || { echo "its parent is $ppid, not the engine"; return 1; }
+}
+
+check "start a vm with two user-mode interfaces" vt start net
+check "a helper for interface 0" test -n "$(helper net 0)"
+check "a helper for interface 1" test -n "$(helper net 1)"
+check "the helper is sandboxed (no_new_privs, seccomp, uid)" sandboxed net 0
+check_fail "a hostfwd port in use names the rule" \
+    "vm clash: interface 0: hostfwd \"tcp:127.0.0.1:$P1-:80\": Address already in use" \
+    vt start clash
+check_out "clash failed with that reason" "Address already in use" vtj status clash
+check "clash left no helper behind" gone clash 0
+check_fail "a guest address that is the host's is refused" \
+    "vm badguest: interface 0: hostfwd \"tcp::$P2-10.0.2.2:22\": the guest address" \
+    vt start badguest
+check "stop the vm" vt stop net -w
+check "its helpers end with it" gone net 0
+check "both of them" gone net 1
+check "clash starts once the port is free" vt start clash
+runner=$(vtj "status clash" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+check "kill the runner" kill -9 "$runner"
+check "the vm fails" wait_state clash failed
+check "the helper ends with the runner" gone clash 0
+no_zombies() {
+	z=$(ps -o pid=,stat=,args= --ppid "$ENGINE_PID" | awk '$2 ~ /^Z/')
+	[ -z "$z" ] || { echo "not reaped: $z"; return 1; }
+}
+check "the engine reaped the helpers" no_zombies
+
+# As another user: the helper keeps that user's uid.
+if [ "$(id -u)" -eq 0 ]; then
+	U="$T/user"; mkdir -p "$U"; chown 65534:65534 "$U"
+	echo "vm \"mine\" { kernel \"$T/kernel\"; interface user }" >"$U/vm.conf"
+	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    env HOME="$U" XDG_RUNTIME_DIR="$U" VMTOP_STATE_DIR="$U/state" \
+	    "$VMTOP" -S "$U/engine.sock" -f "$U/vm.conf" "$@"; }
+	check "a user's engine starts a user-mode vm" as_user -c "start mine"
+	user_helper() {
+		pid=$(helper mine 0)
+		[ -n "$pid" ] || { echo "no helper"; return 1; }
+		grep -q '^Uid:[[:space:]]*65534[[:space:]]' "/proc/$pid/status" &&
+		    grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status"
+	}
+	check "its helper runs as that user, sandboxed" user_helper
+	as_user -c "stop mine -w; kill-engine" >/dev/null 2>&1
+fi
+
+# Taps and switches (root, with /dev/net/tun and CAP_NET_ADMIN).
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && ! ip link show vmtopbr91 >/dev/null 2>&1 &&
+    ip link add vmtoptest91 type bridge 2>/dev/null; then
+	ip link del vmtoptest91
+	cat >>"$CONF" <<CONF
+switch "lan" { interface vmtopbr91 }
+vm "tapped" { kernel "$T/kernel"; interface tap91 { switch "lan" }; interface { switch "lan"; down } }
+CONF
+	check "reload with a switch" vt reload
+	check "start a vm with two taps on a switch" vt start tapped
+	check "the switch's bridge was created" test -d /sys/class/net/vmtopbr91/bridge
+	check_out "the bridge is up" "UP" ip link show vmtopbr91
+	check_out "tap91 is a port of the bridge" "master vmtopbr91" ip link show tap91
+	check_out "tap91 is up" "<.*UP.*>" ip link show tap91
+	two_ports() {
+		p=$(ls /sys/class/net/vmtopbr91/brif/ | tr '\n' ' ')
+		case "$p" in
+		*tap91*) [ "$(echo $p | wc -w)" -eq 2 ] && echo $p | tr ' ' '\n' |
+		    grep -v '^tap91$' | grep -q '^tap[0-9][0-9]*$' ;;
+		*) false ;;
+		esac || { echo "ports: $p"; return 1; }
+	}
+	check "the next free tap is the second port" two_ports
+	second_down() {
+		t=$(ls /sys/class/net/vmtopbr91/brif/ | grep -v '^tap91$')
+		! ip link show "$t" | grep -q '<[^>]*UP'
+	}
+	check "the second tap is down, as its block says" second_down
+	check "stop the vm" vt stop tapped -w
+	check "its taps are gone" sh -c '! ip link show tap91 2>/dev/null'
+	check "the bridge stays" test -d /sys/class/net/vmtopbr91/bridge
+	ip link del vmtopbr91 2>/dev/null
+fi
+
+vt stop -a -f -w >/dev/null 2>&1
+finish

@@ -1,0 +1,211 @@
+/*
+ * A small network tool for the end-to-end network tests, built static so
+ * that it runs in the test guest (whose busybox nc has no UDP) as well as
+ * on the host. Lines for the guest's console start with "vmtop-guest: "
+ * when -g is given.
+ *
+ * usage: vmtop-nettool [-g] udp-echo PORT       answer each datagram
+ *        vmtop-nettool [-g] udp-send HOST PORT TEXT
+ *                                      send TEXT, print the answer
+ *        vmtop-nettool [-g] sink PORT          read TCP connections to
+ *                                      their end, report the rate
+ *        vmtop-nettool [-g] source HOST PORT MIB
+ *                                      send MIB MiB, report the rate
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char	*prefix = "";
+
+static void
+die(const char *what)
+{
+	printf("%snettool: %s: %s\n", prefix, what, strerror(errno));
+	exit(1);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct sockaddr_in
+address(const char *host, const char *port)
+{
+	struct sockaddr_in	sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(atoi(port));
+	if (host == NULL)
+		sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		printf("%snettool: bad address %s\n", prefix, host);
+		exit(1);
+	}
+	return sin;
+}
+
+static int
+bound(int type, const char *port)
+{
+	struct sockaddr_in	sin = address(NULL, port);
+	int			s, one = 1;
+
+	if ((s = socket(AF_INET, type, 0)) == -1)
+		die("socket");
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1)
+		die("bind");
+	if (type == SOCK_STREAM && listen(s, 8) == -1)
+		die("listen");
+	return s;
+}
+
+static void
+udp_echo(const char *port)
+{
+	struct sockaddr_in	from;
+	socklen_t		len;
+	char			buf[2048], out[2100];
+	ssize_t			n;
+	int			s = bound(SOCK_DGRAM, port);
+
+	for (;;) {
+		len = sizeof from;
+		if ((n = recvfrom(s, buf, sizeof buf - 1, 0,
+		    (struct sockaddr *)&from, &len)) == -1)
+			die("recvfrom");
+		buf[n] = '\0';
+		n = snprintf(out, sizeof out, "echo: %s", buf);
+		sendto(s, out, n, 0, (struct sockaddr *)&from, len);
+	}
+}
+
+/* Send text, up to 5 times a second apart, until an answer comes. */
+static void
+udp_send(const char *host, const char *port, const char *text)
+{
+	struct sockaddr_in	to = address(host, port);
+	struct pollfd		pfd;
+	char			buf[2048];
+	ssize_t			n;
+	int			s, i;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		die("socket");
+	for (i = 0; i < 5; i++) {
+		if (sendto(s, text, strlen(text), 0, (struct sockaddr *)&to,
+		    sizeof to) == -1)
+			die("sendto");
+		pfd.fd = s;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 1000) != 1)
+			continue;
+		if ((n = recv(s, buf, sizeof buf - 1, 0)) == -1)
+			die("recv");
+		buf[n] = '\0';
+		printf("%sudp answer: %s\n", prefix, buf);
+		return;
+	}
+	printf("%sudp answer: none\n", prefix);
+	exit(1);
+}
+
+static void
+sink(const char *port)
+{
+	static char	buf[256 * 1024];
+	double		t0;
+	long long	total;
+	ssize_t		n;
+	int		s = bound(SOCK_STREAM, port), c;
+
+	for (;;) {
+		if ((c = accept(s, NULL, NULL)) == -1)
+			die("accept");
+		t0 = now();
+		total = 0;
+		while ((n = read(c, buf, sizeof buf)) > 0)
+			total += n;
+		t0 = now() - t0;
+		close(c);
+		printf("%ssink: %lld bytes in %.2f s: %.1f MB/s\n", prefix,
+		    total, t0, t0 > 0 ? total / t0 / 1e6 : 0);
+		fflush(stdout);
+	}
+}
+
+static void
+source(const char *host, const char *port, const char *mib)
+{
+	static char		buf[256 * 1024];
+	struct sockaddr_in	to = address(host, port);
+	long long		left = atoll(mib) * 1024 * 1024, total = left;
+	double			t0;
+	ssize_t			n;
+	int			s;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		die("socket");
+	if (connect(s, (struct sockaddr *)&to, sizeof to) == -1)
+		die("connect");
+	t0 = now();
+	while (left > 0) {
+		n = write(s, buf, left < (long long)sizeof buf ? left :
+		    (long long)sizeof buf);
+		if (n <= 0)
+			die("write");
+		left -= n;
+	}
+	shutdown(s, SHUT_WR);
+	/* Done when the sink has read it all and closes. */
+	while ((n = read(s, buf, sizeof buf)) > 0)
+		;
+	t0 = now() - t0;
+	printf("%ssource: %lld bytes in %.2f s: %.1f MB/s\n", prefix, total,
+	    t0, total / t0 / 1e6);
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "-g") == 0) {
+		prefix = "vmtop-guest: ";
+		argc--;
+		argv++;
+	}
+	if (argc == 3 && strcmp(argv[1], "udp-echo") == 0)
+		udp_echo(argv[2]);
+	else if (argc == 5 && strcmp(argv[1], "udp-send") == 0)
+		udp_send(argv[2], argv[3], argv[4]);
+	else if (argc == 3 && strcmp(argv[1], "sink") == 0)
+		sink(argv[2]);
+	else if (argc == 5 && strcmp(argv[1], "source") == 0)
+		source(argv[2], argv[3], argv[4]);
+	else {
+		fprintf(stderr, "usage: vmtop-nettool [-g] udp-echo PORT | "
+		    "udp-send HOST PORT TEXT | sink PORT | source HOST PORT "
+		    "MIB\n");
+		return 2;
+	}
+	return 0;
+}

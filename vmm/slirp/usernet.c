@@ -1,0 +1,482 @@
+/*
+ * libslirp glue and vmtop-slirp's poll loop. One poll() covers the frame
+ * socket and libslirp's own sockets; frames from the runner are read in
+ * batches (recvmmsg), filtered by guard.c and fed to slirp_input(); the
+ * frames libslirp emits are queued and written in batches (sendmmsg) at
+ * the end of each round, or when the queue fills. When the runner cannot
+ * take more, the queue waits for POLLOUT; past its bound, frames are
+ * dropped, which libslirp allows (TCP sends them again).
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <slirp/libslirp.h>
+
+#include "hostfwd.h"
+#include "log.h"
+#include "usernet.h"
+#include "xmalloc.h"
+
+#define UN_RX_BATCH	32		/* frames read per recvmmsg */
+#define UN_RX_FRAME	65536		/* a runner's largest frame */
+#define UN_TX_BYTES	(4 << 20)	/* the queue towards the runner */
+#define UN_TX_MIN	64		/* frames */
+#define UN_TX_MAX	1024
+#define UN_TX_BATCH	64		/* frames per sendmmsg */
+#define UN_TIMERS	8
+#define UN_SOCKBUF	(4 * 1024 * 1024)
+
+struct un_timer {
+	int		  used;
+	int64_t		  expire_ms;	/* -1: not armed */
+	SlirpTimerCb	  cb;
+	void		 *arg;
+};
+
+struct usernet {
+	Slirp		 *slirp;
+	int		  sock;
+	struct guard	  guard;
+
+	/* From the runner. */
+	uint8_t		 *rxbuf;
+	struct mmsghdr	  rxmsg[UN_RX_BATCH];
+	struct iovec	  rxiov[UN_RX_BATCH];
+
+	/* To the runner: a ring of tx_slots frames of tx_size bytes. */
+	uint8_t		 *txbuf;
+	size_t		  tx_size;
+	size_t		  tx_slots;
+	size_t		  tx_head;	/* oldest queued */
+	size_t		  tx_count;
+	size_t		 *tx_len;
+
+	struct pollfd	 *pfds;
+	size_t		  npfds;
+	size_t		  maxpfds;
+	struct un_timer	  timers[UN_TIMERS];
+
+	uint64_t	  rx_frames;
+	uint64_t	  tx_frames;
+	uint64_t	  filtered;
+	uint64_t	  dropped;
+};
+
+static int64_t
+un_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Write queued frames in batches until the queue is empty or the runner
+ * takes no more. Returns 0, or -1 when the runner is gone.
+ */
+static int
+un_flush(struct usernet *un)
+{
+	struct mmsghdr	msgs[UN_TX_BATCH];
+	struct iovec	iov[UN_TX_BATCH];
+	size_t		i, n, slot;
+	int		sent;
+
+	while (un->tx_count > 0) {
+		n = un->tx_count < UN_TX_BATCH ? un->tx_count : UN_TX_BATCH;
+		/* A batch stops at the end of the ring. */
+		if (un->tx_head + n > un->tx_slots)
+			n = un->tx_slots - un->tx_head;
+		memset(msgs, 0, n * sizeof msgs[0]);
+		for (i = 0; i < n; i++) {
+			slot = un->tx_head + i;
+			iov[i].iov_base = un->txbuf + slot * un->tx_size;
+			iov[i].iov_len = un->tx_len[slot];
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		sent = sendmmsg(un->sock, msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS)
+				return 0;
+			if (errno == EPIPE || errno == ECONNRESET ||
+			    errno == ENOTCONN)
+				return -1;
+			/* A frame the socket refuses (too long): skip it. */
+			log_debug("%s: send: %s", __func__, strerror(errno));
+			un->dropped++;
+			sent = 1;
+		} else
+			un->tx_frames += sent;
+		un->tx_head = (un->tx_head + sent) % un->tx_slots;
+		un->tx_count -= sent;
+	}
+	return 0;
+}
+
+/* libslirp has a frame for the guest: queue it. */
+static ssize_t
+un_send_packet(const void *buf, size_t len, void *arg)
+{
+	struct usernet	*un = arg;
+	size_t		 slot;
+
+	if (len > un->tx_size) {
+		un->dropped++;
+		return len;
+	}
+	if (un->tx_count == un->tx_slots) {
+		un_flush(un);
+		if (un->tx_count == un->tx_slots) {
+			un->dropped++;
+			return len;
+		}
+	}
+	slot = (un->tx_head + un->tx_count) % un->tx_slots;
+	memcpy(un->txbuf + slot * un->tx_size, buf, len);
+	un->tx_len[slot] = len;
+	un->tx_count++;
+	if (un->tx_count >= UN_TX_BATCH)
+		un_flush(un);
+	return len;
+}
+
+static void
+un_guest_error(const char *msg, void *arg)
+{
+	(void)arg;
+	log_debug("guest error: %s", msg);
+}
+
+static int64_t
+un_clock_get_ns(void *arg)
+{
+	(void)arg;
+	return un_now_ns();
+}
+
+static void *
+un_timer_new(SlirpTimerCb cb, void *cb_arg, void *arg)
+{
+	struct usernet	*un = arg;
+	struct un_timer	*t;
+	int		 i;
+
+	for (i = 0; i < UN_TIMERS; i++) {
+		t = &un->timers[i];
+		if (t->used)
+			continue;
+		t->used = 1;
+		t->expire_ms = -1;
+		t->cb = cb;
+		t->arg = cb_arg;
+		return t;
+	}
+	fatalx("%s: more than %d timers", __func__, UN_TIMERS);
+}
+
+static void
+un_timer_free(void *timer, void *arg)
+{
+	struct un_timer	*t = timer;
+
+	(void)arg;
+	memset(t, 0, sizeof *t);
+}
+
+static void
+un_timer_mod(void *timer, int64_t expire_ms, void *arg)
+{
+	struct un_timer	*t = timer;
+
+	(void)arg;
+	t->expire_ms = expire_ms;
+}
+
+static void
+un_poll_fd(int fd, void *arg)
+{
+	(void)fd;
+	(void)arg;
+}
+
+static void
+un_notify(void *arg)
+{
+	(void)arg;
+}
+
+static const SlirpCb un_callbacks = {
+	.send_packet = un_send_packet,
+	.guest_error = un_guest_error,
+	.clock_get_ns = un_clock_get_ns,
+	.timer_new = un_timer_new,
+	.timer_free = un_timer_free,
+	.timer_mod = un_timer_mod,
+	.register_poll_fd = un_poll_fd,
+	.unregister_poll_fd = un_poll_fd,
+	.notify = un_notify,
+};
+
+struct usernet *
+usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
+    size_t errlen)
+{
+	struct usernet	*un;
+	SlirpConfig	 cfg;
+	size_t		 i;
+	int		 size = UN_SOCKBUF;
+
+	un = xcalloc(1, sizeof *un);
+	un->sock = sock;
+	guard_init(&un->guard, sc);
+	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+
+	un->rxbuf = xreallocarray(NULL, UN_RX_BATCH, UN_RX_FRAME);
+	for (i = 0; i < UN_RX_BATCH; i++) {
+		un->rxiov[i].iov_base = un->rxbuf + i * UN_RX_FRAME;
+		un->rxiov[i].iov_len = UN_RX_FRAME;
+	}
+	un->tx_size = sc->mtu + 14;
+	un->tx_slots = UN_TX_BYTES / un->tx_size;
+	if (un->tx_slots < UN_TX_MIN)
+		un->tx_slots = UN_TX_MIN;
+	if (un->tx_slots > UN_TX_MAX)
+		un->tx_slots = UN_TX_MAX;
+	un->txbuf = xreallocarray(NULL, un->tx_slots, un->tx_size);
+	un->tx_len = xreallocarray(NULL, un->tx_slots, sizeof *un->tx_len);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.version = 4;
+	cfg.restricted = 0;	/* guard.c restricts, see there */
+	cfg.in_enabled = true;
+	cfg.vnetwork.s_addr = sc->network;
+	cfg.vnetmask.s_addr = sc->netmask;
+	cfg.vhost.s_addr = sc->host;
+	cfg.vdhcp_start.s_addr = sc->dhcp_start;
+	cfg.vnameserver.s_addr = sc->dns;
+	cfg.in6_enabled = false;
+	cfg.if_mtu = sc->mtu;
+	cfg.if_mru = sc->mtu;
+	cfg.disable_host_loopback = false;
+	cfg.enable_emu = false;
+	/* DNS goes out to the host's resolvers: not when restricted. */
+	cfg.disable_dns = (sc->flags & SLIRPF_RESTRICTED) != 0;
+	if ((un->slirp = slirp_new(&cfg, &un_callbacks, un)) == NULL) {
+		snprintf(err, errlen, "libslirp refused the configuration");
+		free(un->rxbuf);
+		free(un->txbuf);
+		free(un->tx_len);
+		free(un);
+		return NULL;
+	}
+	return un;
+}
+
+int
+usernet_hostfwd(struct usernet *un, const char *rule, char *err,
+    size_t errlen)
+{
+	struct hostfwd	 hf;
+	const char	*why;
+
+	if ((why = hostfwd_parse(rule, &hf)) != NULL) {
+		snprintf(err, errlen, "invalid hostfwd rule \"%s\": %s", rule,
+		    why);
+		return -1;
+	}
+	errno = 0;
+	if (slirp_add_hostfwd(un->slirp, hf.udp, hf.host_addr, hf.host_port,
+	    hf.guest_addr, hf.guest_port) == -1) {
+		snprintf(err, errlen, "hostfwd \"%s\": %s", rule,
+		    errno != 0 ? strerror(errno) : "refused by libslirp");
+		return -1;
+	}
+	log_debug("hostfwd %s", rule);
+	return 0;
+}
+
+static short
+un_poll_events(int events)
+{
+	short	e = 0;
+
+	if (events & SLIRP_POLL_IN)
+		e |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		e |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		e |= POLLPRI;
+	if (events & SLIRP_POLL_ERR)
+		e |= POLLERR;
+	if (events & SLIRP_POLL_HUP)
+		e |= POLLHUP;
+	return e;
+}
+
+/* libslirp wants fd polled for events: add it to the set. */
+static int
+un_add_poll(int fd, int events, void *arg)
+{
+	struct usernet	*un = arg;
+
+	if (un->npfds == un->maxpfds) {
+		un->maxpfds = un->maxpfds == 0 ? 16 : un->maxpfds * 2;
+		un->pfds = xreallocarray(un->pfds, un->maxpfds,
+		    sizeof *un->pfds);
+	}
+	un->pfds[un->npfds].fd = fd;
+	un->pfds[un->npfds].events = un_poll_events(events);
+	un->pfds[un->npfds].revents = 0;
+	return un->npfds++;
+}
+
+static int
+un_get_revents(int idx, void *arg)
+{
+	struct usernet	*un = arg;
+	short		 r;
+	int		 e = 0;
+
+	if (idx < 0 || (size_t)idx >= un->npfds)
+		return 0;
+	r = un->pfds[idx].revents;
+	if (r & POLLIN)
+		e |= SLIRP_POLL_IN;
+	if (r & POLLOUT)
+		e |= SLIRP_POLL_OUT;
+	if (r & POLLPRI)
+		e |= SLIRP_POLL_PRI;
+	if (r & POLLERR)
+		e |= SLIRP_POLL_ERR;
+	if (r & POLLHUP)
+		e |= SLIRP_POLL_HUP;
+	return e;
+}
+
+/* Fire the timers that are due; returns ms to the next one, or -1. */
+static int
+un_timers(struct usernet *un)
+{
+	struct un_timer	*t;
+	int64_t		 now = un_now_ns() / 1000000, next = -1, left;
+	int		 i;
+
+	for (i = 0; i < UN_TIMERS; i++) {
+		t = &un->timers[i];
+		if (!t->used || t->expire_ms < 0)
+			continue;
+		if (t->expire_ms <= now) {
+			t->expire_ms = -1;
+			t->cb(t->arg);
+		}
+	}
+	for (i = 0; i < UN_TIMERS; i++) {
+		t = &un->timers[i];
+		if (!t->used || t->expire_ms < 0)
+			continue;
+		left = t->expire_ms > now ? t->expire_ms - now : 0;
+		if (next == -1 || left < next)
+			next = left;
+	}
+	return next > INT32_MAX ? INT32_MAX : (int)next;
+}
+
+/*
+ * Read what the runner sent, a batch at a time, into libslirp. Returns
+ * 0, or -1 when the runner has hung up.
+ */
+static int
+un_receive(struct usernet *un)
+{
+	int	n, i, round;
+
+	for (round = 0; round < 8; round++) {
+		for (i = 0; i < UN_RX_BATCH; i++) {
+			memset(&un->rxmsg[i], 0, sizeof un->rxmsg[i]);
+			un->rxmsg[i].msg_hdr.msg_iov = &un->rxiov[i];
+			un->rxmsg[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(un->sock, un->rxmsg, UN_RX_BATCH, MSG_DONTWAIT,
+		    NULL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			log_warn("%s: receive", __func__);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			/* A datagram of 0 bytes: the runner has gone. */
+			if (un->rxmsg[i].msg_len == 0)
+				return -1;
+			if (un->rxmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				un->dropped++;
+				continue;
+			}
+			un->rx_frames++;
+			if (!guard_pass(&un->guard, un->rxiov[i].iov_base,
+			    un->rxmsg[i].msg_len)) {
+				un->filtered++;
+				continue;
+			}
+			slirp_input(un->slirp, un->rxiov[i].iov_base,
+			    un->rxmsg[i].msg_len);
+		}
+		if (n < UN_RX_BATCH)
+			return 0;
+	}
+	return 0;
+}
+
+int
+usernet_run(struct usernet *un)
+{
+	uint32_t	timeout;
+	int		n, next, gone = 0;
+	short		sockev;
+
+	while (!gone) {
+		un->npfds = 0;
+		un_add_poll(un->sock, SLIRP_POLL_IN, un);
+		if (un->tx_count > 0)
+			un->pfds[0].events |= POLLOUT;
+		un->pfds[0].events |= POLLRDHUP;
+		timeout = UINT32_MAX;
+		slirp_pollfds_fill(un->slirp, &timeout, un_add_poll, un);
+		if ((next = un_timers(un)) >= 0 && (uint32_t)next < timeout)
+			timeout = next;
+		n = poll(un->pfds, un->npfds,
+		    timeout == UINT32_MAX ? -1 : (int)timeout);
+		if (n == -1 && errno != EINTR)
+			fatal("%s: poll", __func__);
+		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);
+		un_timers(un);
+		sockev = n > 0 ? un->pfds[0].revents : 0;
+		if ((sockev & POLLIN) && un_receive(un) == -1)
+			gone = 1;
+		else if ((sockev & (POLLHUP | POLLRDHUP | POLLERR)) &&
+		    !(sockev & POLLIN))
+			gone = 1;
+		if (un_flush(un) == -1)
+			gone = 1;
+	}
+	log_debug("the runner hung up: %llu frames in (%llu filtered), "
+	    "%llu out, %llu dropped", (unsigned long long)un->rx_frames,
+	    (unsigned long long)un->filtered,
+	    (unsigned long long)un->tx_frames,
+	    (unsigned long long)un->dropped);
+	return 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * vmtop-slirp: the user-mode networking helper of one NIC, after bhyve's
+ * slirp-helper. The engine starts it as "vmtop-slirp VM NIC" with its
+ * end of the NIC's SOCK_SEQPACKET socketpair on SLIRP_SOCKET_FD, stdin
+ * and stdout on /dev/null and stderr for the log; every other fd is
+ * closed here. It reads MSG_SLIRP_CONFIG, checks it, sets up libslirp and
+ * binds the hostfwd rules (with the privileges it was started with, so
+ * root may forward low ports), enters its sandbox and only then answers
+ * MSG_OK; any failure is answered with MSG_ERROR naming what failed (a
+ * port in use names its rule). From then on the socket carries Ethernet
+ * frames to and from the runner, and the helper exits when the runner
+ * hangs up.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "slirpmsg.h"
+#include "usernet.h"
+
+/* How long the engine may take to send the configuration. */
+#define HELPER_CONFIG_MS	10000
+
+static char	helper_name[VM_NAME_SIZE + 32] = "vmtop-slirp";
+static uint32_t	helper_peerid;
+
+/* Answer the engine with an error (which it logs) and end. */
+static __attribute__((noreturn)) void
+helper_fail(const char *text)
+{
+	struct proto_error	e;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.text, sizeof e.text, "%s", text);
+	log_debug("%s", text);
+	if (slirpmsg_send(SLIRP_SOCKET_FD, MSG_ERROR, helper_peerid, &e,
+	    sizeof e) == -1)
+		log_warn("%s: answering the engine", __func__);
+	exit(1);
+}
+
+/* stdin and stdout on /dev/null; no fd above the socket survives. */
+static void
+helper_fds(void)
+{
+	int	null, type;
+	socklen_t len = sizeof type;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > SLIRP_SOCKET_FD)
+			close(null);
+	}
+	if (getsockopt(SLIRP_SOCKET_FD, SOL_SOCKET, SO_TYPE, &type, &len) ==
+	    -1 || type != SOCK_SEQPACKET) {
+		fprintf(stderr, "vmtop-slirp: fd %d is not a SOCK_SEQPACKET "
+		    "socket: the engine starts vmtop-slirp, not people\n",
+		    SLIRP_SOCKET_FD);
+		exit(2);
+	}
+	if (close_range(SLIRP_SOCKET_FD + 1, ~0U, 0) == -1)
+		fatal("close_range");
+	if (fcntl(SLIRP_SOCKET_FD, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct proto_slirp_config	 sc;
+	struct usernet			*un;
+	struct msg_hdr			 hdr;
+	uint8_t				 buf[sizeof hdr + sizeof sc + 1];
+	char				 err[PROTO_TEXT_SIZE];
+	ssize_t				 n;
+	uint32_t			 i;
+
+	helper_fds();
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3)
+		snprintf(helper_name, sizeof helper_name, "vmtop-slirp %s/%s",
+		    argv[1], argv[2]);
+	log_init(helper_name, 1, 0);
+
+	n = slirpmsg_recv(SLIRP_SOCKET_FD, buf, sizeof buf, HELPER_CONFIG_MS);
+	if (n == 0)
+		exit(0);	/* the engine changed its mind */
+	if (n == -1)
+		fatal("reading the configuration");
+	if ((size_t)n >= sizeof hdr) {
+		memcpy(&hdr, buf, sizeof hdr);
+		helper_peerid = hdr.peerid;
+	}
+	if (slirpmsg_parse(buf, n, &sc, err, sizeof err) == -1)
+		helper_fail(err);
+	log_setverbose((sc.flags & SLIRPF_VERBOSE) != 0);
+
+	if ((un = usernet_new(SLIRP_SOCKET_FD, &sc, err, sizeof err)) == NULL)
+		helper_fail(err);
+	for (i = 0; i < sc.nhostfwd; i++)
+		if (usernet_hostfwd(un, sc.hostfwd[i], err, sizeof err) == -1)
+			helper_fail(err);
+	if (jail_enter(&sc, err, sizeof err) == -1)
+		helper_fail(err);
+	log_debug("ready: uid %u, %s, %u hostfwd rules", (unsigned)getuid(),
+	    (sc.flags & SLIRPF_RESTRICTED) ? "restricted" : "unrestricted",
+	    sc.nhostfwd);
+	if (slirpmsg_send(SLIRP_SOCKET_FD, MSG_OK, helper_peerid, NULL, 0) ==
+	    -1)
+		fatal("answering the engine");
+	return usernet_run(un);
+}
