@@ -34,9 +34,9 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "privdrop.h"
 #include "sandbox.h"
 
-#define NOBODY		65534
 #define NOFILE_MAX	1024	/* vCPU fds, eventfds of virtqueues */
 
 static char	sandbox_what[128] = "not entered";
@@ -170,26 +170,6 @@ sandbox_drop_caps(void)
 	memset(data, 0, sizeof data);
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
 	return syscall(SYS_capset, &hdr, data);
-}
-
-static int
-sandbox_ids(const struct proto_run_params *p, char *err, size_t errlen)
-{
-	uid_t uid = p->uid != 0 ? p->uid : NOBODY;
-	gid_t gid = p->gid != 0 ? p->gid : NOBODY;
-
-	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
-		snprintf(err, errlen, "dropping to uid %u gid %u: %s",
-		    (unsigned)uid, (unsigned)gid, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) != -1) {
-		snprintf(err, errlen, "uid %u could become root again",
-		    (unsigned)uid);
-		return -1;
-	}
-	return 0;
 }
 
 static int
@@ -345,7 +325,7 @@ sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (root && sandbox_ids(p, err, errlen) == -1)
+	if (root && privdrop(p->uid, p->gid, err, errlen) == -1)
 		return -1;
 	if (userns && sandbox_drop_caps() == -1) {
 		snprintf(err, errlen, "dropping capabilities: %s",

@@ -21,9 +21,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "privdrop.h"
 #include "usernet.h"
 
-#define JAIL_NOBODY	65534
 #define JAIL_NOFILE	4096	/* one fd per guest connection */
 
 /* What the helper does, and the system calls it needs for that. */
@@ -123,29 +123,6 @@ jail_seccomp(int restricted, char *err, size_t errlen)
 	return 0;
 }
 
-/* Root: the owner's ids (or nobody), no groups, no way back. */
-static int
-jail_ids(const struct proto_slirp_config *sc, char *err, size_t errlen)
-{
-	uid_t	uid = sc->uid != 0 ? sc->uid : JAIL_NOBODY;
-	gid_t	gid = sc->gid != 0 ? sc->gid : JAIL_NOBODY;
-
-	if (geteuid() != 0)
-		return 0;
-	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
-		snprintf(err, errlen, "dropping to uid %u gid %u: %s",
-		    (unsigned)uid, (unsigned)gid, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) != -1) {
-		snprintf(err, errlen, "uid %u could become root again",
-		    (unsigned)uid);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 jail_rlimits(char *err, size_t errlen)
 {
@@ -174,7 +151,9 @@ jail_enter(const struct proto_slirp_config *sc, char *err, size_t errlen)
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	if (jail_ids(sc, err, errlen) == -1 || jail_rlimits(err, errlen) == -1)
+	/* Root: the owner's ids (or nobody), no groups, no way back. */
+	if ((geteuid() == 0 && privdrop(sc->uid, sc->gid, err, errlen) == -1) ||
+	    jail_rlimits(err, errlen) == -1)
 		return -1;
 	return jail_seccomp((sc->flags & SLIRPF_RESTRICTED) != 0, err, errlen);
 }
