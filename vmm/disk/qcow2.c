@@ -217,6 +217,22 @@ qcow2_iov_total(const struct iovec *iov, int n)
 	return total;
 }
 
+int
+qcow2_io_range(struct disk *d, const struct iovec *iov, int n, uint64_t off,
+    size_t *total)
+{
+	if (n < 0 || n > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	*total = qcow2_iov_total(iov, n);
+	if (off > d->size || *total > d->size - off) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The bytes [off, off + len) of iov as a new iovec array out of at most
  * max entries. Returns how many, or -1 if it does not fit.

@@ -238,15 +238,8 @@ qcow2_readv(struct disk *d, const struct iovec *iov, int n, uint64_t off)
 	size_t		 total;
 	int		 rv;
 
-	if (n < 0 || n > IOV_MAX) {
-		errno = EINVAL;
+	if (qcow2_io_range(d, iov, n, off, &total) == -1)
 		return -1;
-	}
-	total = qcow2_iov_total(iov, n);
-	if (off > d->size || total > d->size - off) {
-		errno = EIO;
-		return -1;
-	}
 	pthread_mutex_lock(&q->lock);
 	rv = qcow2_read_locked(q, iov, n, off, total);
 	pthread_mutex_unlock(&q->lock);
