@@ -47,23 +47,8 @@ if [ -z "${VMTOP_E2E_INNER:-}" ]; then
 		cat "$G/initrd.img" "$N/nettool.cpio.gz" >"$N/initrd.img" ||
 		    fail0 "write $N/initrd.img"
 	fi
-	where=${VMTOP_E2E_HOST:-auto}
-	[ "$where" = auto ] && where=$(sh "$E2E/kvm-probe.sh" "$G")
-	if [ "$where" = vmhost ]; then
-		echo "# /dev/kvm here cannot boot the test guest: running in the nested-KVM host"
-		log=$(mktemp) || exit 1
-		trap 'rm -f "$log" "$log.rc"' EXIT
-		{ VMTOP_E2E_INNER=1 sh "$TOP/tests/vmhost/run.sh" \
-		    -t "${VMTOP_E2E_TIMEOUT:-1500}" sh "$E2E/net.sh" "$MODE"
-		  echo $? >"$log.rc"; } | tee "$log"
-		rc=$(cat "$log.rc")
-		if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log"; then
-			echo "not ok - the nested-KVM host ended early (status $rc)"
-			echo "0 passed, 1 failed"
-			[ "$rc" -ne 0 ] || rc=1
-		fi
-		exit "$rc"
-	fi
+	. "$E2E/where.sh"
+	e2e_where "$E2E/net.sh" "$MODE"
 fi
 
 . "$TOP/tests/lib.sh"

@@ -1,0 +1,21 @@
+# Sourced by the e2e suites (outside the nested host): run the suite here
+# where /dev/kvm boots the test guest in $G, else re-run it inside the
+# nested-KVM host and exit with its status. e2e_where SCRIPT [ARGS...]
+e2e_where() {
+	where=${VMTOP_E2E_HOST:-auto}
+	[ "$where" = auto ] && where=$(sh "$E2E/kvm-probe.sh" "$G")
+	[ "$where" = vmhost ] || return 0
+	echo "# /dev/kvm here cannot boot the test guest: running in the nested-KVM host"
+	log=$(mktemp) || exit 1
+	trap 'rm -f "$log" "$log.rc"' EXIT
+	{ VMTOP_E2E_INNER=1 sh "$TOP/tests/vmhost/run.sh" \
+	    -t "${VMTOP_E2E_TIMEOUT:-1500}" sh "$@"
+	  echo $? >"$log.rc"; } | tee "$log"
+	rc=$(cat "$log.rc")
+	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log"; then
+		echo "not ok - the nested-KVM host ended early (status $rc)"
+		echo "0 passed, 1 failed"
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	exit "$rc"
+}
