@@ -271,12 +271,15 @@ control_show(struct client *cl, struct vm *vm, struct msg *m)
 	for (i = 0; i < c->nnics; i++) {
 		nic = &c->nics[i];
 		snprintf(key, sizeof key, "interface%d", i);
-		if (nic->type == NIC_USER)
-			control_detail(cl, key, "user");
-		else
-			control_detail(cl, key, "tap%s%s",
-			    nic->switchname != NULL ? " switch " : "",
-			    nic->switchname != NULL ? nic->switchname : "");
+		control_detail(cl, key, "%s%s%s, rx %llu bytes %llu packets, "
+		    "tx %llu bytes %llu packets",
+		    nic->type == NIC_USER ? "user" : "tap",
+		    nic->switchname != NULL ? " switch " : "",
+		    nic->switchname != NULL ? nic->switchname : "",
+		    (unsigned long long)vm->stats.nic_rx_bytes[i],
+		    (unsigned long long)vm->stats.nic_rx_packets[i],
+		    (unsigned long long)vm->stats.nic_tx_bytes[i],
+		    (unsigned long long)vm->stats.nic_tx_packets[i]);
 		for (j = 0; j < nic->nhostfwd; j++) {
 			snprintf(key, sizeof key, "hostfwd%d.%d", i, j);
 			control_detail(cl, key, "%s", nic->hostfwd[j]);

@@ -149,6 +149,11 @@ struct proto_stats {
 	uint64_t	net_rx_packets;
 	uint64_t	net_tx_packets;
 	uint64_t	rss_bytes;
+	/* The same four network counters for each NIC. */
+	uint64_t	nic_rx_bytes[VM_MAX_NICS];
+	uint64_t	nic_tx_bytes[VM_MAX_NICS];
+	uint64_t	nic_rx_packets[VM_MAX_NICS];
+	uint64_t	nic_tx_packets[VM_MAX_NICS];
 };
 
 struct proto_vm_info {

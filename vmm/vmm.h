@@ -88,6 +88,8 @@ struct vmm_counters {
 	uint64_t	disk_rd_reqs, disk_wr_reqs;
 	uint64_t	net_rx_bytes, net_tx_bytes;
 	uint64_t	net_rx_packets, net_tx_packets;
+	uint64_t	nic_rx_bytes[VM_MAX_NICS], nic_tx_bytes[VM_MAX_NICS];
+	uint64_t	nic_rx_packets[VM_MAX_NICS], nic_tx_packets[VM_MAX_NICS];
 };
 
 struct vmm {

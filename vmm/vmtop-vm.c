@@ -144,6 +144,7 @@ static void
 machine_stats(int fd, short ev, void *arg)
 {
 	struct proto_stats st;
+	int i;
 
 	(void)fd;
 	(void)ev;
@@ -159,6 +160,12 @@ machine_stats(int fd, short ev, void *arg)
 	st.net_tx_bytes = LOAD(net_tx_bytes);
 	st.net_rx_packets = LOAD(net_rx_packets);
 	st.net_tx_packets = LOAD(net_tx_packets);
+	for (i = 0; i < VM_MAX_NICS; i++) {
+		st.nic_rx_bytes[i] = LOAD(nic_rx_bytes[i]);
+		st.nic_tx_bytes[i] = LOAD(nic_tx_bytes[i]);
+		st.nic_rx_packets[i] = LOAD(nic_rx_packets[i]);
+		st.nic_tx_packets[i] = LOAD(nic_tx_packets[i]);
+	}
 	st.rss_bytes = machine_rss();
 	runner_stats(&st);
 }

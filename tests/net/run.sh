@@ -68,6 +68,18 @@ check "start a vm with two user-mode interfaces" vt start net
 check "a helper for interface 0" test -n "$(helper net 0)"
 check "a helper for interface 1" test -n "$(helper net 1)"
 check "the helper is sandboxed (no_new_privs, seccomp, uid)" sandboxed net 0
+# The runner reports counters per NIC; show (and the dashboard's details
+# pane) gives each interface its own. The test runner counts NIC i as
+# (i + 1) * 1000 bytes received a second.
+sleep 1.2
+nic_counts() {	# from one `show`: interface 0's and 1's rx bytes
+	vt show net | sed -n 's/^interface[01]: .*rx \([0-9]*\) bytes.*/\1/p' |
+	    tr '\n' ' '
+}
+set -- $(nic_counts)
+check "show gives interface 0 its own counters" test "${1:-0}" -gt 0
+check "interface 1 counts twice what interface 0 does" \
+    test "${2:-0}" -eq $((2 * ${1:-0}))
 check_fail "a hostfwd port in use names the rule" \
     "vm clash: interface 0: hostfwd \"tcp:127.0.0.1:$P1-:80\": Address already in use" \
     vt start clash

@@ -40,6 +40,7 @@ struct virtio_net {
 	int			 is_socket;
 	uint8_t			 mac[6];
 	int			 locked;
+	int			 index;		/* the NIC's number, for counters */
 	int			 rx_eof;	/* the fd's peer is gone */
 	int			 rx_starved;	/* waits for buffers */
 	size_t			 rx_len;	/* header + frame */
@@ -100,6 +101,8 @@ net_tx_frame(struct virtio_net *net, struct virtq_req *req)
 	}
 	count(&c->net_tx_packets, 1);
 	count(&c->net_tx_bytes, len);
+	count(&c->nic_tx_packets[net->index], 1);
+	count(&c->nic_tx_bytes[net->index], len);
 	return 0;
 }
 
@@ -210,6 +213,9 @@ net_rx(struct virtio_net *net, struct virtq *vq)
 		}
 		count(&c->net_rx_packets, 1);
 		count(&c->net_rx_bytes, net->rx_len - NET_HDR_SIZE);
+		count(&c->nic_rx_packets[net->index], 1);
+		count(&c->nic_rx_bytes[net->index],
+		    net->rx_len - NET_HDR_SIZE);
 		net->rx_len = 0;
 		sent++;
 	}
@@ -313,6 +319,11 @@ virtio_net_create(struct vmm *vmm, struct pci *pci, int fd,
 	net->fd = fd;
 	memcpy(net->mac, mac, sizeof net->mac);
 	net->locked = locked;
+	if (index < 0 || index >= VM_MAX_NICS) {
+		errno = EINVAL;
+		goto fail;
+	}
+	net->index = index;
 	if (fstat(fd, &st) == -1 || (fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		goto fail;
