@@ -33,6 +33,7 @@ struct conf_nic {
 	int		 up;		/* 1 unless "down" */
 	char		*hostfwd[VM_MAX_HOSTFWD];
 	int		 nhostfwd;
+	uint32_t	 mtu;		/* interface user; 0: the default */
 };
 
 struct conf_vm {

@@ -117,6 +117,8 @@ netif_user_config(struct vm *vm, int i, struct proto_slirp_config *sc)
 		snprintf(sc->hostfwd[j], sizeof sc->hostfwd[j], "%s",
 		    nic->hostfwd[j]);
 	sc->nhostfwd = j;
+	if (nic->mtu != 0)
+		sc->mtu = nic->mtu;
 }
 
 static void

@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "hostfwd.h"
+#include "slirpmsg.h"
 #include "xmalloc.h"
 
 /* Keep the yacc globals out of the way of any other parser. */
@@ -173,7 +174,7 @@ static void	 check_switches(void);
 %}
 
 %token	BOOT CDROM CMDLINE DELAY DISABLE DISK DOWN ENABLE FORMAT HOSTFWD
-%token	INCLUDE INITRD INTERFACE KERNEL LLADDR LOCKED MEMORY OWNER PARALLEL
+%token	INCLUDE INITRD INTERFACE KERNEL LLADDR LOCKED MEMORY MTU OWNER PARALLEL
 %token	SOCKET STAGGERED START SWITCH UP USER VCPUS VM
 %token	STRING ERROR
 
@@ -410,6 +411,27 @@ nicopt		: SWITCH STRING			{
 				curnic->locked = 1;
 			}
 		}
+		| MTU STRING			{
+			int64_t	n;
+			int	rv;
+
+			rv = parse_number($2.string, SLIRP_MTU_MIN,
+			    SLIRP_MTU_MAX, &n);
+			if (curnic->type != NIC_USER)
+				vmerror(&$1, "mtu is only allowed on "
+				    "interface user");
+			else if (curnic->mtu != 0)
+				vmerror(&$1, "mtu is set more than once");
+			else if (rv == -1)
+				vmerror(&$1, "mtu \"%s\" is not a number",
+				    $2.string);
+			else if (rv == -2)
+				vmerror(&$1, "mtu %s is out of range (%d to "
+				    "%d)", $2.string, SLIRP_MTU_MIN,
+				    SLIRP_MTU_MAX);
+			else
+				curnic->mtu = n;
+		}
 		| UP				{ curnic->up = 1; }
 		| DOWN				{ curnic->up = 0; }
 		| HOSTFWD STRING		{
@@ -591,6 +613,7 @@ lookup(const char *s)
 		{ "lladdr",	LLADDR },
 		{ "locked",	LOCKED },
 		{ "memory",	MEMORY },
+		{ "mtu",	MTU },
 		{ "owner",	OWNER },
 		{ "parallel",	PARALLEL },
 		{ "socket",	SOCKET },

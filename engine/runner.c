@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "log.h"
 #include "msg.h"
+#include "slirpmsg.h"
 #include "xmalloc.h"
 
 static int	runner_ready(struct msgconn *, struct msg *, void *);
@@ -207,6 +208,9 @@ runner_fill_params(struct vm *vm, struct resources *res,
 	for (i = 0; i < c->nnics; i++) {
 		netif_lladdr(c, i, p->nic_lladdr[i]);
 		p->nic_locked[i] = c->nics[i].locked;
+		if (c->nics[i].type == NIC_USER)
+			p->nic_mtu[i] = c->nics[i].mtu != 0 ?
+			    c->nics[i].mtu : SLIRP_MTU_DEFAULT;
 	}
 }
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PROTOCOL_VERSION	1
+#define PROTOCOL_VERSION	2
 
 #define VM_NAME_MAX		64		/* characters */
 #define VM_NAME_SIZE		(VM_NAME_MAX + 1)
@@ -207,6 +207,7 @@ struct proto_run_params {
 	uint32_t	disk_nbase[VM_MAX_DISKS];
 	uint8_t		nic_lladdr[VM_MAX_NICS][6];
 	uint8_t		nic_locked[VM_MAX_NICS];
+	uint32_t	nic_mtu[VM_MAX_NICS];	/* told the guest; 0: not */
 };
 
 /*

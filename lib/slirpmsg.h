@@ -14,7 +14,7 @@
 
 #include "proto.h"
 
-#define SLIRP_MTU_DEFAULT	1500
+#define SLIRP_MTU_DEFAULT	65520
 #define SLIRP_MTU_MIN		576
 #define SLIRP_MTU_MAX		65521	/* libslirp's largest */
 #define SLIRP_DHCP_CLIENTS	16	/* addresses libslirp hands out */

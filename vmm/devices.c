@@ -107,7 +107,7 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 			continue;
 		devices_mac(vmm, i, mac);
 		dev = virtio_net_create(vmm, devices.pci, fds->nics[i], mac,
-		    vmm->params.nic_locked[i], i);
+		    vmm->params.nic_locked[i], vmm->params.nic_mtu[i], i);
 		fds->nics[i] = -1;
 		if (dev == NULL) {
 			snprintf(vmm->error, sizeof vmm->error, "vm %s: "

@@ -17,7 +17,8 @@
 # VMTOP_E2E_VMM=qemu runs the cases under qemu-system-x86_64 (-netdev
 # user and tap) to check the harness and the guest side; the sandbox and
 # helper cases are vmtop's. VMTOP_E2E_HOST, VMTOP_E2E_BOOT and
-# VMTOP_E2E_TIMEOUT are run.sh's. VMTOP_NET_MIB sizes the bench (64).
+# VMTOP_E2E_TIMEOUT are run.sh's. VMTOP_NET_MIB sizes the bench (64);
+# VMTOP_NET_THREADS=1 prints each thread's CPU ticks and the host's per run.
 set -u
 E2E=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$E2E/../.." && pwd)}
@@ -218,6 +219,8 @@ mkdir -p /www; echo vmtop-guest-page >/www/index.html; httpd -p 8080 -h /www
 vmtop-nettool -g udp-echo 5353 & vmtop-nettool -g sink 5001 &
 echo "vmtop-guest: fetched $(timeout 20 wget -q -O - http://10.0.2.2:HP/index.html)"
 vmtop-nettool -g udp-send 10.0.2.2 HUP from-guest
+ping -c 50 -i 0.05 10.0.2.2 | tail -1 | sed "s/^/vmtop-guest: ping /"
+echo "vmtop-guest: mtu $(cat /sys/class/net/eth0/mtu)"
 echo "vmtop-guest: servers up"
 while :; do sleep 3600; done'
 user_cmdline() {
@@ -229,6 +232,27 @@ user_cmdline() {
 mkdir -p "$T/www" && echo vmtop-host-page >"$T/www/index.html"
 busybox httpd -f -p "127.0.0.1:$HP" -h "$T/www" & hpids=$!
 "$TOOL" udp-echo "$HUP" & hpids="$hpids $!"
+
+# vmm_pids NAME: the processes that carry NAME's network.
+vmm_pids() {
+	if [ "$VMM" = qemu ]; then cat "$T/qemu/$1/pid"
+	else echo "$(vmtop_pid "$1") $(pgrep -f -x "vmtop-slirp $1 0")"; fi
+}
+# cpu_ticks PID...: user + system clock ticks the processes used so far.
+cpu_ticks() {
+	for pid in "$@"; do cat "/proc/$pid/stat"; done 2>/dev/null |
+	    sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+# thread_ticks PID...: "pid/tid:name ticks" per thread, sorted for join.
+thread_ticks() {
+	for pid in "$@"; do
+		for f in /proc/$pid/task/*/stat; do
+			tid=${f%/stat}; tid=${tid##*/}
+			awk -v id="$pid/$tid:$(cat /proc/$pid/task/$tid/comm | tr ' ' _)" \
+			    '{ sub(/.*\) /, ""); print id, $12 + $13 }' "$f"
+		done
+	done 2>/dev/null | sort
+}
 
 if [ "$MODE" = bench ]; then
 	# One guest under each VMM, the same MiB through hostfwd, alone.
@@ -247,13 +271,23 @@ vmtop	-	(vmtop-vm is not built)"
 		boot b$VMM
 		if booted b$VMM >/dev/null && wait_console b$VMM '^vmtop-guest: servers up' 60 >/dev/null; then
 			best=0
+			pids=$(vmm_pids b$VMM)
+			t0=$(cpu_ticks $pids)
 			for i in 1 2 3; do
+				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids >"$T/th0" && head -1 /proc/stat >"$T/st0"
 				r=$("$TOOL" source 127.0.0.1 "$port" "$MIB" | sed -n 's/.*: \([0-9.]*\) MB\/s$/\1/p')
 				best=$(awk -v a="$best" -v b="${r:-0}" 'BEGIN { print (b > a) ? b : a }')
+				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids | join -a 1 - "$T/th0" |
+				    awk '{ printf "#   %s %s: %d ticks\n", V, $1, $2 - $3 }' V=$VMM
+				[ -n "${VMTOP_NET_THREADS:-}" ] && head -1 /proc/stat | cat "$T/st0" - |
+				    awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i } NR == 2 { printf "#   all cpus: user %d nice %d sys %d idle %d iowait %d irq %d softirq %d steal %d\n", $2-a[2], $3-a[3], $4-a[4], $5-a[5], $6-a[6], $7-a[7], $8-a[8], $9-a[9] }'
 			done
+			cpu=$(awk -v a="$t0" -v b="$(cpu_ticks $pids)" -v hz="$(getconf CLK_TCK)" \
+			    -v m=$((3 * MIB)) 'BEGIN { printf "%.2f", (b - a) / hz / m * 64 }')
 			rows="$rows
-$VMM	$best	MB/s (best of 3 x $MIB MiB)"
+$VMM	$best	MB/s (best of 3 x $MIB MiB), $cpu CPU s per 64 MiB (${VMM} processes)"
 			ok "bench $VMM: $best MB/s"
+			vm_console b$VMM | grep "vmtop-guest: ping\|vmtop-guest: mtu" | sed "s/^/# $VMM /"
 		else
 			not_ok "bench $VMM: the guest's sink is not up"
 		fi
@@ -286,6 +320,8 @@ expect web "a DHCP lease from the helper" '^vmtop-guest: lease 10\.0\.2\.15/24 g
 expect web "fetches a page from the host at 10.0.2.2" '^vmtop-guest: fetched vmtop-host-page$'
 expect web "UDP to the host at 10.0.2.2 and back" '^vmtop-guest: udp answer: echo: from-guest$'
 expect web "its servers are up" '^vmtop-guest: servers up$'
+[ "$VMM" = vmtop ] &&
+    expect web "takes the link's MTU (65520) from the device" '^vmtop-guest: mtu 65520$'
 fetch_guest() {
 	out=$(timeout 20 busybox wget -q -O - "http://127.0.0.1:$TP/index.html") &&
 	    [ "$out" = vmtop-guest-page ] || { echo "got: $out"; return 1; }

@@ -93,7 +93,7 @@ init(void)
 	peer = sv[1];
 	devs[0] = virtio_blk_create(&vmm, pci, d, 0);
 	devs[1] = virtio_net_create(&vmm, pci, sv[0],
-	    (const uint8_t *)"\x52\x54\x00\x00\x00\x01", 1, 0);
+	    (const uint8_t *)"\x52\x54\x00\x00\x00\x01", 1, 1500, 0);
 	devs[2] = virtio_rng_create(&vmm, pci);
 	if (devs[0] == NULL || devs[1] == NULL || devs[2] == NULL)
 		abort();

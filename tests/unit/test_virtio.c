@@ -1371,7 +1371,7 @@ make_net(int *peer, int locked)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	*peer = sv[1];
-	return virtio_net_create(&F.vmm, F.pci, sv[0], mac, locked, 0);
+	return virtio_net_create(&F.vmm, F.pci, sv[0], mac, locked, 0, 0);
 }
 
 /* An Ethernet frame of len bytes from src. */
@@ -1471,7 +1471,7 @@ test_net_tx_blocked(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
 	    sizeof small), 0);
-	drv_init(&t, virtio_net_create(&F.vmm, F.pci, sv[0], mac, 0, 0), 0, 2,
+	drv_init(&t, virtio_net_create(&F.vmm, F.pci, sv[0], mac, 0, 0, 0), 0, 2,
 	    64);
 	for (i = 0; i < 20; i++) {
 		b[0] = (struct buf){ galloc(12), 12, 0 };

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <slirp/libslirp.h>
 
+#include "framering.h"
 #include "hostfwd.h"
 #include "log.h"
 #include "usernet.h"
@@ -57,24 +59,91 @@ struct usernet {
 	size_t		  tx_count;
 	size_t		 *tx_len;
 
+	/* The shared frame rings, once the runner accepted them. */
+	struct framering_pair ring;
+	int		  ring_fd;	/* until offered */
+	int		  ring_on;
+	uint8_t		 *ringbuf;	/* a private copy of a runner's frame */
+
 	struct pollfd	 *pfds;
 	size_t		  npfds;
 	size_t		  maxpfds;
 	struct un_timer	  timers[UN_TIMERS];
 
+	int64_t		  now_ns;	/* read once per round, see un_clock */
 	uint64_t	  rx_frames;
 	uint64_t	  tx_frames;
 	uint64_t	  filtered;
 	uint64_t	  dropped;
 };
 
-static int64_t
-un_now_ns(void)
+/*
+ * Read the clock for this round. libslirp asks for the time for every
+ * frame it sends; where the clock source is not in the vDSO (HPET),
+ * each ask is a system call, so the loop reads it once per round and
+ * libslirp gets that (its timers count in milliseconds).
+ */
+static void
+un_clock(struct usernet *un)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	un->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Wake the runner: a datagram too short to be a frame. */
+static void
+un_doorbell(struct usernet *un)
+{
+	static const uint8_t	bell[FRAMERING_DOORBELL];
+
+	if (send(un->sock, bell, sizeof bell, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		log_debug("%s: %s", __func__, strerror(errno));
+}
+
+/*
+ * Put one frame in the ring: 1 done (or dropped), 0 no room. A sleeping
+ * runner is rung at once, so it copies this frame into the guest while
+ * libslirp makes the next.
+ */
+static int
+un_ring_push(struct usernet *un, const void *buf, size_t len)
+{
+	struct iovec	iov = { (void *)buf, len };
+	int		r;
+
+	while ((r = framering_push(&un->ring.tx, &iov, 1, len)) == 0)
+		if (!framering_want_space(&un->ring.tx, len))
+			return 0;
+	if (r == -1) {
+		un->dropped++;
+		return 1;
+	}
+	un->tx_frames++;
+	if (framering_consumer_asleep(&un->ring.tx))
+		un_doorbell(un);
+	return 1;
+}
+
+/*
+ * Move queued frames into the ring until the queue is empty or the ring
+ * is full (the runner rings when it makes room).
+ */
+static void
+un_flush_ring(struct usernet *un)
+{
+	size_t	slot;
+
+	while (un->tx_count > 0) {
+		slot = un->tx_head;
+		if (!un_ring_push(un, un->txbuf + slot * un->tx_size,
+		    un->tx_len[slot]))
+			break;
+		un->tx_head = (un->tx_head + 1) % un->tx_slots;
+		un->tx_count--;
+	}
 }
 
 /*
@@ -84,6 +153,10 @@ un_now_ns(void)
 static int
 un_flush(struct usernet *un)
 {
+	if (un->ring_on) {
+		un_flush_ring(un);
+		return 0;
+	}
 	struct mmsghdr	msgs[UN_TX_BATCH];
 	struct iovec	iov[UN_TX_BATCH];
 	size_t		i, n, slot;
@@ -135,6 +208,9 @@ un_send_packet(const void *buf, size_t len, void *arg)
 		un->dropped++;
 		return len;
 	}
+	/* Straight into the ring when nothing waits before this frame. */
+	if (un->ring_on && un->tx_count == 0 && un_ring_push(un, buf, len))
+		return len;
 	if (un->tx_count == un->tx_slots) {
 		un_flush(un);
 		if (un->tx_count == un->tx_slots) {
@@ -161,8 +237,9 @@ un_guest_error(const char *msg, void *arg)
 static int64_t
 un_clock_get_ns(void *arg)
 {
-	(void)arg;
-	return un_now_ns();
+	struct usernet	*un = arg;
+
+	return un->now_ns;
 }
 
 static void *
@@ -239,6 +316,7 @@ usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
 
 	un = xcalloc(1, sizeof *un);
 	un->sock = sock;
+	un_clock(un);
 	guard_init(&un->guard, sc);
 	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -256,6 +334,17 @@ usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
 		un->tx_slots = UN_TX_MAX;
 	un->txbuf = xreallocarray(NULL, un->tx_slots, un->tx_size);
 	un->tx_len = xreallocarray(NULL, un->tx_slots, sizeof *un->tx_len);
+
+	/* The rings, offered to the runner once we run (usernet_offer). */
+	un->ring_fd = framering_create();
+	if (un->ring_fd == -1 ||
+	    framering_map(un->ring_fd, FRAMERING_HELPER, &un->ring) == -1) {
+		log_warn("shared frame rings (frames go through the socket)");
+		if (un->ring_fd != -1)
+			close(un->ring_fd);
+		un->ring_fd = -1;
+	}
+	un->ringbuf = xmalloc(FRAMERING_MAX_FRAME);
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.version = 4;
@@ -370,7 +459,7 @@ static int
 un_timers(struct usernet *un)
 {
 	struct un_timer	*t;
-	int64_t		 now = un_now_ns() / 1000000, next = -1, left;
+	int64_t		 now = un->now_ns / 1000000, next = -1, left;
 	int		 i;
 
 	for (i = 0; i < UN_TIMERS; i++) {
@@ -391,6 +480,66 @@ un_timers(struct usernet *un)
 			next = left;
 	}
 	return next > INT32_MAX ? INT32_MAX : (int)next;
+}
+
+/* One frame from the guest, past the guard, into libslirp. */
+static void
+un_input(struct usernet *un, const uint8_t *frame, size_t len)
+{
+	un->rx_frames++;
+	if (!guard_pass(&un->guard, frame, len)) {
+		un->filtered++;
+		return;
+	}
+	slirp_input(un->slirp, frame, len);
+}
+
+/*
+ * A datagram that is not a frame: a doorbell (the ring is read every
+ * round anyway) or the runner's acceptance of the rings. Returns 1 when
+ * it was one of those.
+ */
+static int
+un_control(struct usernet *un, const uint8_t *buf, size_t len)
+{
+	if (len < 14)
+		return 1;
+	if (len != FRAMERING_CTL_SIZE ||
+	    memcmp(buf, FRAMERING_MAGIC, FRAMERING_CTL_SIZE) != 0)
+		return 0;
+	if (un->ring.map != NULL && !un->ring_on) {
+		un->ring_on = 1;
+		log_debug("the runner takes frames through shared rings");
+	}
+	return 1;
+}
+
+/*
+ * Frames the runner put in its ring, each copied out of the shared
+ * memory first: libslirp reads a frame more than once, and the runner
+ * could change it in between. Returns 0, or -1 when the runner broke
+ * the ring.
+ */
+static int
+un_receive_ring(struct usernet *un)
+{
+	const uint8_t	*f;
+	size_t		 len;
+	int		 n = 0;
+
+	while (n++ < UN_RX_BATCH * 8 &&
+	    (f = framering_peek(&un->ring.rx, &len)) != NULL) {
+		memcpy(un->ringbuf, f, len);
+		framering_pop(&un->ring.rx);
+		un_input(un, un->ringbuf, len);
+	}
+	if (framering_producer_waits(&un->ring.rx))
+		un_doorbell(un);
+	if (framering_broken(&un->ring.rx) || framering_broken(&un->ring.tx)) {
+		log_warnx("the runner broke the shared frame ring");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -426,19 +575,52 @@ un_receive(struct usernet *un)
 				un->dropped++;
 				continue;
 			}
-			un->rx_frames++;
-			if (!guard_pass(&un->guard, un->rxiov[i].iov_base,
-			    un->rxmsg[i].msg_len)) {
-				un->filtered++;
+			if (un_control(un, un->rxiov[i].iov_base,
+			    un->rxmsg[i].msg_len))
 				continue;
-			}
-			slirp_input(un->slirp, un->rxiov[i].iov_base,
+			un_input(un, un->rxiov[i].iov_base,
 			    un->rxmsg[i].msg_len);
 		}
 		if (n < UN_RX_BATCH)
 			return 0;
 	}
 	return 0;
+}
+
+/*
+ * Offer the rings to the runner: the first datagram after the engine's
+ * answer, so it comes before any frame. A runner that takes them says
+ * so; until then (and for a peer that never does) frames go through
+ * the socket.
+ */
+static void
+usernet_offer(struct usernet *un)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	struct iovec	 iov = { FRAMERING_MAGIC, FRAMERING_CTL_SIZE };
+
+	if (un->ring_fd == -1)
+		return;
+	memset(&msg, 0, sizeof msg);
+	memset(&cm, 0, sizeof cm);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof cm.buf;
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &un->ring_fd, sizeof(int));
+	if (sendmsg(un->sock, &msg, MSG_NOSIGNAL) == -1)
+		log_warn("%s: offering the frame rings", __func__);
+	close(un->ring_fd);
+	un->ring_fd = -1;
 }
 
 int
@@ -448,20 +630,25 @@ usernet_run(struct usernet *un)
 	int		n, next, gone = 0;
 	short		sockev;
 
+	usernet_offer(un);
 	while (!gone) {
 		un->npfds = 0;
 		un_add_poll(un->sock, SLIRP_POLL_IN, un);
-		if (un->tx_count > 0)
+		if (un->tx_count > 0 && !un->ring_on)
 			un->pfds[0].events |= POLLOUT;
 		un->pfds[0].events |= POLLRDHUP;
 		timeout = UINT32_MAX;
 		slirp_pollfds_fill(un->slirp, &timeout, un_add_poll, un);
 		if ((next = un_timers(un)) >= 0 && (uint32_t)next < timeout)
 			timeout = next;
+		/* Sleep only with the runner asked to ring for its frames. */
+		if (un->ring_on && framering_want_frames(&un->ring.rx))
+			timeout = 0;
 		n = poll(un->pfds, un->npfds,
 		    timeout == UINT32_MAX ? -1 : (int)timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("%s: poll", __func__);
+		un_clock(un);
 		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);
 		un_timers(un);
 		sockev = n > 0 ? un->pfds[0].revents : 0;
@@ -469,6 +656,8 @@ usernet_run(struct usernet *un)
 			gone = 1;
 		else if ((sockev & (POLLHUP | POLLRDHUP | POLLERR)) &&
 		    !(sockev & POLLIN))
+			gone = 1;
+		if (un->ring_on && un_receive_ring(un) == -1)
 			gone = 1;
 		if (un_flush(un) == -1)
 			gone = 1;

@@ -189,7 +189,7 @@ struct disk;
 struct virtio_dev *virtio_blk_create(struct vmm *, struct pci *,
 	    struct disk *, int index);
 struct virtio_dev *virtio_net_create(struct vmm *, struct pci *, int fd,
-	    const uint8_t mac[6], int locked, int index);
+	    const uint8_t mac[6], int locked, uint32_t mtu, int index);
 struct virtio_dev *virtio_rng_create(struct vmm *, struct pci *);
 
 #endif

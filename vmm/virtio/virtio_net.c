@@ -1,10 +1,13 @@
 /*
  * virtio-net (virtio 1.1, 5.1) over an fd that carries one Ethernet
  * frame per read and write: a tap (IFF_TAP | IFF_NO_PI) or one end of a
- * SOCK_SEQPACKET socketpair. No offloads: the 12-byte header is dropped
- * on transmit and zeroed (but for num_buffers) on receive. Receive
- * buffers may be merged. With a locked lladdr, frames from any other
- * source address are dropped.
+ * SOCK_SEQPACKET socketpair. When the socket's peer (vmtop-slirp) offers
+ * shared frame rings (lib/framering.h), frames go through those and the
+ * socket only carries doorbells: no copy through the kernel, no system
+ * call per frame. No offloads: the 12-byte header is dropped on transmit
+ * and zeroed (but for num_buffers) on receive. Receive buffers may be
+ * merged. With a locked lladdr, frames from any other source address are
+ * dropped.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +23,7 @@
 
 #include <linux/virtio_net.h>
 
+#include "framering.h"
 #include "log.h"
 #include "virtio.h"
 #include "xmalloc.h"
@@ -44,7 +48,9 @@ struct virtio_net {
 	int			 rx_eof;	/* the fd's peer is gone */
 	int			 rx_starved;	/* waits for buffers */
 	size_t			 rx_len;	/* header + frame */
-	int			 tx_blocked;	/* the fd is full */
+	int			 tx_blocked;	/* the fd or ring is full */
+	struct framering_pair	 ring;		/* once the peer offered */
+	int			 ring_on;
 	struct virtq_req	 req;
 	struct virtq_req	 first;		/* RX: has the header */
 	struct iovec		 frame[VIRTQ_MAX_SEGS];
@@ -57,9 +63,107 @@ count(uint64_t *counter, uint64_t n)
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
+/* One datagram of the ring's protocol (sendmsg: the sandbox has no send). */
+static ssize_t
+net_send_ctl(struct virtio_net *net, const void *buf, size_t len, int flags)
+{
+	struct iovec	iov = { (void *)buf, len };
+	struct msghdr	msg;
+
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	return sendmsg(net->fd, &msg, flags | MSG_NOSIGNAL);
+}
+
+/* Wake the ring's peer: a datagram too short to be a frame. */
+static void
+net_doorbell(struct virtio_net *net)
+{
+	static const uint8_t	bell[FRAMERING_DOORBELL];
+
+	if (net_send_ctl(net, bell, sizeof bell, MSG_DONTWAIT) == -1 &&
+	    errno != EAGAIN && errno != EWOULDBLOCK)
+		log_debug("%s: doorbell: %s", net->dev.name, strerror(errno));
+}
+
 /*
- * Send one frame. Returns 0 when sent or dropped, -1 when the fd is full
- * (try again on POLLOUT).
+ * The peer offered frame rings in fd: map them and say yes, after which
+ * frames go through them (the socket's frames before the offer are all
+ * sent). An fd that is not a ring is refused and the socket stays.
+ */
+static void
+net_ring_offer(struct virtio_net *net, int fd)
+{
+	if (net->ring_on || framering_map(fd, FRAMERING_RUNNER,
+	    &net->ring) == -1) {
+		log_warnx("%s: refused a frame ring offer", net->dev.name);
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (net_send_ctl(net, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, 0) !=
+	    FRAMERING_CTL_SIZE) {
+		log_warn("%s: accepting the frame rings", net->dev.name);
+		framering_unmap(&net->ring);
+		return;
+	}
+	net->ring_on = 1;
+	log_debug("%s: frames go through shared rings", net->dev.name);
+}
+
+/*
+ * Read one datagram into rxbuf after the header room. Returns its
+ * length; 0 for a datagram that was not a frame (a doorbell, a ring
+ * offer); -1 with errno set, and errno 0 for the peer's hang-up.
+ */
+static ssize_t
+net_recv(struct virtio_net *net)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	struct iovec	 iov = { net->rxbuf + NET_HDR_SIZE, NET_MAX_FRAME };
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+	int		 fd = -1;
+
+	if (!net->is_socket) {
+		n = read(net->fd, iov.iov_base, iov.iov_len);
+		return n < NET_ETH_HLEN && n >= 0 ? 0 : n;
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof cm.buf;
+	if ((n = recvmsg(net->fd, &msg, MSG_CMSG_CLOEXEC)) == -1)
+		return -1;
+	if (n == 0) {
+		errno = 0;
+		return -1;
+	}
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	if (fd != -1) {
+		if (n == FRAMERING_CTL_SIZE && memcmp(iov.iov_base,
+		    FRAMERING_MAGIC, FRAMERING_CTL_SIZE) == 0)
+			net_ring_offer(net, fd);
+		else
+			close(fd);
+		return 0;
+	}
+	return n < NET_ETH_HLEN || (msg.msg_flags & MSG_TRUNC) ? 0 : n;
+}
+
+/*
+ * Send one frame. Returns 0 when sent or dropped, -1 when the fd or ring
+ * is full (try again on POLLOUT, or the peer's doorbell).
  */
 static int
 net_tx_frame(struct virtio_net *net, struct virtq_req *req)
@@ -84,6 +188,15 @@ net_tx_frame(struct virtio_net *net, struct virtq_req *req)
 	    net->frame, VIRTQ_MAX_SEGS);
 	if (n < 0)
 		return 0;
+	if (net->ring_on) {
+		while ((w = framering_push(&net->ring.tx, net->frame, n,
+		    len)) == 0)
+			if (!framering_want_space(&net->ring.tx, len))
+				return -1;
+		if (w == -1)
+			return 0;
+		goto sent;
+	}
 	do {
 		if (net->is_socket) {
 			memset(&msg, 0, sizeof msg);
@@ -99,6 +212,7 @@ net_tx_frame(struct virtio_net *net, struct virtq_req *req)
 		log_debug("%s: send: %s", net->dev.name, strerror(errno));
 		return 0;
 	}
+sent:
 	count(&c->net_tx_packets, 1);
 	count(&c->net_tx_bytes, len);
 	count(&c->nic_tx_packets[net->index], 1);
@@ -125,6 +239,9 @@ net_tx(struct virtio_net *net, struct virtq *vq)
 		}
 		if (n > 0)
 			virtio_dev_signal(&net->dev, vq);
+		if (n > 0 && net->ring_on &&
+		    framering_consumer_asleep(&net->ring.tx))
+			net_doorbell(net);
 		if (r == -1 || net->tx_blocked)
 			return;
 	} while (virtq_enable_notify(vq));
@@ -136,15 +253,17 @@ net_tx(struct virtio_net *net, struct virtq *vq)
  * when there are not enough buffers, -1 when the ring is broken.
  */
 static int
-net_rx_deliver(struct virtio_net *net, struct virtq *vq)
+net_rx_deliver(struct virtio_net *net, struct virtq *vq, const uint8_t *frame,
+    size_t len)
 {
+	static const uint8_t	 hdr[NET_HDR_SIZE];
 	struct virtq_req	*req;
-	size_t			 off = 0, n;
+	size_t			 off = 0, n, total = NET_HDR_SIZE + len, k;
 	uint16_t		 nb = 0, le;
 	int			 r, mrg;
 
 	mrg = virtio_dev_has(&net->dev, VIRTIO_NET_F_MRG_RXBUF);
-	while (off < net->rx_len) {
+	while (off < total) {
 		if (nb == vq->size) {
 			virtq_unpop(vq, nb);
 			return 0;
@@ -157,13 +276,15 @@ net_rx_deliver(struct virtio_net *net, struct virtq *vq)
 			return 0;
 		}
 		if (nb == 0 && (req->in_len < NET_HDR_SIZE ||
-		    (!mrg && req->in_len < net->rx_len))) {
+		    (!mrg && req->in_len < total))) {
 			/* Too small for what must fit: drop the frame. */
 			virtq_unpop(vq, 1);
 			return 1;
 		}
-		n = virtq_req_write(req, 0, net->rxbuf + off,
-		    net->rx_len - off);
+		/* The header (only in the first buffer), then the frame. */
+		k = off == 0 ? virtq_req_write(req, 0, hdr, NET_HDR_SIZE) : 0;
+		n = k + virtq_req_write(req, k, frame + off + k - NET_HDR_SIZE,
+		    total - off - k);
 		virtq_fill(vq, req->head, n, nb);
 		nb++;
 		off += n;
@@ -174,50 +295,142 @@ net_rx_deliver(struct virtio_net *net, struct virtq *vq)
 	return 1;
 }
 
-/* Receive frames from the fd while the guest has buffers for them. */
 static void
-net_rx(struct virtio_net *net, struct virtq *vq)
+net_rx_count(struct virtio_net *net, size_t len)
 {
 	struct vmm_counters	*c = &net->dev.vmm->counters;
-	ssize_t			 n;
-	int			 i, r, sent = 0;
+
+	count(&c->net_rx_packets, 1);
+	count(&c->net_rx_bytes, len);
+	count(&c->nic_rx_packets[net->index], 1);
+	count(&c->nic_rx_bytes[net->index], len);
+}
+
+/*
+ * net_rx_deliver's answer on a frame: 1 go on, 0 stop (no buffers: ask
+ * for a kick, or look again when one came meanwhile: -2), -1 broken.
+ */
+static int
+net_rx_put(struct virtio_net *net, struct virtq *vq, const uint8_t *frame,
+    size_t len)
+{
+	int	r;
+
+	if ((r = net_rx_deliver(net, vq, frame, len)) == 1) {
+		net_rx_count(net, len);
+		return 1;
+	}
+	if (r == 0) {
+		if (virtq_enable_notify(vq))
+			return -2;
+		net->rx_starved = 1;
+	}
+	return r;
+}
+
+/*
+ * Frames from the socket (or tap) while the guest has buffers for them.
+ * Returns how many were delivered, or -1 to stop receiving.
+ */
+static int
+net_rx_fd(struct virtio_net *net, struct virtq *vq)
+{
+	ssize_t	n;
+	int	i, r, sent = 0;
 
 	for (i = 0; i < NET_BUDGET && !net->rx_eof; i++) {
 		if (net->rx_len == 0) {
-			n = read(net->fd, net->rxbuf + NET_HDR_SIZE,
-			    NET_MAX_FRAME);
+			n = net_recv(net);
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1 && (errno == EAGAIN ||
 			    errno == EWOULDBLOCK))
 				break;
-			if (n == -1 || (n == 0 && net->is_socket)) {
-				if (n == -1)
+			if (n == -1) {
+				if (errno != 0)
 					log_warn("%s: receive", net->dev.name);
 				net->rx_eof = 1;
 				break;
 			}
-			if (n < NET_ETH_HLEN)
+			if (n == 0)
 				continue;
-			memset(net->rxbuf, 0, NET_HDR_SIZE);
 			net->rx_len = NET_HDR_SIZE + n;
 		}
-		if ((r = net_rx_deliver(net, vq)) == -1)
-			return;
-		if (r == 0) {
-			/* Ask for a kick when buffers come, then look again. */
-			if (virtq_enable_notify(vq))
-				continue;
-			net->rx_starved = 1;
-			break;
-		}
-		count(&c->net_rx_packets, 1);
-		count(&c->net_rx_bytes, net->rx_len - NET_HDR_SIZE);
-		count(&c->nic_rx_packets[net->index], 1);
-		count(&c->nic_rx_bytes[net->index],
+		r = net_rx_put(net, vq, net->rxbuf + NET_HDR_SIZE,
 		    net->rx_len - NET_HDR_SIZE);
+		if (r == -2)
+			continue;
+		if (r != 1)
+			return r == -1 ? -1 : sent;
 		net->rx_len = 0;
 		sent++;
+	}
+	return sent;
+}
+
+/*
+ * Read the socket with the receive queue not usable: doorbells go, the
+ * first frame waits in rxbuf (and stops the reading) for the queue.
+ */
+static void
+net_rx_hold(struct virtio_net *net)
+{
+	ssize_t	n;
+
+	while (net->rx_len == 0 && !net->rx_eof) {
+		if ((n = net_recv(net)) == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				net->rx_eof = 1;
+			break;
+		}
+		if (n > 0)
+			net->rx_len = NET_HDR_SIZE + n;
+	}
+}
+
+/* Frames from the ring while the guest has buffers for them. */
+static int
+net_rx_ring(struct virtio_net *net, struct virtq *vq)
+{
+	const uint8_t	*f;
+	size_t		 len;
+	int		 i, r = 0, sent = 0;
+
+	for (i = 0; i < NET_BUDGET && !net->rx_starved; i++) {
+		if ((f = framering_peek(&net->ring.rx, &len)) == NULL)
+			break;
+		if ((r = net_rx_put(net, vq, f, len)) == -2)
+			continue;
+		if (r != 1)
+			break;
+		framering_pop(&net->ring.rx);
+		sent++;
+	}
+	if (framering_producer_waits(&net->ring.rx))
+		net_doorbell(net);
+	if (framering_broken(&net->ring.rx) ||
+	    framering_broken(&net->ring.tx)) {
+		log_warnx("%s: the peer broke the shared frame ring",
+		    net->dev.name);
+		net->rx_eof = 1;
+	}
+	return r == -1 ? -1 : sent;
+}
+
+/* Receive frames while the guest has buffers for them. */
+static void
+net_rx(struct virtio_net *net, struct virtq *vq)
+{
+	int	n, sent;
+
+	if ((sent = net_rx_fd(net, vq)) == -1)
+		return;
+	if (net->ring_on && !net->rx_eof && !net->rx_starved) {
+		if ((n = net_rx_ring(net, vq)) == -1)
+			return;
+		sent += n;
 	}
 	if (sent > 0)
 		virtio_dev_signal(&net->dev, vq);
@@ -243,10 +456,15 @@ net_io_events(struct virtio_dev *dev, int *fd)
 	short			 ev = 0;
 
 	*fd = net->fd;
+	/* The ring: sleep only once the peer was asked to ring. */
+	while (net->ring_on && !net->rx_eof && !net->rx_starved &&
+	    dev->vqs[NET_RXQ].ready && framering_want_frames(&net->ring.rx))
+		net_rx(net, &dev->vqs[NET_RXQ]);
 	if (!net->rx_eof && !net->rx_starved && dev->vqs[NET_RXQ].ready)
 		ev |= POLLIN;
+	/* A full ring waits for the peer's doorbell, a full fd for room. */
 	if (net->tx_blocked)
-		ev |= POLLOUT;
+		ev |= net->ring_on ? (net->rx_len == 0 ? POLLIN : 0) : POLLOUT;
 	return ev;
 }
 
@@ -260,13 +478,16 @@ net_io_ready(struct virtio_dev *dev, short revents)
 		net->tx_blocked = 0;
 		return;
 	}
-	if (revents & (POLLOUT | POLLERR | POLLHUP)) {
+	if ((revents & (POLLIN | POLLERR | POLLHUP)) && dev->vqs[NET_RXQ].ready)
+		net_rx(net, &dev->vqs[NET_RXQ]);
+	else if (revents & POLLIN)
+		net_rx_hold(net);
+	if ((revents & (POLLOUT | POLLERR | POLLHUP)) ||
+	    ((revents & POLLIN) && net->ring_on)) {
 		net->tx_blocked = 0;
 		if (dev->vqs[NET_TXQ].ready)
 			net_tx(net, &dev->vqs[NET_TXQ]);
 	}
-	if ((revents & (POLLIN | POLLERR | POLLHUP)) && dev->vqs[NET_RXQ].ready)
-		net_rx(net, &dev->vqs[NET_RXQ]);
 }
 
 static void
@@ -286,6 +507,7 @@ net_destroy(struct virtio_dev *dev)
 	struct virtio_net	*net = dev->priv;
 
 	close(net->fd);
+	framering_unmap(&net->ring);
 	free(net);
 }
 
@@ -306,7 +528,7 @@ static const struct virtio_ops net_ops = {
  */
 struct virtio_dev *
 virtio_net_create(struct vmm *vmm, struct pci *pci, int fd,
-    const uint8_t mac[6], int locked, int index)
+    const uint8_t mac[6], int locked, uint32_t mtu, int index)
 {
 	struct virtio_net	*net;
 	struct virtio_net_config c;
@@ -333,6 +555,9 @@ virtio_net_create(struct vmm *vmm, struct pci *pci, int fd,
 	    VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF) |
 	    VIRTIO_F(VIRTIO_RING_F_EVENT_IDX) |
 	    VIRTIO_F(VIRTIO_RING_F_INDIRECT_DESC);
+	/* The link's MTU, for the guest to take (virtio 1.1, 5.1.3). */
+	if (mtu >= 68 && mtu <= NET_MAX_FRAME - NET_ETH_HLEN)
+		features |= VIRTIO_F(VIRTIO_NET_F_MTU);
 	snprintf(name, sizeof name, "virtio-net%d", index);
 	if (virtio_dev_init(&net->dev, vmm, &net_ops, net, name, features, 2,
 	    NET_QUEUE_SIZE) == -1)
@@ -340,6 +565,8 @@ virtio_net_create(struct vmm *vmm, struct pci *pci, int fd,
 	memset(&c, 0, sizeof c);
 	memcpy(c.mac, mac, sizeof c.mac);
 	c.status = VIRTIO_NET_S_LINK_UP;
+	if (features & VIRTIO_F(VIRTIO_NET_F_MTU))
+		c.mtu = mtu;
 	memcpy(net->dev.config, &c, sizeof c);
 	net->dev.config_size = sizeof c;
 
