@@ -18,7 +18,8 @@
 # user and tap) to check the harness and the guest side; the sandbox and
 # helper cases are vmtop's. VMTOP_E2E_HOST, VMTOP_E2E_BOOT and
 # VMTOP_E2E_TIMEOUT are run.sh's. VMTOP_NET_MIB sizes the bench (64);
-# VMTOP_NET_THREADS=1 prints each thread's CPU ticks and the host's per run.
+# VMTOP_NET_THREADS=1 prints each thread's CPU ticks and the host's per run;
+# VMTOP_NET_MTU sets the user networks' mtu (vm.conf's default otherwise).
 set -u
 E2E=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$E2E/../.." && pwd)}
@@ -79,6 +80,7 @@ vmtop_add() {	# vmtop_add NAME CMDLINE NET: NET is user:RULE,... or switch
 		case "$3" in
 		user:*)	echo "	interface user {"
 			echo "${3#user:}" | tr ',' '\n' | sed 's/.*/		hostfwd "&"/'
+			[ -n "${VMTOP_NET_MTU:-}" ] && echo "		mtu $VMTOP_NET_MTU"
 			echo "	}" ;;
 		switch)	echo "	interface { switch \"e2e\" }" ;;
 		esac

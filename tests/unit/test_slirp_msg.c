@@ -80,7 +80,7 @@ test_defaults(void **state)
 	assert_int_equal(sc.host, ip("10.0.2.2"));
 	assert_int_equal(sc.dns, ip("10.0.2.3"));
 	assert_int_equal(sc.dhcp_start, ip("10.0.2.15"));
-	assert_int_equal(sc.mtu, 1500);
+	assert_int_equal(sc.mtu, 65520);
 	assert_int_equal(sc.flags, SLIRPF_RESTRICTED);
 	assert_int_equal(sc.nhostfwd, 0);
 }

@@ -6,8 +6,10 @@
  * and check what comes back; and they break every rule of the ring to see
  * the device ask for a reset without touching memory it must not.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
 #include "disk_ops.h"
+#include "framering.h"
 #include "pci.h"
 #include "virtio.h"
 #include "vmm.h"
@@ -1587,6 +1592,634 @@ test_net_rx_merge(void **state)
 	close(peer);
 }
 
+/* The MTU: offered (VIRTIO_NET_F_MTU) and in the config only when valid. */
+static uint64_t
+dev_features(struct tdev *t)
+{
+	uint64_t	f;
+
+	mw(t->bar0 + VIRTIO_PCI_COMMON_DFSELECT, 0, 4);
+	f = mr(t->bar0 + VIRTIO_PCI_COMMON_DF, 4);
+	mw(t->bar0 + VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
+	return f | mr(t->bar0 + VIRTIO_PCI_COMMON_DF, 4) << 32;
+}
+
+static void
+check_mtu(uint32_t mtu, int offered)
+{
+	struct tdev	t;
+	uint64_t	mtu_off = VIRTIO_PCI_DEVICE_OFF +
+			    offsetof(struct virtio_net_config, mtu);
+	int		sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	attach(&t, virtio_net_create(&F.vmm, F.pci, sv[0], mac, 0, mtu, 0));
+	assert_int_equal((dev_features(&t) >> VIRTIO_NET_F_MTU) & 1, offered);
+	assert_int_equal(mr(t.bar0 + mtu_off, 2), offered ? mtu : 0);
+	/* The MAC and status around it are intact. */
+	assert_int_equal(mr(t.bar0 + VIRTIO_PCI_DEVICE_OFF, 4), 0x12005452);
+	assert_int_equal(mr(t.bar0 + VIRTIO_PCI_DEVICE_OFF + 6, 2),
+	    VIRTIO_NET_S_LINK_UP);
+	/* The driver may take it. */
+	assert_true(negotiate(&t, VIRTIO_F(VIRTIO_F_VERSION_1) |
+	    VIRTIO_F(VIRTIO_NET_F_MTU)));
+	mw(t.bar0 + VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
+	assert_int_equal((mr(t.bar0 + VIRTIO_PCI_COMMON_GF, 4) >>
+	    VIRTIO_NET_F_MTU) & 1, offered);
+	virtio_dev_destroy(t.dev);
+	close(sv[1]);
+}
+
+static void
+test_net_mtu(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct virtio_net_config, mtu), 10);
+	check_mtu(65520, 1);
+	check_mtu(1500, 1);
+	check_mtu(68, 1);
+	check_mtu(0, 0);
+	check_mtu(67, 0);
+	check_mtu(65536, 0);
+}
+
+/*
+ * Frame rings: the test plays vmtop-slirp on the socketpair's other end,
+ * offers a ring pair, and moves frames through it.
+ */
+static int
+offer_fds(int peer, const void *msg, size_t len, const int *fds, int nfd)
+{
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	}		 cm;
+	struct iovec	 iov = { (void *)msg, len };
+	struct msghdr	 m;
+	struct cmsghdr	*c;
+
+	memset(&m, 0, sizeof m);
+	memset(&cm, 0, sizeof cm);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (nfd > 0) {
+		m.msg_control = cm.buf;
+		m.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfd * sizeof(int));
+	}
+	return sendmsg(peer, &m, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* The next datagram on the helper's end; -1 when there is none. */
+static ssize_t
+peer_recv(int peer, uint8_t *buf, size_t len)
+{
+	ssize_t	n = recv(peer, buf, len, MSG_DONTWAIT);
+
+	if (n == -1)
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	return n;
+}
+
+/* No frame came out on the socket (doorbells may); returns doorbells. */
+static int
+peer_no_frames(int peer)
+{
+	uint8_t	buf[70000];
+	ssize_t	n;
+	int	bells = 0;
+
+	while ((n = peer_recv(peer, buf, sizeof buf)) != -1) {
+		assert_true(n > 0);
+		assert_true(n < 14);
+		bells++;
+	}
+	return bells;
+}
+
+/* Open fds in this process. */
+static int
+nfds(void)
+{
+	DIR	*d = opendir("/proc/self/fd");
+	int	 n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A NIC with a ring pair accepted; hp is the helper's mapping. */
+static void
+ring_up(struct tdev *t, int *peer, struct framering_pair *hp, uint64_t want)
+{
+	uint8_t	got[64];
+	int	fd;
+
+	drv_init(t, make_net(peer, 0), want, 2, 64);
+	assert_true((fd = framering_create()) >= 0);
+	assert_int_equal(framering_map(fd, FRAMERING_HELPER, hp), 0);
+	assert_true(offer_fds(*peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd,
+	    1));
+	close(fd);
+	assert_int_equal(peer_recv(*peer, got, sizeof got), -1);
+	run(t, 0);	/* the RX path reads the socket */
+	assert_int_equal(peer_recv(*peer, got, sizeof got),
+	    FRAMERING_CTL_SIZE);
+	assert_memory_equal(got, FRAMERING_MAGIC, FRAMERING_CTL_SIZE);
+	assert_int_equal(peer_recv(*peer, got, sizeof got), -1);
+}
+
+/* The helper queues a frame toward the guest (gathered from two pieces). */
+static void
+ring_push(struct framering *r, const uint8_t *f, size_t len)
+{
+	struct iovec	iov[2] = {
+		{ (void *)f, len / 3 }, { (void *)(f + len / 3), len - len / 3 }
+	};
+
+	assert_int_equal(framering_push(r, iov, 2, len), 1);
+}
+
+/* Collect the used RX buffers into got; returns the bytes, *nb buffers. */
+static size_t
+rx_collect(struct tdev *t, uint8_t *got, size_t max, int *nb)
+{
+	uint32_t	id, used;
+	size_t		off = 0;
+
+	*nb = 0;
+	while (used_get(t, 0, &id, &used)) {
+		assert_true(off + used <= max);
+		memcpy(got + off, gp(desc(&t->q[0], id)->addr), used);
+		off += used;
+		(*nb)++;
+	}
+	return off;
+}
+
+/* The guest's receive buffer held hdr + f: a zero header, num_buffers. */
+static void
+check_rx(const uint8_t *got, size_t n, const uint8_t *f, size_t len, int nb)
+{
+	assert_int_equal(n, 12 + len);
+	assert_false(nonzero(got, 10));
+	assert_int_equal(got[10] | got[11] << 8, nb);
+	assert_memory_equal(got + 12, f, len);
+}
+
+/* The guest transmits a frame of len from src; returns its guest copy. */
+static const uint8_t *
+tx_one(struct tdev *t, const uint8_t *src, size_t len)
+{
+	struct buf	b[2];
+	uint32_t	id, used;
+
+	b[0] = (struct buf){ galloc(12), 12, 0 };
+	b[1] = (struct buf){ galloc(len), len, 0 };
+	memset(gp(b[0].gpa), 0, 12);
+	frame(gp(b[1].gpa), len, src);
+	post(t, 1, b, 2);
+	run(t, 1);
+	assert_true(used_get(t, 1, &id, &used));
+	assert_int_equal(used, 0);
+	return gp(b[1].gpa);
+}
+
+static void
+test_net_ring(void **state)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	struct buf		 b;
+	static uint8_t		 f[9000], got[9100];
+	uint8_t			 other[6] = { 2, 0, 0, 0, 0, 1 };
+	const uint8_t		*sent, *p;
+	size_t			 n, len;
+	uint32_t		 id, used;
+	short			 ev;
+	int			 peer, nb, i, fd;
+
+	(void)state;
+	ring_up(&t, &peer, &hp, VIRTIO_F(VIRTIO_NET_F_MAC) |
+	    VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF));
+
+	/* 60 bytes: no buffer yet, so it waits in the ring. */
+	frame(f, 60, other);
+	ring_push(&hp.tx, f, 60);
+	run(&t, 0);
+	assert_false(used_get(&t, 0, &id, &used));
+	b = (struct buf){ galloc(1526), 1526, 1 };
+	memset(gp(b.gpa), 0xaa, 1526);
+	post(&t, 0, &b, 1);
+	run(&t, 0);
+	n = rx_collect(&t, got, sizeof got, &nb);
+	assert_int_equal(nb, 1);
+	check_rx(got, n, f, 60, 1);
+
+	/* 9000 bytes over three merged buffers. */
+	frame(f, sizeof f, other);
+	f[100] = 0x5a;
+	f[8999] = 0xa5;
+	for (i = 0; i < 3; i++) {
+		b = (struct buf){ galloc(4096), 4096, 1 };
+		memset(gp(b.gpa), 0xaa, 4096);
+		post(&t, 0, &b, 1);
+	}
+	ring_push(&hp.tx, f, sizeof f);
+	run(&t, 0);
+	n = rx_collect(&t, got, sizeof got, &nb);
+	assert_int_equal(nb, 3);
+	check_rx(got, n, f, sizeof f, 3);
+	assert_int_equal(F.vmm.counters.net_rx_packets, 2);
+	assert_int_equal(F.vmm.counters.net_rx_bytes, 9060);
+	assert_int_equal(F.vmm.counters.nic_rx_packets[0], 2);
+	assert_true(F.msi[1] >= 1);
+	/* Nothing came through the socket, the ring was read to the end. */
+	assert_int_equal(peer_no_frames(peer), 0);
+	assert_null(framering_peek(&hp.rx, &len));
+
+	/*
+	 * The device sleeps on an empty ring only after asking for a
+	 * doorbell; the helper's doorbell (a short datagram) wakes it.
+	 */
+	pthread_mutex_lock(&t.dev->lock);
+	ev = t.dev->ops->io_events(t.dev, &fd);
+	pthread_mutex_unlock(&t.dev->lock);
+	assert_true(ev & POLLIN);
+	frame(f, 1514, other);
+	ring_push(&hp.tx, f, 1514);
+	assert_true(framering_consumer_asleep(&hp.tx));
+	b = (struct buf){ galloc(1526), 1526, 1 };
+	post(&t, 0, &b, 1);
+	assert_int_equal(send(peer, "", FRAMERING_DOORBELL, 0),
+	    FRAMERING_DOORBELL);
+	pthread_mutex_lock(&t.dev->lock);
+	t.dev->ops->io_ready(t.dev, POLLIN);
+	pthread_mutex_unlock(&t.dev->lock);
+	n = rx_collect(&t, got, sizeof got, &nb);
+	assert_int_equal(nb, 1);
+	check_rx(got, n, f, 1514, 1);
+	/* The doorbell was not taken for a frame. */
+	assert_false(used_get(&t, 0, &id, &used));
+
+	/* Transmit: into the helper's rx ring, not onto the socket. */
+	sent = tx_one(&t, mac, 1514);
+	assert_non_null(p = framering_peek(&hp.rx, &len));
+	assert_int_equal(len, 1514);
+	assert_memory_equal(p, sent, 1514);
+	framering_pop(&hp.rx);
+	assert_int_equal(peer_no_frames(peer), 0);	/* awake: no bell */
+	/* A sleeping helper is rung (a short datagram), jumbo frames too. */
+	assert_int_equal(framering_want_frames(&hp.rx), 0);
+	sent = tx_one(&t, mac, 9000);
+	assert_int_equal(peer_no_frames(peer), 1);
+	assert_non_null(p = framering_peek(&hp.rx, &len));
+	assert_int_equal(len, 9000);
+	assert_memory_equal(p, sent, 9000);
+	framering_pop(&hp.rx);
+	assert_null(framering_peek(&hp.rx, &len));
+	assert_int_equal(F.vmm.counters.net_tx_packets, 2);
+	assert_int_equal(F.vmm.counters.net_tx_bytes, 10514);
+	assert_int_equal(status(&t) & S_NEEDS_RESET, 0);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(peer);
+}
+
+/*
+ * A hostile helper scribbles over the shared ring after the acceptance:
+ * the NIC warns and stops receiving; it neither crashes nor delivers
+ * anything, nor fails the device.
+ */
+#define RING_PAGE	4096
+static void
+ring_set64(struct framering_pair *hp, size_t off, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)((uint8_t *)hp->map + off), v,
+	    __ATOMIC_RELEASE);
+}
+
+static void
+check_hostile(int how)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	struct buf		 b;
+	uint8_t			 f[100];
+	uint32_t		 hdr, id, used;
+	short			 ev;
+	int			 peer, fd;
+
+	ring_up(&t, &peer, &hp, VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF));
+	b = (struct buf){ galloc(1526), 1526, 1 };
+	post(&t, 0, &b, 1);
+	frame(f, sizeof f, mac);
+	switch (how) {
+	case 0:		/* ring 0's head unaligned */
+		ring_set64(&hp, 0, 3);
+		break;
+	case 1:		/* more than the ring holds */
+		ring_set64(&hp, 0, FRAMERING_DATA + 8);
+		break;
+	case 2:		/* a record longer than any frame */
+		hdr = 0x7fffffff;
+		memcpy(hp.tx.data, &hdr, sizeof hdr);
+		ring_set64(&hp, 0, 16);
+		break;
+	case 3:		/* a record longer than what was published */
+		hdr = 4096;
+		memcpy(hp.tx.data, &hdr, sizeof hdr);
+		ring_set64(&hp, 0, 16);
+		break;
+	case 4:		/* a pad record with nothing after it */
+		hdr = 0xffffffffU;
+		memcpy(hp.tx.data, &hdr, sizeof hdr);
+		ring_set64(&hp, 0, 8);
+		break;
+	case 5:		/* ring 1's tail (the device's TX) nonsense */
+		ring_set64(&hp, RING_PAGE + 64, 5);
+		tx_one(&t, mac, 60);	/* dropped, but completed */
+		assert_int_equal(F.vmm.counters.net_tx_packets, 0);
+		assert_null(framering_peek(&hp.rx, &(size_t){ 0 }));
+		break;
+	}
+	run(&t, 0);
+	assert_false(used_get(&t, 0, &id, &used));
+	assert_int_equal(status(&t) & S_NEEDS_RESET, 0);
+	/* Repaired or not, it reads neither the ring nor the socket. */
+	ring_set64(&hp, 0, 0);
+	ring_set64(&hp, RING_PAGE + 64, 0);
+	hp.tx.pos = 0;
+	ring_push(&hp.tx, f, sizeof f);
+	assert_int_equal(send(peer, f, sizeof f, 0), sizeof f);
+	run(&t, 0);
+	pthread_mutex_lock(&t.dev->lock);
+	ev = t.dev->ops->io_events(t.dev, &fd);
+	t.dev->ops->io_ready(t.dev, POLLIN);
+	pthread_mutex_unlock(&t.dev->lock);
+	assert_false(ev & POLLIN);
+	assert_false(used_get(&t, 0, &id, &used));
+	assert_int_equal(F.vmm.counters.net_rx_packets, 0);
+	/* Transmit still completes (the guest is not stuck). */
+	tx_one(&t, mac, 60);
+	assert_int_equal(status(&t) & S_NEEDS_RESET, 0);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(peer);
+}
+
+static void
+test_net_ring_hostile(void **state)
+{
+	int	how;
+
+	(void)state;
+	for (how = 0; how <= 5; how++) {
+		F.vmm.counters.net_tx_packets = 0;
+		check_hostile(how);
+	}
+}
+
+/*
+ * Offers that are not a ring are refused: no acceptance, the received fd
+ * closed, and frames keep coming over the socket.
+ */
+static void
+check_refused(struct tdev *t, int peer, const void *msg, size_t len,
+    const int *fds, int nfd)
+{
+	struct buf	 b;
+	uint8_t		 f[100], got[200];
+	uint32_t	 id, used;
+	int		 n0 = nfds(), nb;
+	size_t		 n;
+
+	assert_true(offer_fds(peer, msg, len, fds, nfd));
+	run(t, 0);
+	assert_int_equal(nfds(), n0);		/* nothing kept open */
+	assert_int_equal(peer_recv(peer, got, sizeof got), -1);
+	frame(f, sizeof f, mac);
+	f[50] = nfd;
+	assert_int_equal(send(peer, f, sizeof f, 0), sizeof f);
+	b = (struct buf){ galloc(1526), 1526, 1 };
+	post(t, 0, &b, 1);
+	run(t, 0);
+	n = rx_collect(t, got, sizeof got, &nb);
+	assert_int_equal(nb, 1);
+	check_rx(got, n, f, sizeof f, 1);
+	assert_false(used_get(t, 0, &id, &used));
+}
+
+static void
+test_net_ring_refused(void **state)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	uint8_t			 got[64];
+	int			 peer, pfd[2], fd;
+
+	(void)state;
+	drv_init(&t, make_net(&peer, 0), VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF), 2,
+	    64);
+	/* A pipe. */
+	assert_int_equal(pipe(pfd), 0);
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, pfd, 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* A memfd of the right size without seals: it could shrink. */
+	assert_true((fd = memfd_create("t", MFD_ALLOW_SEALING)) >= 0);
+	assert_int_equal(ftruncate(fd, 2 * RING_PAGE + 2 * FRAMERING_DATA),
+	    0);
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd, 1);
+	close(fd);
+	/* Sealed but too small. */
+	assert_true((fd = memfd_create("t", MFD_ALLOW_SEALING)) >= 0);
+	assert_int_equal(ftruncate(fd, 2 * RING_PAGE), 0);
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL), 0);
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd, 1);
+	close(fd);
+	/* A good ring, but not offered with the magic. */
+	assert_true((fd = framering_create()) >= 0);
+	check_refused(&t, peer, "vmtop-framering2", FRAMERING_CTL_SIZE, &fd,
+	    1);
+	/* After all that, a good offer is still taken... */
+	assert_int_equal(framering_map(fd, FRAMERING_HELPER, &hp), 0);
+	assert_true(offer_fds(peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd,
+	    1));
+	run(&t, 0);
+	assert_int_equal(peer_recv(peer, got, sizeof got), FRAMERING_CTL_SIZE);
+	assert_memory_equal(got, FRAMERING_MAGIC, FRAMERING_CTL_SIZE);
+	/* ...and a second one refused. */
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd, 1);
+	close(fd);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(peer);
+}
+
+/*
+ * An offer carrying two fds is refused: both are closed (a helper must not
+ * run the runner out of fds) and the 16-byte offer never reaches the
+ * guest as a frame.
+ */
+static void
+test_net_ring_offer_two_fds(void **state)
+{
+	struct tdev	t;
+	int		peer, fd, two[2];
+
+	(void)state;
+	drv_init(&t, make_net(&peer, 0), VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF), 2,
+	    64);
+	assert_true((fd = framering_create()) >= 0);
+	two[0] = two[1] = fd;
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, two, 2);
+	close(fd);
+	virtio_dev_destroy(t.dev);
+	close(peer);
+}
+
+/* The guest transmits 9000-byte frames until the ring is full. */
+static int
+tx_fill(struct tdev *t)
+{
+	struct buf	b[2];
+	uint32_t	id, used;
+	int		i;
+
+	b[0] = (struct buf){ galloc(12), 12, 0 };
+	b[1] = (struct buf){ galloc(9000), 9000, 0 };
+	memset(gp(b[0].gpa), 0, 12);
+	frame(gp(b[1].gpa), 9000, mac);
+	for (i = 0; i < 500; i++) {
+		post(t, 1, b, 2);
+		run(t, 1);
+		if (!used_get(t, 1, &id, &used))
+			return i;
+	}
+	fail_msg("the ring never filled");
+	return -1;
+}
+
+/*
+ * A device that will never read its fd again must not ask poll for it:
+ * the I/O thread would spin. Play the thread for a few rounds; by then
+ * the device must want nothing that is already there.
+ */
+static int
+io_settles(struct tdev *t)
+{
+	struct pollfd	pfd;
+	short		ev;
+	int		i, fd;
+
+	for (i = 0; i < 10; i++) {
+		pthread_mutex_lock(&t->dev->lock);
+		ev = t->dev->ops->io_events(t->dev, &fd);
+		pthread_mutex_unlock(&t->dev->lock);
+		if (ev == 0)
+			return 1;
+		pfd = (struct pollfd){ fd, ev, 0 };
+		if (poll(&pfd, 1, 0) == 0)
+			return 1;
+		pthread_mutex_lock(&t->dev->lock);
+		t->dev->ops->io_ready(t->dev, pfd.revents);
+		pthread_mutex_unlock(&t->dev->lock);
+	}
+	return 0;
+}
+
+/*
+ * TX blocked on a full ring 1 must stop waiting for the helper's doorbell
+ * once receiving has stopped (rx_eof: the helper hung up, or broke ring
+ * 0): else a hang-up (POLLHUP) or a datagram nobody reads any more would
+ * wake the I/O thread at once, for ever.
+ */
+static void
+check_tx_blocked_stop(int how)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	int			 peer;
+
+	ring_up(&t, &peer, &hp, 0);
+	assert_int_equal(tx_fill(&t), FRAMERING_DATA / (8 + 9000));
+	if (how == 0)		/* the helper is gone */
+		close(peer);
+	else {			/* it broke ring 0 and rang */
+		ring_set64(&hp, 0, 3);
+		run(&t, 0);
+		assert_int_equal(send(peer, "", FRAMERING_DOORBELL, 0),
+		    FRAMERING_DOORBELL);
+	}
+	assert_true(io_settles(&t));
+	assert_int_equal(status(&t) & S_NEEDS_RESET, 0);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	if (how != 0)
+		close(peer);
+}
+
+static void
+test_net_ring_tx_blocked_stop(void **state)
+{
+	(void)state;
+	check_tx_blocked_stop(0);
+	check_tx_blocked_stop(1);
+}
+
+/*
+ * net_io_events takes frames from the ring while it has some; a guest that
+ * breaks its RX queue (virtq_pop -1: the device needs a reset, vq->ready
+ * stays set) must end that loop, or it would hang the NIC's I/O thread.
+ *
+ * The guest breaks its RX queue while the ring has a frame: the device
+ * fails (NEEDS_RESET) and io_events returns; it must not spin. Run in a
+ * child with an alarm so that a spinning device fails the test instead
+ * of hanging it.
+ */
+static void
+test_net_ring_bad_rxq(void **state)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	uint8_t			 f[60];
+	pid_t			 pid;
+	int			 peer, fd, st;
+
+	(void)state;
+	ring_up(&t, &peer, &hp, 0);
+	frame(f, sizeof f, mac);
+	ring_push(&hp.tx, f, sizeof f);
+	/* avail idx far ahead of the queue size */
+	((struct vring_avail *)gp(t.q[0].avail))->idx = 1000;
+	if ((pid = fork()) == 0) {
+		alarm(2);
+		pthread_mutex_lock(&t.dev->lock);
+		t.dev->ops->io_events(t.dev, &fd);
+		pthread_mutex_unlock(&t.dev->lock);
+		_exit(status(&t) & S_NEEDS_RESET ? 0 : 2);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("io_events spun on a broken RX queue (signal %d)",
+		    WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(peer);
+}
+
 /* Wait up to 5 s for a used entry on queue q. */
 static int
 used_wait(struct tdev *t, int q, uint32_t *id, uint32_t *len)
@@ -1749,6 +2382,13 @@ main(void)
 		T(test_net_tx_blocked),
 		T(test_net_rx),
 		T(test_net_rx_merge),
+		T(test_net_mtu),
+		T(test_net_ring),
+		T(test_net_ring_hostile),
+		T(test_net_ring_refused),
+		T(test_net_ring_offer_two_fds),
+		T(test_net_ring_tx_blocked_stop),
+		T(test_net_ring_bad_rxq),
 		T(test_threads),
 		T(test_devices),
 #undef T

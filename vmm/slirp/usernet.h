@@ -2,9 +2,11 @@
  * vmtop-slirp: the user-mode network of one NIC, on libslirp. The engine
  * starts it on one end of a SOCK_SEQPACKET socketpair (SLIRP_SOCKET_FD)
  * whose other end becomes the NIC's frame fd in the runner; the first
- * datagram is its configuration (lib/proto.h, MSG_SLIRP_CONFIG), every
- * later one an Ethernet frame. It binds its hostfwd rules, enters its
- * sandbox, answers, and serves until the runner hangs up.
+ * datagram is its configuration (lib/proto.h, MSG_SLIRP_CONFIG). It binds
+ * its hostfwd rules, enters its sandbox, answers, offers the runner shared
+ * frame rings (lib/framering.h), and serves until the runner hangs up:
+ * frames go through the rings once the runner accepts them, else through
+ * the socket.
  */
 #ifndef USERNET_H
 #define USERNET_H

@@ -7,9 +7,9 @@
  * binds the hostfwd rules (with the privileges it was started with, so
  * root may forward low ports), enters its sandbox and only then answers
  * MSG_OK; any failure is answered with MSG_ERROR naming what failed (a
- * port in use names its rule). From then on the socket carries Ethernet
- * frames to and from the runner, and the helper exits when the runner
- * hangs up.
+ * port in use names its rule). From then on it serves the runner's
+ * frames, through shared frame rings once the runner takes its offer
+ * (else through the socket), and exits when the runner hangs up.
  */
 #include <sys/socket.h>
 

@@ -36,6 +36,8 @@
 #define NET_ETH_HLEN	14
 #define NET_MAX_FRAME	65535
 #define NET_BUDGET	256	/* frames per wake-up, each way */
+#define NET_RING_ROUNDS	8	/* budgets from the ring before sleeping */
+#define NET_MAX_FDS	8	/* fds a datagram may bring (all closed) */
 #define NET_PCI_CLASS	0x020000	/* network, Ethernet */
 
 struct virtio_net {
@@ -122,13 +124,13 @@ net_recv(struct virtio_net *net)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(NET_MAX_FDS * sizeof(int))];
 	}		 cm;
 	struct iovec	 iov = { net->rxbuf + NET_HDR_SIZE, NET_MAX_FRAME };
 	struct msghdr	 msg;
 	struct cmsghdr	*c;
 	ssize_t		 n;
-	int		 fd = -1;
+	int		 fd = -1, fds[NET_MAX_FDS], i, nfds, other = 0;
 
 	if (!net->is_socket) {
 		n = read(net->fd, iov.iov_base, iov.iov_len);
@@ -145,20 +147,39 @@ net_recv(struct virtio_net *net)
 		errno = 0;
 		return -1;
 	}
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	if (fd != -1) {
-		if (n == FRAMERING_CTL_SIZE && memcmp(iov.iov_base,
-		    FRAMERING_MAGIC, FRAMERING_CTL_SIZE) == 0)
-			net_ring_offer(net, fd);
-		else
-			close(fd);
-		return 0;
+	/*
+	 * Any control data makes the datagram not a frame. Every fd that
+	 * came is closed, but for the one of a well-formed offer.
+	 */
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		other++;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfds > NET_MAX_FDS)
+			nfds = NET_MAX_FDS;
+		memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+		for (i = 0; i < nfds; i++) {
+			if (fd == -1 && nfds == 1 && other == 1)
+				fd = fds[i];
+			else
+				close(fds[i]);
+		}
 	}
-	return n < NET_ETH_HLEN || (msg.msg_flags & MSG_TRUNC) ? 0 : n;
+	if (other > 1 && fd != -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd != -1 && n == FRAMERING_CTL_SIZE && !(msg.msg_flags &
+	    MSG_CTRUNC) && memcmp(iov.iov_base, FRAMERING_MAGIC,
+	    FRAMERING_CTL_SIZE) == 0)
+		net_ring_offer(net, fd);
+	else if (fd != -1)
+		close(fd);
+	if (other > 0 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
+		return 0;
+	return n < NET_ETH_HLEN ? 0 : n;
 }
 
 /*
@@ -175,7 +196,8 @@ net_tx_frame(struct virtio_net *net, struct virtq_req *req)
 	ssize_t			 w;
 	int			 n;
 
-	if (req->out_len < NET_HDR_SIZE + NET_ETH_HLEN ||
+	/* Nobody to take it (the peer hung up or broke the ring): drop. */
+	if (net->rx_eof || req->out_len < NET_HDR_SIZE + NET_ETH_HLEN ||
 	    req->out_len - NET_HDR_SIZE > NET_MAX_FRAME)
 		return 0;
 	len = req->out_len - NET_HDR_SIZE;
@@ -454,16 +476,27 @@ net_io_events(struct virtio_dev *dev, int *fd)
 {
 	struct virtio_net	*net = dev->priv;
 	short			 ev = 0;
+	int			 i;
 
 	*fd = net->fd;
-	/* The ring: sleep only once the peer was asked to ring. */
-	while (net->ring_on && !net->rx_eof && !net->rx_starved &&
-	    dev->vqs[NET_RXQ].ready && framering_want_frames(&net->ring.rx))
+	/*
+	 * The ring: sleep only once the peer was asked to ring. A guest
+	 * that breaks its queue stops this (the device is no longer live);
+	 * past the bound, the thread comes straight back for the rest.
+	 */
+	for (i = 0; net->ring_on && !net->rx_eof && !net->rx_starved &&
+	    dev->vqs[NET_RXQ].ready && virtio_dev_live(dev) &&
+	    framering_want_frames(&net->ring.rx); i++) {
+		if (i == NET_RING_ROUNDS) {
+			virtio_dev_wake(dev);
+			break;
+		}
 		net_rx(net, &dev->vqs[NET_RXQ]);
+	}
 	if (!net->rx_eof && !net->rx_starved && dev->vqs[NET_RXQ].ready)
 		ev |= POLLIN;
 	/* A full ring waits for the peer's doorbell, a full fd for room. */
-	if (net->tx_blocked)
+	if (net->tx_blocked && !net->rx_eof)
 		ev |= net->ring_on ? (net->rx_len == 0 ? POLLIN : 0) : POLLOUT;
 	return ev;
 }
