@@ -32,6 +32,7 @@
 #define UN_TX_MAX	1024
 #define UN_TX_BATCH	64		/* frames per sendmmsg */
 #define UN_TIMERS	8
+#define UN_RING_NOW	16384		/* frames worth a doorbell at once */
 #define UN_SOCKBUF	(4 * 1024 * 1024)
 
 struct un_timer {
@@ -104,9 +105,10 @@ un_doorbell(struct usernet *un)
 }
 
 /*
- * Put one frame in the ring: 1 done (or dropped), 0 no room. A sleeping
- * runner is rung at once, so it copies this frame into the guest while
- * libslirp makes the next.
+ * Put one frame in the ring: 1 done (or dropped), 0 no room. For a large
+ * frame a sleeping runner is rung at once, so it copies the frame into
+ * the guest while libslirp makes the next; small ones wait for the end of
+ * the round (un_flush), one doorbell for the lot.
  */
 static int
 un_ring_push(struct usernet *un, const void *buf, size_t len)
@@ -122,7 +124,7 @@ un_ring_push(struct usernet *un, const void *buf, size_t len)
 		return 1;
 	}
 	un->tx_frames++;
-	if (framering_consumer_asleep(&un->ring.tx))
+	if (len >= UN_RING_NOW && framering_consumer_asleep(&un->ring.tx))
 		un_doorbell(un);
 	return 1;
 }
@@ -155,6 +157,8 @@ un_flush(struct usernet *un)
 {
 	if (un->ring_on) {
 		un_flush_ring(un);
+		if (framering_consumer_asleep(&un->ring.tx))
+			un_doorbell(un);
 		return 0;
 	}
 	struct mmsghdr	msgs[UN_TX_BATCH];
