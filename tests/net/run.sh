@@ -17,7 +17,7 @@ done
 # A free TCP port on 127.0.0.1 for each rule, from the pid.
 base=$((20000 + $$ % 20000))
 
-for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox; do
+for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox rings; do
 	base=$((base + 3))
 	if out=$("$PEER" "$SLIRP" "$s" "$base" 2>&1); then
 		ok "vmtop-slirp: $s"

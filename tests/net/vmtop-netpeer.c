@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "framering.h"
 #include "msg.h"
 #include "slirpmsg.h"
 
@@ -319,6 +320,24 @@ recv_dhcp(int type, uint32_t xid)
 		fail("DHCP type %d, router %08x, dns %08x", got, router, dns);
 }
 
+/* The guest's ARP request for 10.0.2.2, 42 bytes. */
+static void
+arp_request(uint8_t *f)
+{
+	memset(f, 0xff, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, 0x0806);
+	put16(f + 14, 1);
+	put16(f + 16, 0x0800);
+	f[18] = 6;
+	f[19] = 4;
+	put16(f + 20, 1);
+	memcpy(f + 22, guest_mac, 6);
+	put32(f + 28, GUEST_IP);
+	memset(f + 32, 0, 6);
+	put32(f + 38, HOST_IP);
+}
+
 static void
 dhcp(int verbose)
 {
@@ -335,18 +354,7 @@ dhcp(int verbose)
 	if (verbose)
 		printf("ok: DHCP ack\n");
 
-	memset(f, 0xff, 6);
-	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, 1);
-	memcpy(f + 22, guest_mac, 6);
-	put32(f + 28, GUEST_IP);
-	memset(f + 32, 0, 6);
-	put32(f + 38, HOST_IP);
+	arp_request(f);
 	send_frame(f, 42);
 	for (;;) {
 		struct pollfd pfd = { sock, POLLIN, 0 };
@@ -680,6 +688,100 @@ scenario_sandbox(struct proto_slirp_config *sc)
 	fail("the helper is still running 3 s after its peer closed");
 }
 
+/* Take the helper's frame ring offer as the runner does; 0 if none. */
+static int
+take_rings(struct framering_pair *p)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
+	uint8_t		 b[64];
+	struct iovec	 iov = { b, sizeof b };
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	int		 fd = -1;
+
+	if (!readable(sock, 3000))
+		return 0;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof cm.buf;
+	if (recvmsg(sock, &msg, 0) != FRAMERING_CTL_SIZE ||
+	    memcmp(b, FRAMERING_MAGIC, FRAMERING_CTL_SIZE) != 0 ||
+	    (c = CMSG_FIRSTHDR(&msg)) == NULL || c->cmsg_type != SCM_RIGHTS)
+		return 0;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	if (framering_map(fd, FRAMERING_RUNNER, p) == -1)
+		fail("mapping the offered rings: %s", strerror(errno));
+	close(fd);
+	send_frame((const uint8_t *)FRAMERING_MAGIC, FRAMERING_CTL_SIZE);
+	return 1;
+}
+
+/* Wait up to 3 s for the helper to end; its exit status, or -1. */
+static int
+helper_ends(void)
+{
+	int	status, i;
+
+	for (i = 0; i < 300; i++) {
+		if (waitpid(helper, &status, WNOHANG) == helper) {
+			helper = 0;
+			return status;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * The rings as the runner uses them: the helper offers them first; an ARP
+ * request pushed into the runner's ring (and a doorbell) is answered in
+ * the helper's ring, not on the socket. Then the "runner" breaks its ring
+ * (an unaligned head) and rings: the helper must end, not read past it.
+ */
+static void
+scenario_rings(struct proto_slirp_config *sc)
+{
+	struct framering_pair	 p;
+	struct iovec		 iov;
+	const uint8_t		*r;
+	uint8_t			 f[42], bell = 0, junk[64];
+	size_t			 n = 0;
+	int			 i, status;
+
+	start_ok(sc);
+	if (!take_rings(&p))
+		fail("no frame ring offer as the first datagram");
+	printf("ok: the helper offers sealed frame rings first\n");
+	arp_request(f);
+	iov.iov_base = f;
+	iov.iov_len = sizeof f;
+	if (framering_push(&p.tx, &iov, 1, sizeof f) != 1)
+		fail("pushing an ARP request");
+	send_frame(&bell, 1);
+	for (i = 0; i < 300 && (r = framering_peek(&p.rx, &n)) == NULL; i++)
+		usleep(10000);
+	if (r == NULL || n < 42 || get16(r + 12) != 0x0806 ||
+	    get16(r + 20) != 2 || get32(r + 28) != HOST_IP)
+		fail("no ARP reply for 10.0.2.2 in the ring (%zu bytes)", n);
+	framering_pop(&p.rx);
+	while (readable(sock, 0))
+		if (recv(sock, junk, sizeof junk, 0) >= ETH_HLEN)
+			fail("a frame came on the socket after the rings");
+	printf("ok: an ARP request through the rings is answered in them\n");
+
+	*(volatile uint64_t *)((uint8_t *)p.map + 4096) += 3;
+	send_frame(&bell, 1);
+	if ((status = helper_ends()) == -1)
+		fail("the helper still runs 3 s after its ring was broken");
+	printf("ok: a broken ring ends the helper (status 0x%x)\n", status);
+	framering_unmap(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -714,6 +816,8 @@ main(int argc, char **argv)
 		scenario_sandbox(&sc);
 	else if (strcmp(what, "dns") == 0)
 		scenario_dns(&sc);
+	else if (strcmp(what, "rings") == 0)
+		scenario_rings(&sc);
 	else {
 		fprintf(stderr, "vmtop-netpeer: no scenario %s\n", what);
 		return 2;

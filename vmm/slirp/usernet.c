@@ -621,7 +621,7 @@ usernet_offer(struct usernet *un)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &un->ring_fd, sizeof(int));
-	if (sendmsg(un->sock, &msg, MSG_NOSIGNAL) == -1)
+	if (sendmsg(un->sock, &msg, MSG_NOSIGNAL) == -1 && errno != EPIPE)
 		log_warn("%s: offering the frame rings", __func__);
 	close(un->ring_fd);
 	un->ring_fd = -1;
