@@ -653,8 +653,10 @@ usernet_run(struct usernet *un)
 		if (n == -1 && errno != EINTR)
 			fatal("%s: poll", __func__);
 		un_clock(un);
-		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);
-		un_timers(un);
+		/*
+		 * The guest's frames first: an ACK lets libslirp send what it
+		 * already holds, before the host's sockets are read.
+		 */
 		sockev = n > 0 ? un->pfds[0].revents : 0;
 		if ((sockev & POLLIN) && un_receive(un) == -1)
 			gone = 1;
@@ -663,6 +665,8 @@ usernet_run(struct usernet *un)
 			gone = 1;
 		if (un->ring_on && un_receive_ring(un) == -1)
 			gone = 1;
+		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);
+		un_timers(un);
 		if (un_flush(un) == -1)
 			gone = 1;
 	}
