@@ -221,7 +221,7 @@ print_nic(FILE *f, const struct conf_nic *nic)
 	else if (nic->tapunit >= 0)
 		fprintf(f, " tap%d", nic->tapunit);
 	block = nic->switchname != NULL || nic->has_lladdr || !nic->up ||
-	    nic->nhostfwd > 0;
+	    nic->nhostfwd > 0 || nic->mtu != 0 || nic->has_restricted;
 	if (!block) {
 		fputc('\n', f);
 		return;
@@ -242,6 +242,11 @@ print_nic(FILE *f, const struct conf_nic *nic)
 		print_string(f, nic->hostfwd[i]);
 		fputc('\n', f);
 	}
+	if (nic->mtu != 0)
+		fprintf(f, "\t\tmtu %u\n", nic->mtu);
+	if (nic->has_restricted)
+		fprintf(f, "\t\trestricted %s\n", nic->unrestricted ? "no" :
+		    "yes");
 	if (!nic->up)
 		fputs("\t\tdown\n", f);
 	fputs("\t}\n", f);

@@ -34,6 +34,8 @@ struct conf_nic {
 	char		*hostfwd[VM_MAX_HOSTFWD];
 	int		 nhostfwd;
 	uint32_t	 mtu;		/* interface user; 0: the default */
+	int		 has_restricted;
+	int		 unrestricted;	/* "restricted no": the guest may go out */
 };
 
 struct conf_vm {

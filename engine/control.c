@@ -273,7 +273,8 @@ control_show(struct client *cl, struct vm *vm, struct msg *m)
 		snprintf(key, sizeof key, "interface%d", i);
 		control_detail(cl, key, "%s%s%s, rx %llu bytes %llu packets, "
 		    "tx %llu bytes %llu packets",
-		    nic->type == NIC_USER ? "user" : "tap",
+		    nic->type != NIC_USER ? "tap" : nic->unrestricted ?
+		    "user (open)" : "user (restricted)",
 		    nic->switchname != NULL ? " switch " : "",
 		    nic->switchname != NULL ? nic->switchname : "",
 		    (unsigned long long)vm->stats.nic_rx_bytes[i],

@@ -109,6 +109,9 @@ netif_user_config(struct vm *vm, int i, struct proto_slirp_config *sc)
 	slirpmsg_defaults(sc);
 	if (log_getverbose())
 		sc->flags |= SLIRPF_VERBOSE;
+	/* A detached engine's stderr goes nowhere: the helper uses syslog. */
+	if (!log_getforeground())
+		sc->flags |= SLIRPF_SYSLOG;
 	sc->nic = i;
 	sc->uid = c->has_owner ? c->uid : 0;
 	sc->gid = c->has_owner && c->gid != (gid_t)-1 ? c->gid : 0;
@@ -119,6 +122,8 @@ netif_user_config(struct vm *vm, int i, struct proto_slirp_config *sc)
 	sc->nhostfwd = j;
 	if (nic->mtu != 0)
 		sc->mtu = nic->mtu;
+	if (nic->unrestricted)
+		sc->flags &= ~SLIRPF_RESTRICTED;
 }
 
 static void

@@ -175,7 +175,7 @@ static void	 check_switches(void);
 
 %token	BOOT CDROM CMDLINE DELAY DISABLE DISK DOWN ENABLE FORMAT HOSTFWD
 %token	INCLUDE INITRD INTERFACE KERNEL LLADDR LOCKED MEMORY MTU OWNER PARALLEL
-%token	SOCKET STAGGERED START SWITCH UP USER VCPUS VM
+%token	RESTRICTED SOCKET STAGGERED START SWITCH UP USER VCPUS VM
 %token	STRING ERROR
 
 %%
@@ -432,6 +432,22 @@ nicopt		: SWITCH STRING			{
 			else
 				curnic->mtu = n;
 		}
+		| RESTRICTED STRING		{
+			if (curnic->type != NIC_USER)
+				vmerror(&$1, "restricted is only allowed on "
+				    "interface user");
+			else if (curnic->has_restricted)
+				vmerror(&$1,
+				    "restricted is set more than once");
+			else if (strcmp($2.string, "yes") == 0)
+				curnic->has_restricted = 1;
+			else if (strcmp($2.string, "no") == 0) {
+				curnic->has_restricted = 1;
+				curnic->unrestricted = 1;
+			} else
+				vmerror(&$1, "restricted \"%s\": expected "
+				    "yes or no", $2.string);
+		}
 		| UP				{ curnic->up = 1; }
 		| DOWN				{ curnic->up = 0; }
 		| HOSTFWD STRING		{
@@ -616,6 +632,7 @@ lookup(const char *s)
 		{ "mtu",	MTU },
 		{ "owner",	OWNER },
 		{ "parallel",	PARALLEL },
+		{ "restricted",	RESTRICTED },
 		{ "socket",	SOCKET },
 		{ "staggered",	STAGGERED },
 		{ "start",	START },

@@ -48,6 +48,12 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+int
+log_getforeground(void)
+{
+	return log_foreground;
+}
+
 const char *
 log_procname(void)
 {

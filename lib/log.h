@@ -7,6 +7,8 @@
 void	log_init(const char *procname, int foreground, int verbose);
 void	log_setverbose(int verbose);
 int	log_getverbose(void);
+/* Whether messages go to stderr (else to syslog). */
+int	log_getforeground(void);
 const char *log_procname(void);
 
 /* log_warn appends strerror(errno); log_warnx does not. */

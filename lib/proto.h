@@ -218,6 +218,7 @@ struct proto_slirp_config {
 	uint32_t	flags;
 #define SLIRPF_RESTRICTED	0x1	/* only the host and hostfwd peers */
 #define SLIRPF_VERBOSE		0x2
+#define SLIRPF_SYSLOG		0x4	/* log to syslog: the engine is detached */
 	uint32_t	network;
 	uint32_t	netmask;
 	uint32_t	host;		/* the gateway, which is the host */

@@ -110,7 +110,7 @@ slirpmsg_check(const struct proto_slirp_config *sc, char *why, size_t whylen)
 	size_t		 i;
 	char		 net[32];
 
-	if (sc->flags & ~(SLIRPF_RESTRICTED | SLIRPF_VERBOSE)) {
+	if (sc->flags & ~(SLIRPF_RESTRICTED | SLIRPF_VERBOSE | SLIRPF_SYSLOG)) {
 		snprintf(why, whylen, "unknown flags 0x%x", sc->flags);
 		return -1;
 	}

@@ -17,7 +17,7 @@ done
 # A free TCP port on 127.0.0.1 for each rule, from the pid.
 base=$((20000 + $$ % 20000))
 
-for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox rings; do
+for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox rings syslog; do
 	base=$((base + 3))
 	if out=$("$PEER" "$SLIRP" "$s" "$base" 2>&1); then
 		ok "vmtop-slirp: $s"
@@ -35,12 +35,12 @@ k = "$T/kernel"
 vm "net" {
 	kernel \$k
 	interface user { hostfwd "tcp:127.0.0.1:$P1-:22"; hostfwd "udp::$P2-:53" }
-	interface user
+	interface user { restricted no }
 }
 vm "clash" { kernel \$k; interface user { hostfwd "tcp:127.0.0.1:$P1-:80" } }
 vm "badguest" { kernel \$k; interface user { hostfwd "tcp::$P2-10.0.2.2:22" } }
 CONF
-start_engine
+ENGINE_ARGS=-v start_engine
 
 # helper VM NIC: the pid of the vm's helper for a NIC, if one runs.
 helper() { pgrep -f -x "vmtop-slirp $1 $2" | head -n 1; }
@@ -68,6 +68,11 @@ check "start a vm with two user-mode interfaces" vt start net
 check "a helper for interface 0" test -n "$(helper net 0)"
 check "a helper for interface 1" test -n "$(helper net 1)"
 check "the helper is sandboxed (no_new_privs, seccomp, uid)" sandboxed net 0
+# "restricted no" reaches the helper (its debug line) and show.
+logged() { grep -q "$1" "$T/engine.log" || { tail -n 5 "$T/engine.log"; return 1; }; }
+check "interface 0's helper is restricted" logged "vmtop-slirp net/0: ready: uid [0-9]*, restricted,"
+check "interface 1's (restricted no) is not" logged "vmtop-slirp net/1: ready: uid [0-9]*, unrestricted,"
+check_out "show says which is which" "interface1: user (open)" vt show net
 # The runner reports counters per NIC; show (and the dashboard's details
 # pane) gives each interface its own. The test runner counts NIC i as
 # (i + 1) * 1000 bytes received a second.

@@ -23,6 +23,7 @@
  *                the host's resolv.conf in its sandbox and lives on
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -688,6 +689,52 @@ scenario_sandbox(struct proto_slirp_config *sc)
 	fail("the helper is still running 3 s after its peer closed");
 }
 
+/*
+ * A detached engine's helper logs to syslog: it connects before its jail
+ * and keeps working inside. Where no syslog daemon has /dev/log (and we
+ * may create it), this listens there and checks the helper's lines come;
+ * else only that the helper still serves.
+ */
+static void
+scenario_syslog(struct proto_slirp_config *sc)
+{
+	struct sockaddr_un	 sun;
+	char			 line[512];
+	ssize_t			 n;
+	int			 s = -1, got = 0, i;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "/dev/log");
+	if (access("/dev/log", F_OK) == -1 &&
+	    (s = socket(AF_UNIX, SOCK_DGRAM, 0)) != -1 &&
+	    bind(s, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(s);
+		s = -1;
+	}
+	sc->flags |= SLIRPF_SYSLOG | SLIRPF_VERBOSE;
+	start_ok(sc);
+	dhcp(0);
+	printf("ok: the helper serves with its log on syslog\n");
+	if (s == -1) {
+		printf("ok: (a syslog daemon has /dev/log: its lines are "
+		    "not checked here)\n");
+		return;
+	}
+	for (i = 0; i < 50 && !got && readable(s, 100); i++) {
+		if ((n = recv(s, line, sizeof line - 1, 0)) <= 0)
+			break;
+		line[n] = '\0';
+		got = strstr(line, "vmtop-slirp netpeer/0") != NULL &&
+		    strstr(line, "ready: uid") != NULL;
+	}
+	close(s);
+	unlink("/dev/log");
+	if (!got)
+		fail("no \"ready\" line from the helper on /dev/log");
+	printf("ok: its lines reach syslog from inside the jail\n");
+}
+
 /* Take the helper's frame ring offer as the runner does; 0 if none. */
 static int
 take_rings(struct framering_pair *p)
@@ -818,6 +865,8 @@ main(int argc, char **argv)
 		scenario_dns(&sc);
 	else if (strcmp(what, "rings") == 0)
 		scenario_rings(&sc);
+	else if (strcmp(what, "syslog") == 0)
+		scenario_syslog(&sc);
 	else {
 		fprintf(stderr, "vmtop-netpeer: no scenario %s\n", what);
 		return 2;

@@ -102,6 +102,9 @@ main(int argc, char **argv)
 	}
 	if (slirpmsg_parse(buf, n, &sc, err, sizeof err) == -1)
 		helper_fail(err);
+	/* Before the jail: openlog connects to syslog now (LOG_NDELAY). */
+	if (sc.flags & SLIRPF_SYSLOG)
+		log_init(helper_name, 0, (sc.flags & SLIRPF_VERBOSE) != 0);
 	log_setverbose((sc.flags & SLIRPF_VERBOSE) != 0);
 
 	if ((un = usernet_new(SLIRP_SOCKET_FD, &sc, err, sizeof err)) == NULL)
