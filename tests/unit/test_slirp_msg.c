@@ -89,12 +89,12 @@ static void
 test_flags_name_nic(void **state)
 {
 	(void)state;
-	sc.flags = SLIRPF_RESTRICTED | SLIRPF_VERBOSE;
+	sc.flags = SLIRPF_RESTRICTED | SLIRPF_VERBOSE | SLIRPF_SYSLOG;
 	good();
 	sc.flags = 0;
 	good();
-	sc.flags = 0x4;
-	bad("unknown flags 0x4");
+	sc.flags = 0x8;
+	bad("unknown flags 0x8");
 	setup(NULL);
 	memset(sc.name, 'a', sizeof sc.name);
 	bad("vm name is not terminated");
