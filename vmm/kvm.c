@@ -27,7 +27,6 @@
 
 #define KVM_KICK_SIGNAL		SIGUSR1
 #define KVM_MAX_ROUTES		1024
-#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 /*
  * KVM_RUN says EAGAIN when a vCPU waiting for its SIPI wakes up, now and
  * then; a KVM that says nothing else (PVM with a guest outside long
@@ -253,36 +252,6 @@ kvm_check_caps(struct kvm *k)
 	return NULL;
 }
 
-static struct kvm_cpuid2 *
-kvm_supported_cpuid(int sys_fd)
-{
-	struct kvm_cpuid2 *c;
-	int nent;
-
-	for (nent = 64; nent <= 4096; nent *= 2) {
-		c = xcalloc(1, sizeof *c + nent * sizeof c->entries[0]);
-		c->nent = nent;
-		if (ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
-			return c;
-		free(c);
-		if (errno != E2BIG)
-			return NULL;
-	}
-	errno = E2BIG;
-	return NULL;
-}
-
-static void
-kvm_cpuid_set(struct kvm_cpuid2 *c, uint32_t function, uint32_t ecx)
-{
-	uint32_t i;
-
-	for (i = 0; i < c->nent; i++)
-		if (c->entries[i].function == function &&
-		    c->entries[i].index == 0)
-			c->entries[i].ecx |= ecx;
-}
-
 /* Guest RAM: below the PCI hole, and the rest from 4 GiB. */
 static int
 kvm_create_ram(struct vmm *vmm, struct kvm *k)
@@ -365,12 +334,8 @@ kvm_create(struct vmm *vmm)
 	if ((i = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0)
 		FAIL("KVM_GET_VCPU_MMAP_SIZE");
 	k->run_size = i;
-	if ((k->cpuid = kvm_supported_cpuid(k->sys_fd)) == NULL)
+	if ((k->cpuid = x86_cpuid_supported(k->sys_fd)) == NULL)
 		FAIL("KVM_GET_SUPPORTED_CPUID");
-	/* The in-kernel LAPIC has a TSC-deadline timer KVM does not list. */
-	if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION,
-	    KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-		kvm_cpuid_set(k->cpuid, 1, CPUID_1_ECX_TSC_DEADLINE);
 	do
 		k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
 	while (k->vm_fd == -1 && errno == EINTR);
@@ -520,18 +485,22 @@ kvm_exit_event(struct vmm *vmm, int cpu, struct kvm_run *run)
 	}
 }
 
+static unsigned long long
+kvm_rip(struct kvm_vcpu *v)
+{
+	struct kvm_regs regs;
+
+	return ioctl(v->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+}
+
 /* Say what went wrong, with where the guest was. */
 static void
 kvm_exit_error(struct vmm *vmm, int cpu, struct kvm_vcpu *v,
     const char *what, unsigned long long code)
 {
-	struct kvm_regs regs;
-	unsigned long long rip = 0;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
-		rip = regs.rip;
+	kvm_log_state(cpu, v);
 	vmm_request_exit(vmm, VMM_ERROR, "vCPU %d stopped: %s 0x%llx at rip "
-	    "0x%llx", cpu, what, code, rip);
+	    "0x%llx", cpu, what, code, kvm_rip(v));
 }
 
 /* The vCPU thread's loop; returns when the VM ends. */
@@ -585,8 +554,10 @@ kvm_run_vcpu(struct vmm *vmm, int cpu)
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
 			break;
 		case KVM_EXIT_SHUTDOWN:
+			kvm_log_state(cpu, v);
 			vmm_request_exit(vmm, VMM_REBOOT, "vCPU %d triple "
-			    "faulted: the machine resets", cpu);
+			    "faulted at rip 0x%llx: the machine resets", cpu,
+			    kvm_rip(v));
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			kvm_exit_event(vmm, cpu, run);

@@ -193,20 +193,3 @@ vmm_request_exit(struct vmm *vmm, enum vmm_exit why, const char *fmt, ...)
 			vmm->backend->kick(vmm, i);
 }
 
-/*
- * Stand-ins until devices.c (the PCI host bridge and virtio devices)
- * exists: a VM with only the legacy devices.
- */
-__attribute__((weak)) int
-devices_create(struct vmm *vmm, struct vmm_fds *fds)
-{
-	(void)vmm;
-	(void)fds;
-	return 0;
-}
-
-__attribute__((weak)) void
-devices_destroy(struct vmm *vmm)
-{
-	(void)vmm;
-}

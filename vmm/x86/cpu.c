@@ -19,6 +19,7 @@
 
 #define CPUID_1_ECX_MONITOR	(1U << 3)
 #define CPUID_1_ECX_VMX		(1U << 5)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_6_ECX_EPB		(1U << 3)
@@ -117,6 +118,38 @@ x86_cpuid_fixup(struct kvm_cpuid2 *c, int cpu, int ncpus)
 			break;
 		}
 	}
+}
+
+/*
+ * What KVM can give a guest, plus the TSC-deadline timer its in-kernel
+ * LAPIC has but does not list. Returns a malloc'd table, or NULL with
+ * errno set.
+ */
+struct kvm_cpuid2 *
+x86_cpuid_supported(int kvm_fd)
+{
+	struct kvm_cpuid2 *c;
+	uint32_t i;
+	int nent, deadline;
+
+	deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+	    KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	for (nent = 64; nent <= 4096; nent *= 2) {
+		c = xcalloc(1, sizeof *c + nent * sizeof c->entries[0]);
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			for (i = 0; deadline && i < c->nent; i++)
+				if (c->entries[i].function == 1)
+					c->entries[i].ecx |=
+					    CPUID_1_ECX_TSC_DEADLINE;
+			return c;
+		}
+		free(c);
+		if (errno != E2BIG)
+			return NULL;
+	}
+	errno = E2BIG;
+	return NULL;
 }
 
 static int

@@ -80,6 +80,8 @@ struct kvm_irq_routing;
 void	x86_irq_routes(struct kvm_irq_routing *);
 
 /* cpu.c */
+/* KVM's supported CPUID with the TSC-deadline timer; NULL, errno set. */
+struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd);
 /* Fit KVM's supported CPUID to vCPU cpu of ncpus (APIC id = cpu). */
 void	x86_cpuid_fixup(struct kvm_cpuid2 *, int cpu, int ncpus);
 /*
