@@ -123,7 +123,7 @@ qemu_start() {
 	sleep 0.5
 	kill -0 "$(cat "$d/pid")" 2>/dev/null || { cat "$d/qemu.log"; return 1; }
 }
-qemu_console() { tr -d '\r' <"$T/qemu/$1/console" 2>/dev/null; }
+qemu_console() { tr -d '\r' 2>/dev/null <"$T/qemu/$1/console"; }
 qemu_state() { kill -0 "$(cat "$T/qemu/$1/pid" 2>/dev/null)" 2>/dev/null && echo running || echo stopped; }
 qemu_stop() { kill "$(cat "$T/qemu/$1/pid")" 2>/dev/null; }
 qemu_cleanup() {
