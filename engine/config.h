@@ -33,7 +33,7 @@ struct conf_nic {
 	int		 up;		/* 1 unless "down" */
 	char		*hostfwd[VM_MAX_HOSTFWD];
 	int		 nhostfwd;
-	uint32_t	 mtu;		/* interface user; 0: the default */
+	uint32_t	 mtu;		/* 0: the default (user), the kernel's (tap) */
 	int		 has_restricted;
 	int		 unrestricted;	/* "restricted no": the guest may go out */
 };

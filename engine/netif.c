@@ -384,6 +384,16 @@ netif_open_tap(struct vm *vm, int i, char *err, size_t errlen)
 		    vm->conf->name, i, strerror(errno));
 		goto fail;
 	}
+	/* Before the bridge: a port's MTU bounds the bridge's. */
+	if (nic->mtu != 0) {
+		ifr.ifr_mtu = nic->mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) == -1) {
+			snprintf(err, errlen, "vm %s: interface %d: %s: mtu "
+			    "%u: %s", vm->conf->name, i, ifr.ifr_name,
+			    nic->mtu, strerror(errno));
+			goto fail;
+		}
+	}
 	if (sw != NULL && netif_bridge(vm, i, s, sw, ifr.ifr_name, err,
 	    errlen) == -1)
 		goto fail;

@@ -417,10 +417,7 @@ nicopt		: SWITCH STRING			{
 
 			rv = parse_number($2.string, SLIRP_MTU_MIN,
 			    SLIRP_MTU_MAX, &n);
-			if (curnic->type != NIC_USER)
-				vmerror(&$1, "mtu is only allowed on "
-				    "interface user");
-			else if (curnic->mtu != 0)
+			if (curnic->mtu != 0)
 				vmerror(&$1, "mtu is set more than once");
 			else if (rv == -1)
 				vmerror(&$1, "mtu \"%s\" is not a number",

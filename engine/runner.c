@@ -208,9 +208,9 @@ runner_fill_params(struct vm *vm, struct resources *res,
 	for (i = 0; i < c->nnics; i++) {
 		netif_lladdr(c, i, p->nic_lladdr[i]);
 		p->nic_locked[i] = c->nics[i].locked;
-		if (c->nics[i].type == NIC_USER)
-			p->nic_mtu[i] = c->nics[i].mtu != 0 ?
-			    c->nics[i].mtu : SLIRP_MTU_DEFAULT;
+		p->nic_mtu[i] = c->nics[i].mtu;
+		if (c->nics[i].type == NIC_USER && c->nics[i].mtu == 0)
+			p->nic_mtu[i] = SLIRP_MTU_DEFAULT;
 	}
 }
 

@@ -131,7 +131,7 @@ if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && ! ip link show vmtopbr91 >/dev
 	ip link del vmtoptest91
 	cat >>"$CONF" <<CONF
 switch "lan" { interface vmtopbr91 }
-vm "tapped" { kernel "$T/kernel"; interface tap91 { switch "lan" }; interface { switch "lan"; down } }
+vm "tapped" { kernel "$T/kernel"; interface tap91 { switch "lan"; mtu 9000 }; interface { switch "lan"; down } }
 CONF
 	check "reload with a switch" vt reload
 	check "start a vm with two taps on a switch" vt start tapped
@@ -139,6 +139,7 @@ CONF
 	check_out "the bridge is up" "UP" ip link show vmtopbr91
 	check_out "tap91 is a port of the bridge" "master vmtopbr91" ip link show tap91
 	check_out "tap91 is up" "<.*UP.*>" ip link show tap91
+	check_out "tap91 has its block's mtu" " mtu 9000 " ip link show tap91
 	two_ports() {
 		p=$(ls /sys/class/net/vmtopbr91/brif/ | tr '\n' ' ')
 		case "$p" in
