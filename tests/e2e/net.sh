@@ -223,6 +223,7 @@ echo "vmtop-guest: fetched $(timeout 20 wget -q -O - http://10.0.2.2:HP/index.ht
 vmtop-nettool -g udp-send 10.0.2.2 HUP from-guest
 ping -c 50 -i 0.05 10.0.2.2 | tail -1 | sed "s/^/vmtop-guest: ping /"
 echo "vmtop-guest: mtu $(cat /sys/class/net/eth0/mtu)"
+echo "vmtop-guest: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "vmtop-guest: servers up"
 while :; do sleep 3600; done'
 user_cmdline() {
@@ -244,6 +245,13 @@ vmm_pids() {
 cpu_ticks() {
 	for pid in "$@"; do cat "/proc/$pid/stat"; done 2>/dev/null |
 	    sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+# kvm_stats: "name count" of KVM's global statistics (debugfs), sorted.
+kvm_stats() {
+	[ -d /sys/kernel/debug/kvm ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	for f in /sys/kernel/debug/kvm/*; do
+		[ -f "$f" ] && echo "${f##*/} $(cat "$f")"
+	done 2>/dev/null | sort
 }
 # thread_ticks PID...: "pid/tid:name ticks" per thread, sorted for join.
 thread_ticks() {
@@ -276,20 +284,22 @@ vmtop	-	(vmtop-vm is not built)"
 			pids=$(vmm_pids b$VMM)
 			t0=$(cpu_ticks $pids)
 			for i in 1 2 3; do
-				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids >"$T/th0" && head -1 /proc/stat >"$T/st0"
+				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids >"$T/th0" && head -1 /proc/stat >"$T/st0" && kvm_stats >"$T/kvm0"
 				r=$("$TOOL" source 127.0.0.1 "$port" "$MIB" | sed -n 's/.*: \([0-9.]*\) MB\/s$/\1/p')
 				best=$(awk -v a="$best" -v b="${r:-0}" 'BEGIN { print (b > a) ? b : a }')
 				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids | join -a 1 - "$T/th0" |
 				    awk '{ printf "#   %s %s: %d ticks\n", V, $1, $2 - $3 }' V=$VMM
 				[ -n "${VMTOP_NET_THREADS:-}" ] && head -1 /proc/stat | cat "$T/st0" - |
 				    awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i } NR == 2 { printf "#   all cpus: user %d nice %d sys %d idle %d iowait %d irq %d softirq %d steal %d\n", $2-a[2], $3-a[3], $4-a[4], $5-a[5], $6-a[6], $7-a[7], $8-a[8], $9-a[9] }'
+				[ -n "${VMTOP_NET_THREADS:-}" ] && kvm_stats | join - "$T/kvm0" |
+				    awk '$2 != $3 { printf "#   kvm %s %d\n", $1, $2 - $3 }' | tr '\n' ' ' | sed 's/ #  / /g; s/$/\n/'
 			done
 			cpu=$(awk -v a="$t0" -v b="$(cpu_ticks $pids)" -v hz="$(getconf CLK_TCK)" \
 			    -v m=$((3 * MIB)) 'BEGIN { printf "%.2f", (b - a) / hz / m * 64 }')
 			rows="$rows
 $VMM	$best	MB/s (best of 3 x $MIB MiB), $cpu CPU s per 64 MiB (${VMM} processes)"
 			ok "bench $VMM: $best MB/s"
-			vm_console b$VMM | grep "vmtop-guest: ping\|vmtop-guest: mtu" | sed "s/^/# $VMM /"
+			vm_console b$VMM | grep "vmtop-guest: \(ping\|mtu\|clocksource\|sink\)" | sed "s/^/# $VMM /"
 		else
 			not_ok "bench $VMM: the guest's sink is not up"
 		fi

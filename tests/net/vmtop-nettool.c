@@ -128,9 +128,25 @@ udp_send(const char *host, const char *port, const char *text)
 	exit(1);
 }
 
+/* This machine's cpu ticks from /proc/stat: t[0] user .. t[7] steal. */
+static void
+cpu_ticks(unsigned long long t[8])
+{
+	FILE	*f = fopen("/proc/stat", "r");
+
+	memset(t, 0, 8 * sizeof *t);
+	if (f == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0],
+	    &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]) != 8)
+		memset(t, 0, 8 * sizeof *t);
+	fclose(f);
+}
+
 static void
 sink(const char *port)
 {
+	unsigned long long	a[8], b[8], all;
 	static char	buf[256 * 1024];
 	double		t0;
 	long long	total;
@@ -141,13 +157,23 @@ sink(const char *port)
 		if ((c = accept(s, NULL, NULL)) == -1)
 			die("accept");
 		t0 = now();
+		cpu_ticks(a);
 		total = 0;
 		while ((n = read(c, buf, sizeof buf)) > 0)
 			total += n;
 		t0 = now() - t0;
+		cpu_ticks(b);
 		close(c);
-		printf("%ssink: %lld bytes in %.2f s: %.1f MB/s\n", prefix,
-		    total, t0, t0 > 0 ? total / t0 / 1e6 : 0);
+		for (n = 0, all = 0; n < 8; n++)
+			all += b[n] -= a[n];
+		if (all == 0)
+			all = 1;
+		/* How busy this machine was: user, system, irq + softirq. */
+		printf("%ssink: %lld bytes in %.2f s: %.1f MB/s, cpu user "
+		    "%llu%% sys %llu%% irq %llu%% idle %llu%%\n", prefix, total,
+		    t0, t0 > 0 ? total / t0 / 1e6 : 0, b[0] * 100 / all,
+		    b[2] * 100 / all, (b[5] + b[6]) * 100 / all,
+		    b[3] * 100 / all);
 		fflush(stdout);
 	}
 }
