@@ -6,6 +6,7 @@
  * a record never wraps: a pad header (length FRAMERING_PAD) sends the
  * consumer back to the start.
  */
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -280,4 +281,35 @@ framering_want_frames(struct framering *r)
 	if ((avail = ring_avail(r)) == -1)
 		return 0;
 	return avail > 0;
+}
+
+int
+framering_bells_create(int bells[2])
+{
+	bells[FRAMERING_BELL_RUNNER] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	bells[FRAMERING_BELL_HELPER] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (bells[0] != -1 && bells[1] != -1)
+		return 0;
+	if (bells[0] != -1)
+		close(bells[0]);
+	if (bells[1] != -1)
+		close(bells[1]);
+	bells[0] = bells[1] = -1;
+	return -1;
+}
+
+void
+framering_bell_ring(int fd)
+{
+	uint64_t	one = 1;
+
+	(void)!write(fd, &one, sizeof one);
+}
+
+void
+framering_bell_take(int fd)
+{
+	uint64_t	n;
+
+	(void)!read(fd, &n, sizeof n);
 }

@@ -4,7 +4,11 @@
  * ring each way. The socketpair stays: it carries the offer of the ring
  * (a memfd, sealed against resizing, passed with SCM_RIGHTS), its
  * acceptance, and doorbells (datagrams shorter than an Ethernet header)
- * for a side that sleeps; its hang-up still ends the helper.
+ * for a side that sleeps; its hang-up still ends the helper. An offer
+ * may bring two eventfds after the memfd, one doorbell each way: then
+ * those ring instead of the socket. An eventfd's wake-up is cheaper than a
+ * datagram's and, unlike a unix socket's, asks the scheduler for no
+ * hand-over to the writer's CPU, where the sleeper would queue behind it.
  *
  * Each side keeps its own copy of the index it owns and only reads the
  * other's, so a peer that scribbles over the shared page can make frames
@@ -23,6 +27,9 @@
 #define FRAMERING_MAGIC		"vmtop-framering1"	/* 16 bytes */
 #define FRAMERING_CTL_SIZE	16	/* offer and accept datagrams */
 #define FRAMERING_DOORBELL	1	/* a doorbell's size */
+#define FRAMERING_OFFER_FDS	3	/* memfd, then FRAMERING_BELL_* */
+#define FRAMERING_BELL_RUNNER	0	/* rung by the helper */
+#define FRAMERING_BELL_HELPER	1	/* rung by the runner */
 
 /* Which ring of the pair a side produces into. */
 enum framering_side {
@@ -87,5 +94,15 @@ int	framering_producer_waits(struct framering *);
 int	framering_want_frames(struct framering *);
 
 int	framering_broken(const struct framering *);
+
+/* Two non-blocking eventfds, indexed by FRAMERING_BELL_*; -1 on error. */
+int	framering_bells_create(int bells[2]);
+/*
+ * Ring an eventfd doorbell, or take its rings (so poll sleeps again).
+ * Both only read or write 8 bytes without blocking (the fd is the peer's
+ * choice: whatever it is, nothing else is done with it).
+ */
+void	framering_bell_ring(int fd);
+void	framering_bell_take(int fd);
 
 #endif

@@ -735,19 +735,23 @@ scenario_syslog(struct proto_slirp_config *sc)
 	printf("ok: its lines reach syslog from inside the jail\n");
 }
 
-/* Take the helper's frame ring offer as the runner does; 0 if none. */
+/*
+ * Take the helper's frame ring offer as the runner does; 0 if none. The
+ * offer must bring the two doorbell eventfds too (bells).
+ */
 static int
-take_rings(struct framering_pair *p)
+take_rings(struct framering_pair *p, int bells[2])
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(FRAMERING_OFFER_FDS *
+				    sizeof(int))];
 	}		 cm;
 	uint8_t		 b[64];
 	struct iovec	 iov = { b, sizeof b };
 	struct msghdr	 msg;
 	struct cmsghdr	*c;
-	int		 fd = -1;
+	int		 fd[FRAMERING_OFFER_FDS];
 
 	if (!readable(sock, 3000))
 		return 0;
@@ -760,10 +764,14 @@ take_rings(struct framering_pair *p)
 	    memcmp(b, FRAMERING_MAGIC, FRAMERING_CTL_SIZE) != 0 ||
 	    (c = CMSG_FIRSTHDR(&msg)) == NULL || c->cmsg_type != SCM_RIGHTS)
 		return 0;
-	memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	if (framering_map(fd, FRAMERING_RUNNER, p) == -1)
+	if (c->cmsg_len != CMSG_LEN(sizeof fd))
+		fail("the offer brings %zu fds, not 3 (rings and two bells)",
+		    (c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	memcpy(fd, CMSG_DATA(c), sizeof fd);
+	if (framering_map(fd[0], FRAMERING_RUNNER, p) == -1)
 		fail("mapping the offered rings: %s", strerror(errno));
-	close(fd);
+	close(fd[0]);
+	memcpy(bells, fd + 1, 2 * sizeof *bells);
 	send_frame((const uint8_t *)FRAMERING_MAGIC, FRAMERING_CTL_SIZE);
 	return 1;
 }
@@ -785,10 +793,11 @@ helper_ends(void)
 }
 
 /*
- * The rings as the runner uses them: the helper offers them first; an ARP
- * request pushed into the runner's ring (and a doorbell) is answered in
- * the helper's ring, not on the socket. Then the "runner" breaks its ring
- * (an unaligned head) and rings: the helper must end, not read past it.
+ * The rings as the runner uses them: the helper offers them first, with
+ * their doorbells; an ARP request pushed into the runner's ring (and its
+ * bell rung) is answered in the helper's ring, not on the socket, and the
+ * runner's bell rings. Then the "runner" breaks its ring (an unaligned
+ * head) and rings: the helper must end, not read past it.
  */
 static void
 scenario_rings(struct proto_slirp_config *sc)
@@ -796,22 +805,27 @@ scenario_rings(struct proto_slirp_config *sc)
 	struct framering_pair	 p;
 	struct iovec		 iov;
 	const uint8_t		*r;
-	uint8_t			 f[42], bell = 0, junk[64];
+	struct pollfd		 pfd;
+	uint8_t			 f[42], junk[64];
 	size_t			 n = 0;
-	int			 i, status;
+	int			 status, bells[2];
 
 	start_ok(sc);
-	if (!take_rings(&p))
+	if (!take_rings(&p, bells))
 		fail("no frame ring offer as the first datagram");
-	printf("ok: the helper offers sealed frame rings first\n");
+	printf("ok: the helper offers sealed frame rings first, and bells\n");
+	if (framering_want_frames(&p.rx))
+		fail("a frame in the ring before any was asked for");
 	arp_request(f);
 	iov.iov_base = f;
 	iov.iov_len = sizeof f;
 	if (framering_push(&p.tx, &iov, 1, sizeof f) != 1)
 		fail("pushing an ARP request");
-	send_frame(&bell, 1);
-	for (i = 0; i < 300 && (r = framering_peek(&p.rx, &n)) == NULL; i++)
-		usleep(10000);
+	framering_bell_ring(bells[FRAMERING_BELL_HELPER]);
+	pfd = (struct pollfd){ bells[FRAMERING_BELL_RUNNER], POLLIN, 0 };
+	if (poll(&pfd, 1, 3000) != 1)
+		fail("the helper did not ring the runner's bell in 3 s");
+	r = framering_peek(&p.rx, &n);
 	if (r == NULL || n < 42 || get16(r + 12) != 0x0806 ||
 	    get16(r + 20) != 2 || get32(r + 28) != HOST_IP)
 		fail("no ARP reply for 10.0.2.2 in the ring (%zu bytes)", n);
@@ -819,10 +833,11 @@ scenario_rings(struct proto_slirp_config *sc)
 	while (readable(sock, 0))
 		if (recv(sock, junk, sizeof junk, 0) >= ETH_HLEN)
 			fail("a frame came on the socket after the rings");
-	printf("ok: an ARP request through the rings is answered in them\n");
+	printf("ok: an ARP request through the rings is answered in them, "
+	    "with a ring of the bell\n");
 
 	*(volatile uint64_t *)((uint8_t *)p.map + 4096) += 3;
-	send_frame(&bell, 1);
+	framering_bell_ring(bells[FRAMERING_BELL_HELPER]);
 	if ((status = helper_ends()) == -1)
 		fail("the helper still runs 3 s after its ring was broken");
 	printf("ok: a broken ring ends the helper (status 0x%x)\n", status);

@@ -376,6 +376,30 @@ run(struct tdev *t, int q)
 	virtio_dev_process(t->dev, q);
 }
 
+/* What the device's I/O thread would poll; returns how many fds. */
+static int
+io_events(struct tdev *t, struct pollfd *pfd)
+{
+	int	n;
+
+	pthread_mutex_lock(&t->dev->lock);
+	n = t->dev->ops->io_events(t->dev, pfd);
+	pthread_mutex_unlock(&t->dev->lock);
+	assert_true(n >= 1 && n <= VIRTIO_IO_FDS);
+	return n;
+}
+
+/* As if poll said sock for the device's fd, bell for its doorbell. */
+static void
+io_ready(struct tdev *t, short sock, short bell, int n)
+{
+	struct pollfd	pfd[2] = { { 0, 0, sock }, { 0, 0, bell } };
+
+	pthread_mutex_lock(&t->dev->lock);
+	t->dev->ops->io_ready(t->dev, pfd, n);
+	pthread_mutex_unlock(&t->dev->lock);
+}
+
 /* A raw disk on a temp file of DISK_SIZE bytes, byte i = i % 251. */
 static struct virtio_dev *
 make_blk(int *fdp)
@@ -1494,9 +1518,7 @@ test_net_tx_blocked(void **state)
 			assert_int_equal(got[20], sent);
 			sent++;
 		}
-		pthread_mutex_lock(&t.dev->lock);
-		t.dev->ops->io_ready(t.dev, POLLOUT);
-		pthread_mutex_unlock(&t.dev->lock);
+		io_ready(&t, POLLOUT, 0, 1);
 	}
 	while (recv(sv[1], got, sizeof got, MSG_DONTWAIT) == 1000)
 		sent++;
@@ -1715,25 +1737,37 @@ nfds(void)
 	return n;
 }
 
-/* A NIC with a ring pair accepted; hp is the helper's mapping. */
+/*
+ * A NIC with a ring pair accepted; hp is the helper's mapping. With
+ * bells (FRAMERING_BELL_*), they go with the offer: the runner's copies.
+ */
 static void
-ring_up(struct tdev *t, int *peer, struct framering_pair *hp, uint64_t want)
+ring_up_bells(struct tdev *t, int *peer, struct framering_pair *hp,
+    uint64_t want, const int *bells)
 {
 	uint8_t	got[64];
-	int	fd;
+	int	fds[FRAMERING_OFFER_FDS];
 
 	drv_init(t, make_net(peer, 0), want, 2, 64);
-	assert_true((fd = framering_create()) >= 0);
-	assert_int_equal(framering_map(fd, FRAMERING_HELPER, hp), 0);
-	assert_true(offer_fds(*peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, &fd,
-	    1));
-	close(fd);
+	assert_true((fds[0] = framering_create()) >= 0);
+	assert_int_equal(framering_map(fds[0], FRAMERING_HELPER, hp), 0);
+	if (bells != NULL)
+		memcpy(fds + 1, bells, 2 * sizeof *bells);
+	assert_true(offer_fds(*peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, fds,
+	    bells != NULL ? FRAMERING_OFFER_FDS : 1));
+	close(fds[0]);
 	assert_int_equal(peer_recv(*peer, got, sizeof got), -1);
 	run(t, 0);	/* the RX path reads the socket */
 	assert_int_equal(peer_recv(*peer, got, sizeof got),
 	    FRAMERING_CTL_SIZE);
 	assert_memory_equal(got, FRAMERING_MAGIC, FRAMERING_CTL_SIZE);
 	assert_int_equal(peer_recv(*peer, got, sizeof got), -1);
+}
+
+static void
+ring_up(struct tdev *t, int *peer, struct framering_pair *hp, uint64_t want)
+{
+	ring_up_bells(t, peer, hp, want, NULL);
 }
 
 /* The helper queues a frame toward the guest (gathered from two pieces). */
@@ -1803,8 +1837,8 @@ test_net_ring(void **state)
 	const uint8_t		*sent, *p;
 	size_t			 n, len;
 	uint32_t		 id, used;
-	short			 ev;
-	int			 peer, nb, i, fd;
+	struct pollfd		 pfd[VIRTIO_IO_FDS];
+	int			 peer, nb, i;
 
 	(void)state;
 	ring_up(&t, &peer, &hp, VIRTIO_F(VIRTIO_NET_F_MAC) |
@@ -1849,10 +1883,8 @@ test_net_ring(void **state)
 	 * The device sleeps on an empty ring only after asking for a
 	 * doorbell; the helper's doorbell (a short datagram) wakes it.
 	 */
-	pthread_mutex_lock(&t.dev->lock);
-	ev = t.dev->ops->io_events(t.dev, &fd);
-	pthread_mutex_unlock(&t.dev->lock);
-	assert_true(ev & POLLIN);
+	assert_int_equal(io_events(&t, pfd), 1);
+	assert_true(pfd[0].events & POLLIN);
 	frame(f, 1514, other);
 	ring_push(&hp.tx, f, 1514);
 	assert_true(framering_consumer_asleep(&hp.tx));
@@ -1860,9 +1892,7 @@ test_net_ring(void **state)
 	post(&t, 0, &b, 1);
 	assert_int_equal(send(peer, "", FRAMERING_DOORBELL, 0),
 	    FRAMERING_DOORBELL);
-	pthread_mutex_lock(&t.dev->lock);
-	t.dev->ops->io_ready(t.dev, POLLIN);
-	pthread_mutex_unlock(&t.dev->lock);
+	io_ready(&t, POLLIN, 0, 1);
 	n = rx_collect(&t, got, sizeof got, &nb);
 	assert_int_equal(nb, 1);
 	check_rx(got, n, f, 1514, 1);
@@ -1914,8 +1944,8 @@ check_hostile(int how)
 	struct buf		 b;
 	uint8_t			 f[100];
 	uint32_t		 hdr, id, used;
-	short			 ev;
-	int			 peer, fd;
+	struct pollfd		 pfd[VIRTIO_IO_FDS];
+	int			 peer;
 
 	ring_up(&t, &peer, &hp, VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF));
 	b = (struct buf){ galloc(1526), 1526, 1 };
@@ -1960,11 +1990,9 @@ check_hostile(int how)
 	ring_push(&hp.tx, f, sizeof f);
 	assert_int_equal(send(peer, f, sizeof f, 0), sizeof f);
 	run(&t, 0);
-	pthread_mutex_lock(&t.dev->lock);
-	ev = t.dev->ops->io_events(t.dev, &fd);
-	t.dev->ops->io_ready(t.dev, POLLIN);
-	pthread_mutex_unlock(&t.dev->lock);
-	assert_false(ev & POLLIN);
+	io_events(&t, pfd);
+	io_ready(&t, POLLIN, 0, 1);
+	assert_false(pfd[0].events & POLLIN);
 	assert_false(used_get(&t, 0, &id, &used));
 	assert_int_equal(F.vmm.counters.net_rx_packets, 0);
 	/* Transmit still completes (the guest is not stuck). */
@@ -2087,6 +2115,115 @@ test_net_ring_offer_two_fds(void **state)
 	close(peer);
 }
 
+/*
+ * Offers with other fd counts are refused too: every fd closed. So is
+ * one of three whose first fd is not a ring.
+ */
+static void
+test_net_ring_offer_fd_counts(void **state)
+{
+	struct tdev	t;
+	int		peer, fd, four[4], bells[2];
+
+	(void)state;
+	drv_init(&t, make_net(&peer, 0), VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF), 2,
+	    64);
+	assert_true((fd = framering_create()) >= 0);
+	assert_int_equal(framering_bells_create(bells), 0);
+	four[0] = fd;
+	four[1] = bells[0];
+	four[2] = bells[1];
+	four[3] = bells[0];
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, four, 4);
+	four[0] = bells[1];
+	check_refused(&t, peer, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, four, 3);
+	close(fd);
+	close(bells[0]);
+	close(bells[1]);
+	virtio_dev_destroy(t.dev);
+	close(peer);
+}
+
+/* Has the eventfd been rung since it was last read? */
+static int
+bell_rung(int fd)
+{
+	uint64_t	v = 0;
+
+	return read(fd, &v, sizeof v) == sizeof v && v > 0;
+}
+
+/*
+ * Doorbells through the offer's eventfds: the I/O thread polls the
+ * helper's bell beside the socket and takes its rings; the runner rings
+ * the helper's bell, and nothing goes on the socket.
+ */
+static void
+test_net_ring_bells(void **state)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	struct buf		 b[2];
+	struct pollfd		 pfd[VIRTIO_IO_FDS];
+	static uint8_t		 f[1514], got[1600];
+	uint8_t			 other[6] = { 2, 0, 0, 0, 0, 1 };
+	const uint8_t		*p;
+	uint32_t		 id, used;
+	size_t			 n, len;
+	int			 peer, bells[2], nb;
+
+	(void)state;
+	assert_int_equal(framering_bells_create(bells), 0);
+	ring_up_bells(&t, &peer, &hp, VIRTIO_F(VIRTIO_NET_F_MRG_RXBUF),
+	    bells);
+	/* The runner sleeps on its bell, beside the socket. */
+	assert_int_equal(io_events(&t, pfd), 2);
+	assert_true(pfd[0].events & POLLIN);
+	assert_true(pfd[1].events & POLLIN);
+	assert_int_equal(poll(pfd, 2, 0), 0);
+
+	/* The helper queues a frame and rings: the bell, not the socket. */
+	frame(f, sizeof f, other);
+	ring_push(&hp.tx, f, sizeof f);
+	assert_true(framering_consumer_asleep(&hp.tx));
+	framering_bell_ring(bells[FRAMERING_BELL_RUNNER]);
+	assert_int_equal(poll(pfd, 2, 0), 1);
+	assert_int_equal(pfd[0].revents, 0);
+	assert_true(pfd[1].revents & POLLIN);
+	b[0] = (struct buf){ galloc(1526), 1526, 1 };
+	post(&t, 0, b, 1);
+	pthread_mutex_lock(&t.dev->lock);
+	t.dev->ops->io_ready(t.dev, pfd, 2);
+	pthread_mutex_unlock(&t.dev->lock);
+	n = rx_collect(&t, got, sizeof got, &nb);
+	assert_int_equal(nb, 1);
+	check_rx(got, n, f, sizeof f, 1);
+	/* The ring was taken: poll would sleep again. */
+	assert_int_equal(io_events(&t, pfd), 2);
+	assert_int_equal(poll(pfd, 2, 0), 0);
+
+	/* The guest transmits to a sleeping helper: its bell rings. */
+	assert_false(bell_rung(bells[FRAMERING_BELL_HELPER]));
+	assert_int_equal(framering_want_frames(&hp.rx), 0);
+	b[0] = (struct buf){ galloc(12), 12, 0 };
+	b[1] = (struct buf){ galloc(100), 100, 0 };
+	memset(gp(b[0].gpa), 0, 12);
+	frame(gp(b[1].gpa), 100, mac);
+	post(&t, 1, b, 2);
+	run(&t, 1);
+	assert_true(used_get(&t, 1, &id, &used));
+	assert_true(bell_rung(bells[FRAMERING_BELL_HELPER]));
+	assert_non_null(p = framering_peek(&hp.rx, &len));
+	assert_int_equal(len, 100);
+	assert_memory_equal(p, gp(b[1].gpa), 100);
+	assert_int_equal(peer_no_frames(peer), 0);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(bells[0]);
+	close(bells[1]);
+	close(peer);
+}
+
 /* The guest transmits 9000-byte frames until the ring is full. */
 static int
 tx_fill(struct tdev *t)
@@ -2117,24 +2254,49 @@ tx_fill(struct tdev *t)
 static int
 io_settles(struct tdev *t)
 {
-	struct pollfd	pfd;
-	short		ev;
-	int		i, fd;
+	struct pollfd	pfd[VIRTIO_IO_FDS];
+	int		i, j, n;
 
 	for (i = 0; i < 10; i++) {
-		pthread_mutex_lock(&t->dev->lock);
-		ev = t->dev->ops->io_events(t->dev, &fd);
-		pthread_mutex_unlock(&t->dev->lock);
-		if (ev == 0)
-			return 1;
-		pfd = (struct pollfd){ fd, ev, 0 };
-		if (poll(&pfd, 1, 0) == 0)
+		n = io_events(t, pfd);
+		for (j = 0; j < n; j++)
+			if (pfd[j].events == 0)
+				pfd[j].fd = -1;
+		if (poll(pfd, n, 0) == 0)
 			return 1;
 		pthread_mutex_lock(&t->dev->lock);
-		t->dev->ops->io_ready(t->dev, pfd.revents);
+		t->dev->ops->io_ready(t->dev, pfd, n);
 		pthread_mutex_unlock(&t->dev->lock);
 	}
 	return 0;
+}
+
+/*
+ * The bells are the helper's choice of fd: pipes whose other ends it
+ * closes hang up. The runner must stop receiving, not spin on them.
+ */
+static void
+test_net_ring_bells_hang_up(void **state)
+{
+	struct framering_pair	 hp;
+	struct tdev		 t;
+	int			 peer, in[2], out[2], bells[2];
+
+	(void)state;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	bells[FRAMERING_BELL_RUNNER] = in[0];
+	bells[FRAMERING_BELL_HELPER] = out[1];
+	ring_up_bells(&t, &peer, &hp, 0, bells);
+	close(in[0]);
+	close(out[1]);
+	close(in[1]);
+	assert_true(io_settles(&t));
+	assert_int_equal(status(&t) & S_NEEDS_RESET, 0);
+	close(out[0]);
+	virtio_dev_destroy(t.dev);
+	framering_unmap(&hp);
+	close(peer);
 }
 
 /*
@@ -2193,7 +2355,8 @@ test_net_ring_bad_rxq(void **state)
 	struct tdev		 t;
 	uint8_t			 f[60];
 	pid_t			 pid;
-	int			 peer, fd, st;
+	struct pollfd		 pfd[VIRTIO_IO_FDS];
+	int			 peer, st;
 
 	(void)state;
 	ring_up(&t, &peer, &hp, 0);
@@ -2203,9 +2366,7 @@ test_net_ring_bad_rxq(void **state)
 	((struct vring_avail *)gp(t.q[0].avail))->idx = 1000;
 	if ((pid = fork()) == 0) {
 		alarm(2);
-		pthread_mutex_lock(&t.dev->lock);
-		t.dev->ops->io_events(t.dev, &fd);
-		pthread_mutex_unlock(&t.dev->lock);
+		io_events(&t, pfd);
 		_exit(status(&t) & S_NEEDS_RESET ? 0 : 2);
 	}
 	assert_true(pid > 0);
@@ -2387,6 +2548,9 @@ main(void)
 		T(test_net_ring_hostile),
 		T(test_net_ring_refused),
 		T(test_net_ring_offer_two_fds),
+		T(test_net_ring_offer_fd_counts),
+		T(test_net_ring_bells),
+		T(test_net_ring_bells_hang_up),
 		T(test_net_ring_tx_blocked_stop),
 		T(test_net_ring_bad_rxq),
 		T(test_threads),

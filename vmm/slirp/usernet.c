@@ -64,6 +64,8 @@ struct usernet {
 	struct framering_pair ring;
 	int		  ring_fd;	/* until offered */
 	int		  ring_on;
+	int		  bells[2];	/* FRAMERING_BELL_*, or -1 */
+	size_t		  bell_pfd;	/* where bells[HELPER] is in pfds */
 	uint8_t		 *ringbuf;	/* a private copy of a runner's frame */
 
 	struct pollfd	 *pfds;
@@ -93,12 +95,16 @@ un_clock(struct usernet *un)
 	un->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Wake the runner: a datagram too short to be a frame. */
+/* Wake the runner: its eventfd, or a datagram too short to be a frame. */
 static void
 un_doorbell(struct usernet *un)
 {
 	static const uint8_t	bell[FRAMERING_DOORBELL];
 
+	if (un->bells[FRAMERING_BELL_RUNNER] != -1) {
+		framering_bell_ring(un->bells[FRAMERING_BELL_RUNNER]);
+		return;
+	}
 	if (send(un->sock, bell, sizeof bell, MSG_DONTWAIT | MSG_NOSIGNAL) ==
 	    -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		log_debug("%s: %s", __func__, strerror(errno));
@@ -348,6 +354,9 @@ usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
 			close(un->ring_fd);
 		un->ring_fd = -1;
 	}
+	/* Without eventfds, doorbells go through the socket. */
+	if (un->ring_fd == -1 || framering_bells_create(un->bells) == -1)
+		un->bells[0] = un->bells[1] = -1;
 	un->ringbuf = xmalloc(FRAMERING_MAX_FRAME);
 
 	memset(&cfg, 0, sizeof cfg);
@@ -602,25 +611,31 @@ usernet_offer(struct usernet *un)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(FRAMERING_OFFER_FDS * sizeof(int))];
 	}		 cm;
 	struct msghdr	 msg;
 	struct cmsghdr	*c;
 	struct iovec	 iov = { FRAMERING_MAGIC, FRAMERING_CTL_SIZE };
+	int		 fds[FRAMERING_OFFER_FDS], nfds = 1;
 
 	if (un->ring_fd == -1)
 		return;
+	fds[0] = un->ring_fd;
+	if (un->bells[0] != -1) {
+		memcpy(fds + 1, un->bells, sizeof un->bells);
+		nfds = FRAMERING_OFFER_FDS;
+	}
 	memset(&msg, 0, sizeof msg);
 	memset(&cm, 0, sizeof cm);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof cm.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &un->ring_fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	if (sendmsg(un->sock, &msg, MSG_NOSIGNAL) == -1 && errno != EPIPE)
 		log_warn("%s: offering the frame rings", __func__);
 	close(un->ring_fd);
@@ -641,6 +656,11 @@ usernet_run(struct usernet *un)
 		if (un->tx_count > 0 && !un->ring_on)
 			un->pfds[0].events |= POLLOUT;
 		un->pfds[0].events |= POLLRDHUP;
+		if (un->ring_on && un->bells[0] != -1) {
+			un->bell_pfd = un->npfds;
+			un_add_poll(un->bells[FRAMERING_BELL_HELPER],
+			    SLIRP_POLL_IN, un);
+		}
 		timeout = UINT32_MAX;
 		slirp_pollfds_fill(un->slirp, &timeout, un_add_poll, un);
 		if ((next = un_timers(un)) >= 0 && (uint32_t)next < timeout)
@@ -663,6 +683,9 @@ usernet_run(struct usernet *un)
 		else if ((sockev & (POLLHUP | POLLRDHUP | POLLERR)) &&
 		    !(sockev & POLLIN))
 			gone = 1;
+		if (un->ring_on && un->bells[0] != -1 && n > 0 &&
+		    un->pfds[un->bell_pfd].revents != 0)
+			framering_bell_take(un->bells[FRAMERING_BELL_HELPER]);
 		if (un->ring_on && un_receive_ring(un) == -1)
 			gone = 1;
 		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);

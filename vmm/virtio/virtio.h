@@ -14,6 +14,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #define VIRTQ_MAX_INDIRECT	1024	/* entries of an indirect table */
 #define VIRTQ_MAX_SEGS		1024	/* buffers in one request */
 #define VIRTIO_MAX_QUEUES	4
+#define VIRTIO_IO_FDS		2	/* a device's own fds to poll */
 #define VIRTIO_CONFIG_MAX	128	/* bytes of device config */
 #define VIRTIO_NO_VECTOR	0xffff
 #define VIRTIO_F(bit)		(1ULL << (bit))
@@ -89,9 +91,13 @@ struct virtio_ops {
 	uint32_t	 pci_class;
 	/* The driver notified the queue (and the device is live). */
 	void	(*queue_notify)(struct virtio_dev *, struct virtq *);
-	/* Optional: an fd for the I/O thread to poll, and what for. */
-	short	(*io_events)(struct virtio_dev *, int *fd);
-	void	(*io_ready)(struct virtio_dev *, short revents);
+	/*
+	 * Optional: fds for the I/O thread to poll (at most VIRTIO_IO_FDS;
+	 * one with no events is not polled), and their revents, in the
+	 * same places. io_events returns how many it filled in.
+	 */
+	int	(*io_events)(struct virtio_dev *, struct pollfd *);
+	void	(*io_ready)(struct virtio_dev *, const struct pollfd *, int n);
 	/* The driver reset the device: forget in-flight state. */
 	void	(*reset)(struct virtio_dev *);
 	/* The VM is going away (thread stopped): flush, free the device. */

@@ -218,37 +218,34 @@ virtio_dev_process(struct virtio_dev *dev, uint16_t q)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-/* The I/O thread: kicks, wake-ups and the device's own fd. */
+/* The I/O thread: kicks, wake-ups and the device's own fds. */
 static void *
 virtio_dev_thread(void *arg)
 {
 	struct virtio_dev	*dev = arg;
-	struct pollfd		 pfd[VIRTIO_MAX_QUEUES + 2];
+	struct pollfd		 pfd[VIRTIO_MAX_QUEUES + 1 + VIRTIO_IO_FDS];
+	struct pollfd		*io = pfd + 1 + VIRTIO_MAX_QUEUES;
 	uint64_t		 v;
-	short			 events;
-	int			 i, n, io;
+	int			 i, n, nio, ready;
 
 	for (;;) {
 		pfd[0].fd = dev->ctl_fd;
 		pfd[0].events = POLLIN;
-		for (i = 0; i < dev->nvqs; i++) {
-			pfd[1 + i].fd = dev->vqs[i].kick_fd;
+		for (i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+			pfd[1 + i].fd = i < dev->nvqs ? dev->vqs[i].kick_fd : -1;
 			pfd[1 + i].events = POLLIN;
 		}
-		n = 1 + dev->nvqs;
-		events = 0;
-		io = -1;
+		nio = 0;
 		if (dev->ops->io_events != NULL) {
 			pthread_mutex_lock(&dev->lock);
 			if (virtio_dev_live(dev))
-				events = dev->ops->io_events(dev, &io);
+				nio = dev->ops->io_events(dev, io);
 			pthread_mutex_unlock(&dev->lock);
 		}
-		if (events != 0 && io != -1) {
-			pfd[n].fd = io;
-			pfd[n].events = events;
-			n++;
-		}
+		for (i = 0; i < nio; i++)
+			if (io[i].events == 0)
+				io[i].fd = -1;
+		n = 1 + VIRTIO_MAX_QUEUES + nio;
 		if (poll(pfd, n, -1) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -270,10 +267,12 @@ virtio_dev_thread(void *arg)
 				log_warn("%s: eventfd", dev->name);
 			virtio_dev_process(dev, i);
 		}
-		if (n > 1 + dev->nvqs && pfd[n - 1].revents != 0) {
+		for (i = ready = 0; i < nio; i++)
+			ready |= io[i].revents != 0;
+		if (ready) {
 			pthread_mutex_lock(&dev->lock);
 			if (virtio_dev_live(dev))
-				dev->ops->io_ready(dev, pfd[n - 1].revents);
+				dev->ops->io_ready(dev, io, nio);
 			pthread_mutex_unlock(&dev->lock);
 		}
 	}

@@ -4,7 +4,8 @@
  * SOCK_SEQPACKET socketpair. When the socket's peer (vmtop-slirp) offers
  * shared frame rings (lib/framering.h), frames go through those and the
  * socket only carries doorbells: no copy through the kernel, no system
- * call per frame. No offloads: the 12-byte header is dropped on transmit
+ * call per frame (and doorbells go through the eventfds the offer brings,
+ * if it does). No offloads: the 12-byte header is dropped on transmit
  * and zeroed (but for num_buffers) on receive. Receive buffers may be
  * merged. With a locked lladdr, frames from any other source address are
  * dropped.
@@ -37,7 +38,7 @@
 #define NET_MAX_FRAME	65535
 #define NET_BUDGET	256	/* frames per wake-up, each way */
 #define NET_RING_ROUNDS	8	/* budgets from the ring before sleeping */
-#define NET_MAX_FDS	8	/* fds a datagram may bring (all closed) */
+#define NET_MAX_FDS	8	/* fds a datagram may bring */
 #define NET_PCI_CLASS	0x020000	/* network, Ethernet */
 
 struct virtio_net {
@@ -53,6 +54,7 @@ struct virtio_net {
 	int			 tx_blocked;	/* the fd or ring is full */
 	struct framering_pair	 ring;		/* once the peer offered */
 	int			 ring_on;
+	int			 bells[2];	/* FRAMERING_BELL_*, or -1 */
 	struct virtq_req	 req;
 	struct virtq_req	 first;		/* RX: has the header */
 	struct iovec		 frame[VIRTQ_MAX_SEGS];
@@ -78,40 +80,65 @@ net_send_ctl(struct virtio_net *net, const void *buf, size_t len, int flags)
 	return sendmsg(net->fd, &msg, flags | MSG_NOSIGNAL);
 }
 
-/* Wake the ring's peer: a datagram too short to be a frame. */
+/* Wake the ring's peer: its eventfd, or a datagram too short to be a frame. */
 static void
 net_doorbell(struct virtio_net *net)
 {
 	static const uint8_t	bell[FRAMERING_DOORBELL];
 
+	if (net->bells[FRAMERING_BELL_HELPER] != -1) {
+		framering_bell_ring(net->bells[FRAMERING_BELL_HELPER]);
+		return;
+	}
 	if (net_send_ctl(net, bell, sizeof bell, MSG_DONTWAIT) == -1 &&
 	    errno != EAGAIN && errno != EWOULDBLOCK)
 		log_debug("%s: doorbell: %s", net->dev.name, strerror(errno));
 }
 
+static void
+net_close_fds(int *fds, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 /*
- * The peer offered frame rings in fd: map them and say yes, after which
- * frames go through them (the socket's frames before the offer are all
- * sent). An fd that is not a ring is refused and the socket stays.
+ * The peer offered frame rings in fds[0] (and its doorbells in the two
+ * after it, if nfds is 3): map them and say yes, after which frames go
+ * through them (the socket's frames before the offer are all sent). An
+ * fd that is not a ring is refused and the socket stays. Takes the fds.
  */
 static void
-net_ring_offer(struct virtio_net *net, int fd)
+net_ring_offer(struct virtio_net *net, int *fds, int nfds)
 {
-	if (net->ring_on || framering_map(fd, FRAMERING_RUNNER,
+	int	i, fl;
+
+	for (i = 1; i < nfds; i++)
+		if ((fl = fcntl(fds[i], F_GETFL)) == -1 ||
+		    fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) == -1)
+			break;
+	if (net->ring_on || (nfds != 1 && nfds != FRAMERING_OFFER_FDS) ||
+	    i < nfds || framering_map(fds[0], FRAMERING_RUNNER,
 	    &net->ring) == -1) {
 		log_warnx("%s: refused a frame ring offer", net->dev.name);
-		close(fd);
+		net_close_fds(fds, nfds);
 		return;
 	}
-	close(fd);
+	close(fds[0]);
 	if (net_send_ctl(net, FRAMERING_MAGIC, FRAMERING_CTL_SIZE, 0) !=
 	    FRAMERING_CTL_SIZE) {
 		log_warn("%s: accepting the frame rings", net->dev.name);
 		framering_unmap(&net->ring);
+		net_close_fds(fds + 1, nfds - 1);
 		return;
 	}
+	if (nfds == FRAMERING_OFFER_FDS)
+		memcpy(net->bells, fds + 1, sizeof net->bells);
 	net->ring_on = 1;
-	log_debug("%s: frames go through shared rings", net->dev.name);
+	log_debug("%s: frames go through shared rings%s", net->dev.name,
+	    nfds > 1 ? ", doorbells through eventfds" : "");
 }
 
 /*
@@ -130,7 +157,7 @@ net_recv(struct virtio_net *net)
 	struct msghdr	 msg;
 	struct cmsghdr	*c;
 	ssize_t		 n;
-	int		 fd = -1, fds[NET_MAX_FDS], i, nfds, other = 0;
+	int		 fds[NET_MAX_FDS], nfds = 0, got, other = 0;
 
 	if (!net->is_socket) {
 		n = read(net->fd, iov.iov_base, iov.iov_len);
@@ -149,34 +176,28 @@ net_recv(struct virtio_net *net)
 	}
 	/*
 	 * Any control data makes the datagram not a frame. Every fd that
-	 * came is closed, but for the one of a well-formed offer.
+	 * came is closed, but for those of a well-formed offer (one
+	 * SCM_RIGHTS message, nothing else).
 	 */
 	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		other++;
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
+		    c->cmsg_len < CMSG_LEN(0)) {
+			other++;
 			continue;
-		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfds > NET_MAX_FDS)
-			nfds = NET_MAX_FDS;
-		memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
-		for (i = 0; i < nfds; i++) {
-			if (fd == -1 && nfds == 1 && other == 1)
-				fd = fds[i];
-			else
-				close(fds[i]);
 		}
+		got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (got > NET_MAX_FDS - nfds)
+			got = NET_MAX_FDS - nfds;
+		memcpy(fds + nfds, CMSG_DATA(c), got * sizeof(int));
+		nfds += got;
+		other += 2;	/* a second one makes it no offer */
 	}
-	if (other > 1 && fd != -1) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd != -1 && n == FRAMERING_CTL_SIZE && !(msg.msg_flags &
+	if (other == 2 && n == FRAMERING_CTL_SIZE && !(msg.msg_flags &
 	    MSG_CTRUNC) && memcmp(iov.iov_base, FRAMERING_MAGIC,
 	    FRAMERING_CTL_SIZE) == 0)
-		net_ring_offer(net, fd);
-	else if (fd != -1)
-		close(fd);
+		net_ring_offer(net, fds, nfds);
+	else
+		net_close_fds(fds, nfds);
 	if (other > 0 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
 		return 0;
 	return n < NET_ETH_HLEN ? 0 : n;
@@ -441,13 +462,16 @@ net_rx_ring(struct virtio_net *net, struct virtq *vq)
 	return r == -1 ? -1 : sent;
 }
 
-/* Receive frames while the guest has buffers for them. */
+/*
+ * Receive frames while the guest has buffers for them: a frame held
+ * back, the socket's when sock says so, then the ring's.
+ */
 static void
-net_rx(struct virtio_net *net, struct virtq *vq)
+net_rx(struct virtio_net *net, struct virtq *vq, int sock)
 {
-	int	n, sent;
+	int	n, sent = 0;
 
-	if ((sent = net_rx_fd(net, vq)) == -1)
+	if ((sock || net->rx_len > 0) && (sent = net_rx_fd(net, vq)) == -1)
 		return;
 	if (net->ring_on && !net->rx_eof && !net->rx_starved) {
 		if ((n = net_rx_ring(net, vq)) == -1)
@@ -467,18 +491,19 @@ net_notify(struct virtio_dev *dev, struct virtq *vq)
 		net_tx(net, vq);
 	else {
 		net->rx_starved = 0;
-		net_rx(net, vq);
+		net_rx(net, vq, net->bells[FRAMERING_BELL_RUNNER] == -1);
 	}
 }
 
-static short
-net_io_events(struct virtio_dev *dev, int *fd)
+/* The socket, and the peer's doorbell if it gave one. */
+static int
+net_io_events(struct virtio_dev *dev, struct pollfd *pfd)
 {
 	struct virtio_net	*net = dev->priv;
 	short			 ev = 0;
-	int			 i;
+	int			 i, sock_bells;
 
-	*fd = net->fd;
+	sock_bells = net->bells[FRAMERING_BELL_RUNNER] == -1;
 	/*
 	 * The ring: sleep only once the peer was asked to ring. A guest
 	 * that breaks its queue stops this (the device is no longer live);
@@ -491,32 +516,47 @@ net_io_events(struct virtio_dev *dev, int *fd)
 			virtio_dev_wake(dev);
 			break;
 		}
-		net_rx(net, &dev->vqs[NET_RXQ]);
+		net_rx(net, &dev->vqs[NET_RXQ], sock_bells);
 	}
 	if (!net->rx_eof && !net->rx_starved && dev->vqs[NET_RXQ].ready)
 		ev |= POLLIN;
 	/* A full ring waits for the peer's doorbell, a full fd for room. */
 	if (net->tx_blocked && !net->rx_eof)
 		ev |= net->ring_on ? (net->rx_len == 0 ? POLLIN : 0) : POLLOUT;
-	return ev;
+	pfd[0].fd = net->fd;
+	pfd[0].events = ev;
+	if (sock_bells)
+		return 1;
+	pfd[1].fd = net->bells[FRAMERING_BELL_RUNNER];
+	pfd[1].events = ev & POLLIN;
+	return 2;
 }
 
 static void
-net_io_ready(struct virtio_dev *dev, short revents)
+net_io_ready(struct virtio_dev *dev, const struct pollfd *pfd, int n)
 {
 	struct virtio_net	*net = dev->priv;
+	short			 rev = pfd[0].revents;
+	short			 bell = n > 1 ? pfd[1].revents : 0;
 
-	if (revents & POLLNVAL) {
+	/* An eventfd never hangs up: a doorbell that does is broken. */
+	if ((rev & POLLNVAL) || (bell & (POLLNVAL | POLLERR | POLLHUP))) {
+		if (bell != 0)
+			log_warnx("%s: the peer's doorbell is broken",
+			    net->dev.name);
 		net->rx_eof = 1;
 		net->tx_blocked = 0;
 		return;
 	}
-	if ((revents & (POLLIN | POLLERR | POLLHUP)) && dev->vqs[NET_RXQ].ready)
-		net_rx(net, &dev->vqs[NET_RXQ]);
-	else if (revents & POLLIN)
+	if (bell & POLLIN)
+		framering_bell_take(net->bells[FRAMERING_BELL_RUNNER]);
+	if (((rev & (POLLIN | POLLERR | POLLHUP)) || (bell & POLLIN)) &&
+	    dev->vqs[NET_RXQ].ready)
+		net_rx(net, &dev->vqs[NET_RXQ], rev != 0);
+	else if (rev & POLLIN)
 		net_rx_hold(net);
-	if ((revents & (POLLOUT | POLLERR | POLLHUP)) ||
-	    ((revents & POLLIN) && net->ring_on)) {
+	if ((rev & (POLLOUT | POLLERR | POLLHUP)) ||
+	    (((rev | bell) & POLLIN) && net->ring_on)) {
 		net->tx_blocked = 0;
 		if (dev->vqs[NET_TXQ].ready)
 			net_tx(net, &dev->vqs[NET_TXQ]);
@@ -540,6 +580,8 @@ net_destroy(struct virtio_dev *dev)
 	struct virtio_net	*net = dev->priv;
 
 	close(net->fd);
+	if (net->bells[0] != -1)
+		net_close_fds(net->bells, 2);
 	framering_unmap(&net->ring);
 	free(net);
 }
@@ -572,6 +614,7 @@ virtio_net_create(struct vmm *vmm, struct pci *pci, int fd,
 
 	net = xcalloc(1, sizeof *net);
 	net->fd = fd;
+	net->bells[0] = net->bells[1] = -1;
 	memcpy(net->mac, mac, sizeof net->mac);
 	net->locked = locked;
 	if (index < 0 || index >= VM_MAX_NICS) {
