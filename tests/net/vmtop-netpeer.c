@@ -806,7 +806,7 @@ scenario_rings(struct proto_slirp_config *sc)
 	struct iovec		 iov;
 	const uint8_t		*r;
 	struct pollfd		 pfd;
-	uint8_t			 f[42], junk[64];
+	uint8_t			 f[42], junk[64], bell = 0;
 	size_t			 n = 0;
 	int			 status, bells[2];
 
@@ -816,6 +816,12 @@ scenario_rings(struct proto_slirp_config *sc)
 	printf("ok: the helper offers sealed frame rings first, and bells\n");
 	if (framering_want_frames(&p.rx))
 		fail("a frame in the ring before any was asked for");
+	/* A round of the helper's with nothing for us: no ring. */
+	send_frame(&bell, 1);
+	pfd = (struct pollfd){ bells[FRAMERING_BELL_RUNNER], POLLIN, 0 };
+	if (poll(&pfd, 1, 300) != 0)
+		fail("the helper rang the runner with no frame for it");
+	printf("ok: a round with no frame for the runner does not ring it\n");
 	arp_request(f);
 	iov.iov_base = f;
 	iov.iov_len = sizeof f;

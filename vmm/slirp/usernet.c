@@ -65,6 +65,7 @@ struct usernet {
 	int		  ring_fd;	/* until offered */
 	int		  ring_on;
 	int		  bells[2];	/* FRAMERING_BELL_*, or -1 */
+	int		  unrung;	/* frames pushed since the last ring */
 	size_t		  bell_pfd;	/* where bells[HELPER] is in pfds */
 	uint8_t		 *ringbuf;	/* a private copy of a runner's frame */
 
@@ -110,6 +111,15 @@ un_doorbell(struct usernet *un)
 		log_debug("%s: %s", __func__, strerror(errno));
 }
 
+/* Ring the runner if it sleeps and frames came since it was last rung. */
+static void
+un_ring_runner(struct usernet *un)
+{
+	if (un->unrung && framering_consumer_asleep(&un->ring.tx))
+		un_doorbell(un);
+	un->unrung = 0;
+}
+
 /*
  * Put one frame in the ring: 1 done (or dropped), 0 no room. For a large
  * frame a sleeping runner is rung at once, so it copies the frame into
@@ -130,8 +140,9 @@ un_ring_push(struct usernet *un, const void *buf, size_t len)
 		return 1;
 	}
 	un->tx_frames++;
-	if (len >= UN_RING_NOW && framering_consumer_asleep(&un->ring.tx))
-		un_doorbell(un);
+	un->unrung = 1;
+	if (len >= UN_RING_NOW)
+		un_ring_runner(un);
 	return 1;
 }
 
@@ -163,8 +174,7 @@ un_flush(struct usernet *un)
 {
 	if (un->ring_on) {
 		un_flush_ring(un);
-		if (framering_consumer_asleep(&un->ring.tx))
-			un_doorbell(un);
+		un_ring_runner(un);
 		return 0;
 	}
 	struct mmsghdr	msgs[UN_TX_BATCH];
