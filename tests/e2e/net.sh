@@ -115,7 +115,7 @@ qemu_start() {
 		net="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no" ;;
 	esac
 	# shellcheck disable=SC2086
-	qemu-system-x86_64 -accel kvm -m 256 -smp 1 -nodefaults -display none \
+	qemu-system-x86_64 -accel kvm -m 256 -smp 1 -nodefaults -display none -name "$1,debug-threads=on" \
 	    -kernel "$G/vmlinuz" -initrd "$INITRD" -append "$(cat "$d/cmdline")" \
 	    -serial "file:$d/console" $net -device virtio-net-pci,netdev=n0,mac=$mac \
 	    </dev/null >"$d/qemu.log" 2>&1 &
@@ -253,13 +253,17 @@ kvm_stats() {
 		[ -f "$f" ] && echo "${f##*/} $(cat "$f")"
 	done 2>/dev/null | sort
 }
-# thread_ticks PID...: "pid/tid:name ticks" per thread, sorted for join.
+# thread_ticks PID...: "pid/tid:name ticks switches-voluntary
+# switches-involuntary" per thread, sorted for join.
 thread_ticks() {
 	for pid in "$@"; do
 		for f in /proc/$pid/task/*/stat; do
 			tid=${f%/stat}; tid=${tid##*/}
 			awk -v id="$pid/$tid:$(cat /proc/$pid/task/$tid/comm | tr ' ' _)" \
-			    '{ sub(/.*\) /, ""); print id, $12 + $13 }' "$f"
+			    '{ sub(/.*\) /, ""); printf "%s %d ", id, $12 + $13 }' "$f"
+			awk '$1 == "nr_voluntary_switches" { v = $3 }
+			    $1 == "nr_involuntary_switches" { i = $3 }
+			    END { print v + 0, i + 0 }' "/proc/$pid/task/$tid/sched"
 		done
 	done 2>/dev/null | sort
 }
@@ -288,7 +292,7 @@ vmtop	-	(vmtop-vm is not built)"
 				r=$("$TOOL" source 127.0.0.1 "$port" "$MIB" | sed -n 's/.*: \([0-9.]*\) MB\/s$/\1/p')
 				best=$(awk -v a="$best" -v b="${r:-0}" 'BEGIN { print (b > a) ? b : a }')
 				[ -n "${VMTOP_NET_THREADS:-}" ] && thread_ticks $pids | join -a 1 - "$T/th0" |
-				    awk '{ printf "#   %s %s: %d ticks\n", V, $1, $2 - $3 }' V=$VMM
+				    awk '{ printf "#   %s %s: %d ticks, %d switches, %d preempted\n", V, $1, $2 - $5, $3 - $6, $4 - $7 }' V=$VMM
 				[ -n "${VMTOP_NET_THREADS:-}" ] && head -1 /proc/stat | cat "$T/st0" - |
 				    awk 'NR == 1 { for (i = 2; i <= NF; i++) a[i] = $i } NR == 2 { printf "#   all cpus: user %d nice %d sys %d idle %d iowait %d irq %d softirq %d steal %d\n", $2-a[2], $3-a[3], $4-a[4], $5-a[5], $6-a[6], $7-a[7], $8-a[8], $9-a[9] }'
 				[ -n "${VMTOP_NET_THREADS:-}" ] && kvm_stats | join - "$T/kvm0" |
