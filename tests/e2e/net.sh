@@ -35,7 +35,7 @@ if [ -z "${VMTOP_E2E_INNER:-}" ]; then
 	mkdir -p "$N/stage/bin" || fail0 "mkdir $N"
 	if [ ! -x "$N/vmtop-nettool" ] ||
 	    [ "$TOP/tests/net/vmtop-nettool.c" -nt "$N/vmtop-nettool" ]; then
-		cc -static -O2 -std=gnu11 -D_GNU_SOURCE -o "$N/vmtop-nettool" \
+		cc -static -O2 -std=gnu11 -D_GNU_SOURCE -pthread -o "$N/vmtop-nettool" \
 		    "$TOP/tests/net/vmtop-nettool.c" ||
 		    fail0 "build vmtop-nettool (static)"
 	fi
@@ -310,6 +310,7 @@ $VMM	$best	MB/s (best of 3 x $MIB MiB), $cpu CPU s per 64 MiB (${VMM} processes)
 		"${VMM}_stop" b$VMM -f >/dev/null 2>&1	# alone for the next
 	done
 	echo "# TCP host -> guest through hostfwd (same guest, same nested host):"
+	"$TOOL" costs | sed 's/^/#   this host: /'
 	printf '%s\n' "$rows" | sed '/^$/d; s/^/#   /'
 	stop_all
 	finish

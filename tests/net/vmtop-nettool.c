@@ -11,7 +11,10 @@
  *                                      their end, report the rate
  *        vmtop-nettool [-g] source HOST PORT MIB
  *                                      send MIB MiB, report the rate
+ *        vmtop-nettool costs           what a 64 KiB memcpy and a
+ *                                      wake-up cost on this machine
  */
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -20,6 +23,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +213,64 @@ source(const char *host, const char *port, const char *mib)
 	    t0, total / t0 / 1e6);
 }
 
+static int	costs_ping, costs_pong;
+
+/* The other thread of the wake-up round trip: answer every ring. */
+static void *
+costs_peer(void *arg)
+{
+	uint64_t	v;
+
+	(void)arg;
+	for (;;) {
+		if (read(costs_ping, &v, sizeof v) != sizeof v)
+			die("eventfd read");
+		v = 1;
+		if (write(costs_pong, &v, sizeof v) != sizeof v)
+			die("eventfd write");
+	}
+	return NULL;
+}
+
+/*
+ * The two costs a frame's path pays: copying 64 KiB (glibc's memcpy) and
+ * waking a sleeping thread (an eventfd round trip between two threads, so
+ * two wake-ups). They put the benchmark's figures in scale: both differ a
+ * lot between hardware and an emulated host.
+ */
+static void
+costs(void)
+{
+	void		*(*volatile copy)(void *, const void *, size_t) = memcpy;
+	static uint8_t	 a[1 << 20], b[1 << 20];
+	pthread_t	 th;
+	uint64_t	 v;
+	double		 t0, t1;
+	int		 i, n = 2000;
+
+	memset(a, 1, sizeof a);
+	memset(b, 2, sizeof b);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		copy(a + (i % 16) * 65536, b + (i % 16) * 65536, 65536);
+	t0 = (now() - t0) / n;
+	if ((costs_ping = eventfd(0, 0)) == -1 ||
+	    (costs_pong = eventfd(0, 0)) == -1)
+		die("eventfd");
+	if (pthread_create(&th, NULL, costs_peer, NULL) != 0)
+		die("pthread_create");
+	t1 = now();
+	for (i = 0; i < n; i++) {
+		v = 1;
+		if (write(costs_ping, &v, sizeof v) != sizeof v ||
+		    read(costs_pong, &v, sizeof v) != sizeof v)
+			die("eventfd");
+	}
+	t1 = (now() - t1) / n;
+	printf("%scosts: memcpy of 64 KiB %.1f us, eventfd wake-up round "
+	    "trip %.1f us\n", prefix, t0 * 1e6, t1 * 1e6);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,10 +289,12 @@ main(int argc, char **argv)
 		sink(argv[2]);
 	else if (argc == 5 && strcmp(argv[1], "source") == 0)
 		source(argv[2], argv[3], argv[4]);
+	else if (argc == 2 && strcmp(argv[1], "costs") == 0)
+		costs();
 	else {
 		fprintf(stderr, "usage: vmtop-nettool [-g] udp-echo PORT | "
 		    "udp-send HOST PORT TEXT | sink PORT | source HOST PORT "
-		    "MIB\n");
+		    "MIB | costs\n");
 		return 2;
 	}
 	return 0;
