@@ -652,32 +652,44 @@ msg_clear(struct msg *m)
 	m->fd = -1;
 }
 
-int
-msg_dispatch(const struct msg_handler *tab, size_t n, struct msgconn *c,
-    struct msg *m, void *arg)
+const struct msg_handler *
+msg_lookup(const struct msg_handler *tab, size_t n, const struct msg *m,
+    char *why, size_t whylen)
 {
 	size_t i, len = m->hdr.len;
 
 	for (i = 0; i < n; i++) {
 		if (tab[i].type != m->hdr.type)
 			continue;
-		if (tab[i].maxsize == 0 ? len != tab[i].size :
-		    (len < tab[i].size || len > tab[i].maxsize)) {
-			if (tab[i].maxsize == 0)
-				log_warnx("%s: dropping %s: %s message of %zu "
-				    "bytes (expected %zu)", __func__,
-				    msgconn_name(c), tab[i].name, len,
-				    tab[i].size);
-			else
-				log_warnx("%s: dropping %s: %s message of %zu "
-				    "bytes (expected %zu to %zu)", __func__,
-				    msgconn_name(c), tab[i].name, len,
-				    tab[i].size, tab[i].maxsize);
-			return -1;
-		}
-		return tab[i].fn(c, m, arg);
+		if (tab[i].maxsize == 0 ? len == tab[i].size :
+		    (len >= tab[i].size && len <= tab[i].maxsize))
+			return &tab[i];
+		if (tab[i].maxsize == 0)
+			snprintf(why, whylen, "%s message of %zu bytes "
+			    "(expected %zu)", tab[i].name, len, tab[i].size);
+		else
+			snprintf(why, whylen, "%s message of %zu bytes "
+			    "(expected %zu to %zu)", tab[i].name, len,
+			    tab[i].size, tab[i].maxsize);
+		errno = EBADMSG;
+		return NULL;
 	}
-	log_warnx("%s: dropping %s: unknown message type %u", __func__,
-	    msgconn_name(c), m->hdr.type);
-	return -1;
+	snprintf(why, whylen, "unknown message type %u", m->hdr.type);
+	errno = ENOMSG;
+	return NULL;
+}
+
+int
+msg_dispatch(const struct msg_handler *tab, size_t n, struct msgconn *c,
+    struct msg *m, void *arg)
+{
+	const struct msg_handler *h;
+	char why[128];
+
+	if ((h = msg_lookup(tab, n, m, why, sizeof why)) == NULL) {
+		log_warnx("%s: dropping %s: %s", __func__, msgconn_name(c),
+		    why);
+		return -1;
+	}
+	return h->fn(c, m, arg);
 }

@@ -79,6 +79,16 @@ struct msg_handler {
 };
 
 /*
+ * Find m's entry in the table and check its payload size: the one check
+ * every peer uses, with or without an event loop. Return values: the
+ * entry, or NULL with errno ENOMSG (unknown type) or EBADMSG (wrong size)
+ * and a sentence in why (for example "show message of 3 bytes (expected
+ * 64)"); nothing is logged.
+ */
+const struct msg_handler *msg_lookup(const struct msg_handler *, size_t,
+		    const struct msg *, char *why, size_t whylen);
+
+/*
  * Check m's size against the table and call its handler. Unknown types
  * and wrong sizes are logged and return -1 (drop the peer).
  */
