@@ -286,8 +286,6 @@ control_show(struct client *cl, struct vm *vm, struct msg *m)
 			control_detail(cl, key, "%s", nic->hostfwd[j]);
 		}
 	}
-	if (vm->tty[0] != '\0')
-		control_detail(cl, "tty", "%s", vm->tty);
 	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
 	return 0;
 }

@@ -137,6 +137,9 @@ check_out "show gives the config" "kernel: $T/kernel" vt show hupped
 check_out "show -j gives sizes" '"memory":2147483648' vtj show hupped
 check "log verbose" vt log verbose
 check "start with verbose logging" vt "start hupped; stop hupped -f"
+vt "start hupped" >/dev/null 2>&1
+check_out "show prints the tty once" "^1\$" sh -c "\"$VMTOP\" -S '$SOCK' -f '$CONF' -c 'show hupped' | grep -c '^tty:'"
+vt "stop hupped -f" >/dev/null 2>&1
 check_out "verbose log has state changes" "vm hupped: running -> stopping" \
     cat "$T/engine.log"
 check "log brief" vt log brief
