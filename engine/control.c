@@ -24,6 +24,7 @@
 #include "log.h"
 #include "msg.h"
 #include "paths.h"
+#include "vmcheck.h"
 #include "xmalloc.h"
 
 #define CTL_VM		0x1	/* payload starts with the name of a VM */
@@ -317,19 +318,23 @@ static int
 control_start_conf(struct client *cl, struct proto_start *s,
     struct conf_vm *c)
 {
+	struct vmcheck vc;
+	char err[PROTO_TEXT_SIZE];
 	uint32_t i;
 
+	vc.name = c->name;
+	vc.memory = s->memory != 0 ? s->memory : c->memory;
+	vc.vcpus = s->vcpus != 0 ? s->vcpus : c->vcpus;
+	vc.ndisks = s->ndisks > 0 ? s->ndisks : (uint32_t)c->ndisks;
+	vc.nnics = c->nnics;
+	if (vmcheck(&vc, err, sizeof err) == -1) {
+		control_reply_error(cl, EINVAL, "%s", err);
+		return -1;
+	}
 	if (s->memory != 0)
 		c->memory = s->memory;
-	if (s->vcpus != 0) {
-		if (s->vcpus > VM_MAX_VCPUS) {
-			control_reply_error(cl, EINVAL, "vm %s: %u vcpus are "
-			    "too many (at most %d)", c->name, s->vcpus,
-			    VM_MAX_VCPUS);
-			return -1;
-		}
+	if (s->vcpus != 0)
 		c->vcpus = s->vcpus;
-	}
 	if (s->ndisks > VM_MAX_DISKS) {
 		control_reply_error(cl, EINVAL, "vm %s: %u disks are too many",
 		    c->name, s->ndisks);

@@ -34,7 +34,9 @@
 
 #include "config.h"
 #include "hostfwd.h"
+#include "size.h"
 #include "slirpmsg.h"
+#include "vmcheck.h"
 #include "xmalloc.h"
 
 /* Keep the yacc globals out of the way of any other parser. */
@@ -47,8 +49,6 @@
 #define PARSE_MAX_DEPTH		8		/* nested includes */
 #define PARSE_MAX_TOKEN		8192		/* longest word or string */
 #define PARSE_MAX_FILE		(4 << 20)	/* largest file read */
-#define PARSE_MIN_MEMORY	(1ULL << 20)
-#define PARSE_MAX_MEMORY	(1ULL << 40)
 
 /* pushfile's error for what is neither a file nor a directory. */
 #define PARSE_ENOTREG		-1
@@ -151,7 +151,6 @@ static char	*pool_strdup(const char *);
 static void	 symset(const char *, const char *);
 static const char *symget(const char *);
 static int	 parse_number(const char *, int64_t, int64_t, int64_t *);
-static int	 parse_memory(const YYSTYPE *, const char *, uint64_t *);
 static void	 nic_clear(struct conf_nic *);
 static int	 parse_owner(const YYSTYPE *, const char *, const char *,
 		    uid_t *, gid_t *);
@@ -240,30 +239,44 @@ vmlines		: /* empty */
 		;
 
 vmopt		: MEMORY STRING			{
-			uint64_t	size;
+			const char	*why;
+			uint64_t	 size;
+			int		 bad = 0;
 
+			if (size_scan($2.string, SIZE_MIB, &size) == -1) {
+				bad = errno == EINVAL;
+				size = UINT64_MAX;
+			}
 			if (curvm_has_memory)
 				vmerror(&$1,
 				    "memory is set more than once");
-			else if (parse_memory(&$1, $2.string, &size) == 0) {
+			else if (bad)
+				vmerror(&$1, "invalid memory size \"%s\" (a "
+				    "number with an optional K, M, G or T)",
+				    $2.string);
+			else if ((why = vmcheck_memory(size)) != NULL)
+				vmerror(&$1, "memory %s %s", $2.string, why);
+			else {
 				curvm->memory = size;
 				curvm_has_memory = 1;
 			}
 		}
 		| VCPUS STRING			{
-			int64_t	n;
-			int	rv;
+			const char	*why;
+			int64_t		 n;
+			int		 rv;
 
-			rv = parse_number($2.string, 1, VM_MAX_VCPUS, &n);
+			rv = parse_number($2.string, 0, INT64_MAX, &n);
+			if (rv == -2)
+				n = INT64_MAX;
 			if (curvm_has_vcpus)
 				vmerror(&$1,
 				    "vcpus is set more than once");
 			else if (rv == -1)
 				vmerror(&$1, "vcpus \"%s\" is not a number",
 				    $2.string);
-			else if (rv == -2)
-				vmerror(&$1, "vcpus %s is out of range (1 to "
-				    "%d)", $2.string, VM_MAX_VCPUS);
+			else if ((why = vmcheck_vcpus(n)) != NULL)
+				vmerror(&$1, "vcpus %s %s", $2.string, why);
 			else {
 				curvm->vcpus = n;
 				curvm_has_vcpus = 1;
@@ -293,11 +306,11 @@ vmopt		: MEMORY STRING			{
 		}
 		| DISK STRING diskformat	{
 			struct conf_disk	*disk;
+			const char		*why;
 			char			*path = NULL;
 
-			if (curvm->ndisks >= VM_MAX_DISKS)
-				vmerror(&$1, "too many disks (at most "
-				    "%d)", VM_MAX_DISKS);
+			if ((why = vmcheck_disks(curvm->ndisks + 1)) != NULL)
+				vmerror(&$1, "%s", why);
 			else if (set_path(&$1, "disk", &path,
 			    $2.string) == 0) {
 				disk = &curvm->disks[curvm->ndisks++];
@@ -1160,81 +1173,6 @@ parse_number(const char *s, int64_t min, int64_t max, int64_t *out)
 }
 
 /*
- * Parse a memory size: digits, then K, M, G or T (any case) with an
- * optional B or iB, or B alone for bytes; no suffix means MiB. Reports
- * its own errors against the current VM; returns 0 or -1.
- */
-static int
-parse_memory(const YYSTYPE *kw, const char *s, uint64_t *out)
-{
-	const char	*p = s;
-	uint64_t	 v = 0, mult = 1ULL << 20;
-	int		 big = 0;
-
-	if (*p < '0' || *p > '9')
-		goto bad;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (*p - '0')) / 10)
-			big = 1;
-		else
-			v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'b':
-	case 'B':
-		mult = 1;
-		p++;
-		break;
-	case 'k':
-	case 'K':
-		mult = 1ULL << 10;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1ULL << 20;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ULL << 30;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ULL << 40;
-		break;
-	default:
-		goto bad;
-	}
-	if (*p != '\0' && mult != 1) {
-		p++;
-		if (*p == 'i' || *p == 'I')
-			p++;
-		if (*p == 'b' || *p == 'B')
-			p++;
-		else if (p[-1] == 'i' || p[-1] == 'I')
-			goto bad;
-	}
-	if (*p != '\0')
-		goto bad;
-	if (big || v > UINT64_MAX / mult || v * mult > PARSE_MAX_MEMORY) {
-		vmerror(kw, "memory %s is too large (at most 1T)", s);
-		return -1;
-	}
-	if (v * mult < PARSE_MIN_MEMORY) {
-		vmerror(kw, "memory %s is too small (at least 1M)", s);
-		return -1;
-	}
-	*out = v * mult;
-	return 0;
-
-bad:
-	vmerror(kw, "invalid memory size \"%s\" (a number with an "
-	    "optional K, M, G or T)", s);
-	return -1;
-}
-
-/*
  * Parse user[:group], by name or numeric id. Reports its own errors at
  * the token's line, naming the VM if vmname is not NULL; returns 0 or -1.
  */
@@ -1360,6 +1298,8 @@ valid_ifname(const char *s)
 static int
 set_path(const YYSTYPE *kw, const char *what, char **dst, const char *path)
 {
+	const char	*why;
+
 	if (*dst != NULL) {
 		vmerror(kw, "%s is set more than once", what);
 		return -1;
@@ -1368,9 +1308,8 @@ set_path(const YYSTYPE *kw, const char *what, char **dst, const char *path)
 		vmerror(kw, "%s: empty path", what);
 		return -1;
 	}
-	if (strlen(path) >= VM_PATH_SIZE) {
-		vmerror(kw, "%s path is too long (at most %d "
-		    "characters)", what, VM_PATH_SIZE - 1);
+	if ((why = vmcheck_path(path)) != NULL) {
+		vmerror(kw, "%s path %s", what, why);
 		return -1;
 	}
 	*dst = xstrdup(path);
@@ -1488,11 +1427,11 @@ nic_clear(struct conf_nic *nic)
 static void
 nic_begin(YYSTYPE *kw, YYSTYPE *name)
 {
-	int64_t	unit = -1;
+	const char	*why;
+	int64_t		 unit = -1;
 
-	if (curvm->nnics >= VM_MAX_NICS) {
-		vmerror(kw, "too many interfaces (at most %d)",
-		    VM_MAX_NICS);
+	if ((why = vmcheck_nics(curvm->nnics + 1)) != NULL) {
+		vmerror(kw, "%s", why);
 		curnic = &nic_scratch;
 	} else
 		curnic = &curvm->nics[curvm->nnics++];

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "disk.h"
 #include "disk_ops.h"
+#include "size.h"
 #include "xmalloc.h"
 
 #define CONVERT_CHUNK	(2U << 20)
@@ -92,8 +93,8 @@ cmd_convert_progress(struct cmd_convert *cv, uint64_t done)
 	memset(bar, '#', fill);
 	memset(bar + fill, ' ', CONVERT_BAR - fill);
 	bar[CONVERT_BAR] = '\0';
-	cmd_format_size(done, a, sizeof a);
-	cmd_format_size(size, b, sizeof b);
+	size_format(done, a, sizeof a);
+	size_format(size, b, sizeof b);
 	fprintf(stderr, "\r[%s] %3d%% %s/%s", bar, pct, a, b);
 	fflush(stderr);
 }

@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "disk.h"
 #include "disk_ops.h"
+#include "size.h"
 
 static enum cmd_retval	cmd_create_exec(struct cmd_ctx *, int, char **);
 
@@ -100,7 +101,7 @@ cmd_create_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "cannot create %s: only a qcow2 image "
 		    "can have a base image", path);
 	if ((v = cmd_value(ctx, 's')) != NULL &&
-	    cmd_parse_size(v, &size) == -1)
+	    size_parse(v, SIZE_MIB, &size) == -1)
 		return cmd_error(ctx, "cannot create %s: invalid size %s (use "
 		    "a number with K, M, G or T)", path, v);
 	if (v == NULL && base == NULL)

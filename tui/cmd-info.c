@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "disk.h"
 #include "disk_ops.h"
+#include "size.h"
 
 static enum cmd_retval	cmd_info_exec(struct cmd_ctx *, int, char **);
 
@@ -38,7 +39,7 @@ cmd_info_size(FILE *f, const char *key, uint64_t bytes)
 {
 	char	buf[32];
 
-	cmd_format_size(bytes, buf, sizeof buf);
+	size_format(bytes, buf, sizeof buf);
 	fprintf(f, "%s: %s (%llu bytes)\n", key, buf,
 	    (unsigned long long)bytes);
 }
@@ -61,7 +62,7 @@ cmd_info_text(FILE *f, struct cmd_info_image *im, int n)
 	cmd_info_size(f, "disk size", in->disk_size);
 	cmd_info_size(f, "allocated", in->allocated);
 	if (in->format == DISK_FORMAT_QCOW2) {
-		cmd_format_size(in->cluster_size, size, sizeof size);
+		size_format(in->cluster_size, size, sizeof size);
 		fprintf(f, "cluster size: %s\n", size);
 		fprintf(f, "clusters: %llu data, %llu compressed, %llu zero\n",
 		    (unsigned long long)in->data_clusters,
@@ -86,8 +87,8 @@ cmd_info_text(FILE *f, struct cmd_info_image *im, int n)
 	for (i = 1; i < n; i++) {
 		snprintf(buf, sizeof buf, "%s", im[i].path);
 		cmd_clean(buf);
-		cmd_format_size(im[i].info.size, size, sizeof size);
-		cmd_format_size(im[i].info.allocated, alloc, sizeof alloc);
+		size_format(im[i].info.size, size, sizeof size);
+		size_format(im[i].info.allocated, alloc, sizeof alloc);
 		fprintf(f, "chain %d: %s (%s, %s, %s allocated)\n", i, buf,
 		    disk_format_name(im[i].info.format), size, alloc);
 	}

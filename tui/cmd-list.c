@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "msg.h"
+#include "size.h"
 #include "xmalloc.h"
 
 static enum cmd_retval	cmd_list_exec(struct cmd_ctx *, int, char **);
@@ -114,7 +115,7 @@ cmd_list_cells(const struct proto_vm_info *vi, time_t now, char **cells)
 	cells[COL_NAME] = xstrdup(vi->name);
 	cells[COL_STATE] = xstrdup(proto_state_name(vi->state));
 	xasprintf(&cells[COL_VCPUS], "%u", vi->vcpus);
-	cmd_format_size(vi->memory, buf, sizeof buf);
+	size_format(vi->memory, buf, sizeof buf);
 	cells[COL_MEMORY] = xstrdup(buf);
 	cells[COL_OWNER] = xstrdup(vi->owner[0] != '\0' ? vi->owner : "-");
 	tty = vi->tty;

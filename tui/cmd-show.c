@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "msg.h"
+#include "size.h"
 #include "xmalloc.h"
 
 static enum cmd_retval	cmd_show_exec(struct cmd_ctx *, int, char **);
@@ -44,7 +45,7 @@ cmd_show_bytes(FILE *f, const char *key, uint64_t bytes, uint64_t count,
 {
 	char size[32], line[96];
 
-	cmd_format_size(bytes, size, sizeof size);
+	size_format(bytes, size, sizeof size);
 	snprintf(line, sizeof line, "%s in %llu %s", size,
 	    (unsigned long long)count, what);
 	cmd_show_line(f, key, line);
@@ -66,7 +67,7 @@ cmd_show_text(FILE *f, const struct proto_vm_info *vi,
 	if (vi->reason[0] != '\0')
 		cmd_show_line(f, "reason", vi->reason);
 	fprintf(f, "vcpus: %u\n", vi->vcpus);
-	cmd_format_size(vi->memory, buf, sizeof buf);
+	size_format(vi->memory, buf, sizeof buf);
 	cmd_show_line(f, "memory", buf);
 	if (vi->owner[0] != '\0') {
 		snprintf(buf, sizeof buf, "%s (uid %u)", vi->owner, vi->uid);
@@ -97,7 +98,7 @@ cmd_show_text(FILE *f, const struct proto_vm_info *vi,
 		snprintf(buf, sizeof buf, "%.2fs", st->cpu_ns / 1e9);
 		cmd_show_line(f, "cpu time", buf);
 		fprintf(f, "exits: %llu\n", (unsigned long long)st->exits);
-		cmd_format_size(st->rss_bytes, buf, sizeof buf);
+		size_format(st->rss_bytes, buf, sizeof buf);
 		cmd_show_line(f, "rss", buf);
 		cmd_show_bytes(f, "disk read", st->disk_rd_bytes,
 		    st->disk_rd_reqs, "requests");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "size.h"
 
 static enum cmd_retval	cmd_start_exec(struct cmd_ctx *, int, char **);
 
@@ -64,7 +65,7 @@ cmd_start_fill(struct cmd_ctx *ctx, const char *name, struct proto_start *ps)
 	memcpy(ps->name, pn.name, sizeof ps->name);
 
 	if ((v = cmd_value(ctx, 'm')) != NULL &&
-	    cmd_parse_size(v, &ps->memory) == -1) {
+	    size_parse(v, SIZE_MIB, &ps->memory) == -1) {
 		if (errno == ERANGE)
 			cmd_error(ctx, "cannot start %s: the memory size %s "
 			    "is too big", name, v);

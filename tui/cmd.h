@@ -108,8 +108,6 @@ enum cmd_retval	 cmd_simple(struct cmd_ctx *, uint32_t, const void *,
 		    size_t);
 int		 cmd_fill_name(struct cmd_ctx *, const char *,
 		    struct proto_name *);
-int		 cmd_parse_size(const char *, uint64_t *);
-void		 cmd_format_size(uint64_t, char *, size_t);
 void		 cmd_format_duration(int64_t, char *, size_t);
 int		 cmd_abspath(const char *, char *, size_t);
 char		*cmd_json_quote(const char *);

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "dashboard.h"
 #include "msg.h"
+#include "size.h"
 
 /* The summary line above a table, as top prints it. */
 static void
@@ -36,8 +37,8 @@ tui_batch_summary(FILE *f, const struct tui_table *t,
 		if (counts[i] != 0)
 			fprintf(f, ", %u %s", counts[i], proto_state_name(i));
 	}
-	cmd_format_size(h->mem_used, used, sizeof used);
-	cmd_format_size(h->mem_total, total, sizeof total);
+	size_format(h->mem_used, used, sizeof used);
+	size_format(h->mem_total, total, sizeof total);
 	if (h->have_cpu)
 		fprintf(f, "; host CPU %.1f%%", h->cpu);
 	fprintf(f, "; host Mem %s/%s\n", used, total);

@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "dashboard.h"
+#include "size.h"
 
 /* Read the host's CPU and memory use; what cannot be read stays as it was. */
 void
@@ -129,8 +130,8 @@ tui_header_draw(struct dashboard *dash)
 	else
 		snprintf(text, sizeof text, "...");
 	tui_header_meter(dash, 0, 0, width, "CPU", h->cpu / 100, text);
-	cmd_format_size(h->mem_used, used, sizeof used);
-	cmd_format_size(h->mem_total, total, sizeof total);
+	size_format(h->mem_used, used, sizeof used);
+	size_format(h->mem_total, total, sizeof total);
 	snprintf(text, sizeof text, "%s/%s", used, total);
 	tui_header_meter(dash, 0, width + 1, COLS - width - 1, "Mem",
 	    h->mem_total != 0 ? (double)h->mem_used / h->mem_total : 0, text);

@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "dashboard.h"
+#include "size.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -358,7 +359,7 @@ tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
 			snprintf(buf, len, "-");
 		break;
 	case TUI_COL_MEM:
-		cmd_format_size(vi->memory, buf, len);
+		size_format(vi->memory, buf, len);
 		break;
 	case TUI_COL_DISK:
 	case TUI_COL_NET:

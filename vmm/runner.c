@@ -19,9 +19,9 @@
 #include "log.h"
 #include "msg.h"
 #include "runner.h"
+#include "vmcheck.h"
 #include "vmm.h"
 
-#define RUNNER_MIN_MEMORY	(32ULL << 20)
 #define RUNNER_FLUSH_SECONDS	2
 
 static int			 runner_sock = RUNNER_SOCKET_FD;
@@ -86,16 +86,20 @@ runner_fd_slot(struct vmm_fds *fds, const struct proto_run_fd *rf)
 static const char *
 runner_check_params(struct proto_run_params *p)
 {
+	static char	why[PROTO_TEXT_SIZE];
+	struct vmcheck	vc;
+
 	p->name[sizeof p->name - 1] = '\0';
 	p->cmdline[sizeof p->cmdline - 1] = '\0';
-	if (p->vcpus < 1 || p->vcpus > VM_MAX_VCPUS)
-		return "the number of vCPUs is out of range (1 to 64)";
-	if (p->memory < RUNNER_MIN_MEMORY)
-		return "memory below 32 MiB is too little to boot";
-	if (p->memory & 0xfff)
-		return "memory is not a whole number of pages";
-	if (p->ndisks > VM_MAX_DISKS || p->nnics > VM_MAX_NICS)
-		return "too many disks or interfaces";
+	vc.name = p->name;
+	vc.memory = p->memory;
+	vc.vcpus = p->vcpus;
+	vc.ndisks = p->ndisks;
+	vc.nnics = p->nnics;
+	if (vmcheck(&vc, why, sizeof why) == -1)
+		return why;
+	/* KVM maps guest memory in whole pages: round up, as QEMU does. */
+	p->memory = (p->memory + 0xfff) & ~0xfffULL;
 	return NULL;
 }
 

@@ -150,6 +150,12 @@ check "stop -a -w" vt stop -a -w
 check_out "all stopped" stopped vt status roots
 check "ad hoc start" vt start adhoc -k "$T/kernel2" -a "test=run" -m 64M -p 2
 check_out "ad hoc vm runs with its options" '"vcpus": *2' vtj status adhoc
+check_fail "ad hoc memory below the limit" \
+    "vm adhoc2: memory 512K is too small (at least 1M)" \
+    vt start adhoc2 -k "$T/kernel2" -m 512K
+check_fail "ad hoc memory above the limit" \
+    "vm adhoc2: memory 2T is too large (at most 1T)" \
+    vt start adhoc2 -k "$T/kernel2" -m 2T
 check "wait returns when it stops" sh -c "$VMTOP -S $SOCK -c 'wait adhoc' & w=\$!; sleep 0.3; $VMTOP -S $SOCK -c 'stop adhoc'; wait \$w"
 
 # no /dev/kvm: a clear error at once

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the command table (tui/cmd*.c): lookup, argument checks,
- * sizes, paths, JSON escaping and the filling of ad hoc start requests.
+ * durations, paths, JSON escaping and the filling of ad hoc start requests.
  * None of them talks to an engine: the context's socket path is too long
  * to connect to, so a test that reached the engine would fail, not start
  * one.
@@ -329,76 +329,11 @@ test_options(void **state)
 }
 
 static void
-test_parse_size(void **state)
-{
-	static const struct {
-		const char	*s;
-		uint64_t	 bytes;
-	} good[] = {
-		{ "512", 512ULL << 20 },
-		{ "1", 1ULL << 20 },
-		{ "4K", 4ULL << 10 },
-		{ "4k", 4ULL << 10 },
-		{ "256M", 256ULL << 20 },
-		{ "256m", 256ULL << 20 },
-		{ "2G", 2ULL << 30 },
-		{ "2g", 2ULL << 30 },
-		{ "3T", 3ULL << 40 },
-		{ "16777215T", 16777215ULL << 40 },
-		{ "007", 7ULL << 20 },
-	};
-	static const char *bad[] = {
-		"", "0", "0G", "G", "-1", "+1", " 1", "1 ", "12X", "1GB",
-		"1.5G", "0x10", "1KK",
-	};
-	uint64_t bytes;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		bytes = 0;
-		assert_int_equal(cmd_parse_size(good[i].s, &bytes), 0);
-		assert_true(bytes == good[i].bytes);
-	}
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		errno = 0;
-		if (cmd_parse_size(bad[i], &bytes) != -1)
-			fail_msg("%s parsed", bad[i]);
-		assert_int_equal(errno, EINVAL);
-	}
-	assert_int_equal(cmd_parse_size("16777216T", &bytes), -1);
-	assert_int_equal(errno, ERANGE);
-	assert_int_equal(cmd_parse_size("17592186044416", &bytes), -1);
-	assert_int_equal(errno, ERANGE);
-	assert_int_equal(cmd_parse_size("18446744073709551616K", &bytes), -1);
-	assert_int_equal(errno, ERANGE);
-}
-
-static void
-test_format(void **state)
+test_format_duration(void **state)
 {
 	char buf[32];
 
 	(void)state;
-	cmd_format_size(0, buf, sizeof buf);
-	assert_string_equal(buf, "0B");
-	cmd_format_size(1023, buf, sizeof buf);
-	assert_string_equal(buf, "1023B");
-	cmd_format_size(1024, buf, sizeof buf);
-	assert_string_equal(buf, "1K");
-	cmd_format_size(1536, buf, sizeof buf);
-	assert_string_equal(buf, "1.5K");
-	cmd_format_size(512ULL << 20, buf, sizeof buf);
-	assert_string_equal(buf, "512M");
-	cmd_format_size(1000ULL << 20, buf, sizeof buf);
-	assert_string_equal(buf, "1000M");
-	cmd_format_size(1536ULL << 20, buf, sizeof buf);
-	assert_string_equal(buf, "1.5G");
-	cmd_format_size(4ULL << 30, buf, sizeof buf);
-	assert_string_equal(buf, "4G");
-	cmd_format_size(UINT64_MAX, buf, sizeof buf);
-	assert_string_equal(buf, "16.0E");
-
 	cmd_format_duration(-5, buf, sizeof buf);
 	assert_string_equal(buf, "0s");
 	cmd_format_duration(42, buf, sizeof buf);
@@ -734,8 +669,7 @@ main(void)
 		CTX_TEST(test_args_usage),
 		CTX_TEST(test_exec_usage),
 		CTX_TEST(test_options),
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_abspath),
