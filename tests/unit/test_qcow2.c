@@ -4,7 +4,8 @@
  * fail to open, or to read, with an error that names the file and the
  * problem, never crash), and read/write/allocate/discard/zero round trips
  * checked against a copy in memory and by a refcount check written here
- * independently of the code under test.
+ * independently of the code under test; and disk_copy() round trips
+ * (raw with holes to qcow2 and back) and its errors.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -955,6 +956,164 @@ test_limits(void **state)
 	check_refcounts(p, 0);
 }
 
+/* disk_copy(): a raw image with holes, to qcow2 and back. */
+#define COPY_SIZE	(5U << 20)
+
+/* Data ranges of the source; the rest is a hole. */
+static const struct {
+	uint64_t	off;
+	size_t		len;
+	int		byte;
+} copy_ranges[] = {
+	{ 0, 4096, 0x11 },
+	{ (2U << 20) - 100, 200, 0x22 },	/* across a chunk's end */
+	{ (3U << 20) + 123, 70000, 0x33 },
+	{ COPY_SIZE - 1, 1, 0x44 },		/* the last byte */
+};
+
+struct copy_progress {
+	int		calls;
+	uint64_t	last;
+	uint64_t	size;
+};
+
+static void
+copy_count_progress(uint64_t done, uint64_t size, void *arg)
+{
+	struct copy_progress	*pr = arg;
+
+	assert_true(done > pr->last && done <= size);
+	pr->calls++;
+	pr->last = done;
+	pr->size = size;
+}
+
+static uint8_t *
+copy_slurp(const char *path, size_t *len, blkcnt_t *blocks)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	int		 fd;
+
+	fd = open(path, O_RDONLY);
+	assert_true(fd != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc(st.st_size);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, st.st_size, 0), st.st_size);
+	close(fd);
+	*len = st.st_size;
+	*blocks = st.st_blocks;
+	return buf;
+}
+
+static void
+copy_make_source(const char *path)
+{
+	uint8_t	buf[70000];
+	size_t	i;
+	int	fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(ftruncate(fd, COPY_SIZE), 0);
+	for (i = 0; i < sizeof copy_ranges / sizeof copy_ranges[0]; i++) {
+		memset(buf, copy_ranges[i].byte, copy_ranges[i].len);
+		assert_int_equal(pwrite(fd, buf, copy_ranges[i].len, copy_ranges[i].off),
+		    copy_ranges[i].len);
+	}
+	close(fd);
+}
+
+static void
+test_copy_round_trip(void **state)
+{
+	struct disk_copy_opts	 opts;
+	struct disk_info	 info;
+	struct copy_progress		 pr;
+	struct disk		*d;
+	const char		*src = tpath("src.raw"), *mid = tpath("mid.qcow2");
+	const char		*back = tpath("back.raw");
+	uint8_t			*a, *b;
+	size_t			 alen, blen;
+	blkcnt_t		 ablocks, bblocks;
+	char			 err[512];
+
+	(void)state;
+	copy_make_source(src);
+
+	memset(&opts, 0, sizeof opts);
+	memset(&pr, 0, sizeof pr);
+	opts.format = DISK_FORMAT_QCOW2;
+	opts.progress = copy_count_progress;
+	opts.arg = &pr;
+	if (disk_copy(src, mid, &opts, err, sizeof err) != 0)
+		fail_msg("to qcow2: %s", err);
+	assert_true(pr.calls > 0);
+	assert_true(pr.last == COPY_SIZE && pr.size == COPY_SIZE);
+
+	/* The qcow2 copy holds only the clusters with data. */
+	d = disk_open_path(mid, DISK_FORMAT_AUTO, DISK_RDONLY, err,
+	    sizeof err);
+	if (d == NULL)
+		fail_msg("open %s: %s", mid, err);
+	assert_int_equal(disk_info(d, &info), 0);
+	assert_int_equal(info.format, DISK_FORMAT_QCOW2);
+	assert_true(info.size == COPY_SIZE);
+	assert_true(info.allocated > 0 && info.allocated <= 6 *
+	    info.cluster_size);
+	d->ops->close(d);
+
+	memset(&opts, 0, sizeof opts);
+	opts.format = DISK_FORMAT_RAW;
+	if (disk_copy(mid, back, &opts, err, sizeof err) != 0)
+		fail_msg("to raw: %s", err);
+
+	a = copy_slurp(src, &alen, &ablocks);
+	b = copy_slurp(back, &blen, &bblocks);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	/* Holes stay holes: no more blocks than the source's data needs. */
+	assert_true((uint64_t)bblocks * 512 < COPY_SIZE / 2);
+	free(a);
+	free(b);
+}
+
+static void
+test_copy_errors(void **state)
+{
+	struct disk_copy_opts	 opts;
+	const char		*src = tpath("e-src.raw");
+	const char		*dst = tpath("e-dst.raw");
+	char			 err[512], want[256];
+
+	(void)state;
+	copy_make_source(src);
+	memset(&opts, 0, sizeof opts);
+	opts.format = DISK_FORMAT_RAW;
+
+	/* A missing source: its error, and no destination made. */
+	assert_int_equal(disk_copy(tpath("nosuch.raw"), dst, &opts, err,
+	    sizeof err), -1);
+	assert_false(opts.dst_failed);
+	assert_non_null(strstr(err, "nosuch.raw"));
+	assert_int_equal(access(dst, F_OK), -1);
+
+	/* An existing destination is refused and left as it was. */
+	assert_int_equal(disk_copy(src, dst, &opts, err, sizeof err), 0);
+	assert_int_equal(disk_copy(src, dst, &opts, err, sizeof err), -1);
+	assert_true(opts.dst_failed);
+	snprintf(want, sizeof want, "%s: it already exists", dst);
+	assert_string_equal(err, want);
+	assert_int_equal(access(dst, F_OK), 0);
+
+	/* A destination that cannot be made. */
+	assert_int_equal(disk_copy(src, tpath("nodir/x.qcow2"), &opts, err,
+	    sizeof err), -1);
+	assert_true(opts.dst_failed);
+	assert_non_null(strstr(err, "nodir/x.qcow2: "));
+}
+
 int
 main(void)
 {
@@ -973,6 +1132,8 @@ main(void)
 		cmocka_unit_test(test_refcount_growth),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_copy_round_trip),
+		cmocka_unit_test(test_copy_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -123,4 +123,25 @@ struct disk_info {
 /* Fill info for d alone (not its bases). Returns 0 or -1 with errno. */
 int		 disk_info(struct disk *, struct disk_info *);
 
+/* How disk_copy() writes, and which side an error was on. */
+struct disk_copy_opts {
+	enum disk_format	 format;	/* of the new image */
+	/* Called after each chunk is written, from the writing thread. */
+	void			(*progress)(uint64_t done, uint64_t size,
+				    void *arg);
+	void			*arg;
+	int			 dst_failed;	/* out: the error is dst's */
+};
+
+/*
+ * Copy what the image at src reads as (its whole base chain) into a new
+ * image at dst of opts->format, as sparse as it can be; an existing dst
+ * is refused unless it is a block device, which takes raw only. The copy
+ * is written, not synced. Returns 0, or -1 with a sentence naming the
+ * file at fault in err (opts->dst_failed set if it is dst), a dst it
+ * created removed.
+ */
+int		 disk_copy(const char *src, const char *dst,
+		    struct disk_copy_opts *, char *err, size_t errlen);
+
 #endif
