@@ -4,7 +4,6 @@
  * times in one process, so getopt(3)'s global state is no use); the lazy
  * connection to the engine; and the helpers for sizes, paths and JSON.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
