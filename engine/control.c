@@ -1,8 +1,9 @@
 /*
  * The control socket: clients connect, are identified by SO_PEERCRED,
  * say hello with the protocol version, and send requests. One table
- * holds each request's size, the VM lookup and the permission it needs,
- * so handlers only do their own work.
+ * holds each request's size (checked by msg_lookup, as for every peer),
+ * the VM lookup and the permission it needs, so handlers only check what
+ * the request says and ask vm.c to act.
  */
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -31,58 +32,65 @@
 #define CTL_ACT		0x2	/* the client must be allowed to act on it */
 #define CTL_ADMIN	0x4	/* root or the engine's own user only */
 
+/* A request's entry: lib's handler entry, then what it needs here. */
 struct control_cmd {
-	uint32_t	 type;
-	const char	*name;
-	size_t		 size;
-	int		 flags;
-	int		(*fn)(struct client *, struct vm *, struct msg *);
+	struct msg_handler	 msg;
+	int			 flags;
 };
 
-static int	control_hello(struct client *, struct vm *, struct msg *);
-static int	control_list(struct client *, struct vm *, struct msg *);
-static int	control_show(struct client *, struct vm *, struct msg *);
-static int	control_start(struct client *, struct vm *, struct msg *);
-static int	control_stop(struct client *, struct vm *, struct msg *);
-static int	control_pause(struct client *, struct vm *, struct msg *);
-static int	control_wait(struct client *, struct vm *, struct msg *);
-static int	control_capture(struct client *, struct vm *, struct msg *);
-static int	control_reload(struct client *, struct vm *, struct msg *);
-static int	control_log(struct client *, struct vm *, struct msg *);
-static int	control_kill(struct client *, struct vm *, struct msg *);
-static int	control_subscribe(struct client *, struct vm *, struct msg *);
+/* What a handler gets as its argument. */
+struct control_req {
+	struct client		*cl;
+	struct vm		*vm;	/* the VM it names (CTL_VM) */
+};
+
+static int	control_hello(struct msgconn *, struct msg *, void *);
+static int	control_list(struct msgconn *, struct msg *, void *);
+static int	control_show(struct msgconn *, struct msg *, void *);
+static int	control_start(struct msgconn *, struct msg *, void *);
+static int	control_stop(struct msgconn *, struct msg *, void *);
+static int	control_pause(struct msgconn *, struct msg *, void *);
+static int	control_wait(struct msgconn *, struct msg *, void *);
+static int	control_capture(struct msgconn *, struct msg *, void *);
+static int	control_reload(struct msgconn *, struct msg *, void *);
+static int	control_log(struct msgconn *, struct msg *, void *);
+static int	control_kill(struct msgconn *, struct msg *, void *);
+static int	control_subscribe(struct msgconn *, struct msg *, void *);
 
 static const struct control_cmd control_cmds[] = {
-	{ MSG_HELLO, "hello", sizeof(struct proto_hello), 0, control_hello },
-	{ MSG_CMD_LIST, "list", sizeof(struct proto_name), 0, control_list },
-	{ MSG_CMD_SHOW, "show", sizeof(struct proto_name), CTL_VM,
-	    control_show },
-	{ MSG_CMD_START, "start", sizeof(struct proto_start), 0,
-	    control_start },
-	{ MSG_CMD_STOP, "stop", sizeof(struct proto_stop), 0, control_stop },
-	{ MSG_CMD_PAUSE, "pause", sizeof(struct proto_name), CTL_VM | CTL_ACT,
-	    control_pause },
-	{ MSG_CMD_UNPAUSE, "unpause", sizeof(struct proto_name),
-	    CTL_VM | CTL_ACT, control_pause },
-	{ MSG_CMD_WAIT, "wait", sizeof(struct proto_name), CTL_VM,
-	    control_wait },
-	{ MSG_CMD_CAPTURE, "capture", sizeof(struct proto_name),
-	    CTL_VM | CTL_ACT, control_capture },
-	{ MSG_CMD_RELOAD, "reload", 0, CTL_ADMIN, control_reload },
-	{ MSG_CMD_LOG, "log", sizeof(struct proto_log), CTL_ADMIN,
-	    control_log },
-	{ MSG_CMD_KILL, "kill-engine", 0, CTL_ADMIN, control_kill },
-	{ MSG_CMD_SUBSCRIBE, "subscribe", sizeof(struct proto_subscribe), 0,
-	    control_subscribe },
+	{ { MSG_HELLO, "hello", sizeof(struct proto_hello), 0,
+	    control_hello }, 0 },
+	{ { MSG_CMD_LIST, "list", sizeof(struct proto_name), 0,
+	    control_list }, 0 },
+	{ { MSG_CMD_SHOW, "show", sizeof(struct proto_name), 0,
+	    control_show }, CTL_VM },
+	{ { MSG_CMD_START, "start", sizeof(struct proto_start), 0,
+	    control_start }, 0 },
+	{ { MSG_CMD_STOP, "stop", sizeof(struct proto_stop), 0,
+	    control_stop }, 0 },
+	{ { MSG_CMD_PAUSE, "pause", sizeof(struct proto_name), 0,
+	    control_pause }, CTL_VM | CTL_ACT },
+	{ { MSG_CMD_UNPAUSE, "unpause", sizeof(struct proto_name), 0,
+	    control_pause }, CTL_VM | CTL_ACT },
+	{ { MSG_CMD_WAIT, "wait", sizeof(struct proto_name), 0,
+	    control_wait }, CTL_VM },
+	{ { MSG_CMD_CAPTURE, "capture", sizeof(struct proto_name), 0,
+	    control_capture }, CTL_VM | CTL_ACT },
+	{ { MSG_CMD_RELOAD, "reload", 0, 0, control_reload }, CTL_ADMIN },
+	{ { MSG_CMD_LOG, "log", sizeof(struct proto_log), 0, control_log },
+	    CTL_ADMIN },
+	{ { MSG_CMD_KILL, "kill-engine", 0, 0, control_kill }, CTL_ADMIN },
+	{ { MSG_CMD_SUBSCRIBE, "subscribe", sizeof(struct proto_subscribe), 0,
+	    control_subscribe }, 0 },
 };
 
-void
+static void
 control_reply_ok(struct client *cl)
 {
 	msgconn_send(cl->conn, MSG_OK, 0, -1, NULL, 0);
 }
 
-void
+static void __attribute__((format(printf, 3, 4)))
 control_reply_error(struct client *cl, int code, const char *fmt, ...)
 {
 	struct proto_error e;
@@ -96,32 +104,26 @@ control_reply_error(struct client *cl, int code, const char *fmt, ...)
 	msgconn_send(cl->conn, MSG_ERROR, 0, -1, &e, sizeof e);
 }
 
-void
-control_waiter_add(struct client *cl, enum wait_kind kind, struct vm *vm,
-    uint32_t op)
+/* A waiter's answer (vm_wait): OK, or the error. */
+static void
+control_woken(struct vm *vm, const char *err, void *arg)
 {
-	struct waiter *w;
+	struct client *cl = arg;
 
-	w = xcalloc(1, sizeof *w);
-	w->client = cl;
-	w->kind = kind;
-	w->vmid = vm->id;
-	w->op = op;
-	TAILQ_INSERT_TAIL(&engine->waiters, w, entry);
+	(void)vm;
+	if (err != NULL)
+		control_reply_error(cl, 0, "%s", err);
+	else
+		control_reply_ok(cl);
 }
 
+/* One VM of `stop -a -w` stopped: answer when all have, the first error. */
 static void
-control_waiter_answer(struct waiter *w, const char *err)
+control_stop_all_woken(struct vm *vm, const char *err, void *arg)
 {
-	struct client *cl = w->client;
+	struct client *cl = arg;
 
-	if (w->kind != WAIT_STOP_ALL) {
-		if (err != NULL)
-			control_reply_error(cl, 0, "%s", err);
-		else
-			control_reply_ok(cl);
-		return;
-	}
+	(void)vm;
 	if (err != NULL && cl->stop_all_err == NULL)
 		cl->stop_all_err = xstrdup(err);
 	if (--cl->stop_all_left > 0)
@@ -132,22 +134,6 @@ control_waiter_answer(struct waiter *w, const char *err)
 		cl->stop_all_err = NULL;
 	} else
 		control_reply_ok(cl);
-}
-
-void
-control_wake(struct vm *vm, int kind, const char *err)
-{
-	struct waiter *w, *next;
-	int wkind;
-
-	TAILQ_FOREACH_SAFE(w, &engine->waiters, entry, next) {
-		wkind = w->kind == WAIT_STOP_ALL ? WAIT_STOP : (int)w->kind;
-		if (w->vmid != vm->id || (kind != -1 && wkind != kind))
-			continue;
-		TAILQ_REMOVE(&engine->waiters, w, entry);
-		control_waiter_answer(w, err);
-		free(w);
-	}
 }
 
 /* Push one VM's new state to the clients that subscribed. */
@@ -171,11 +157,13 @@ control_is_admin(struct client *cl)
 }
 
 static int
-control_hello(struct client *cl, struct vm *vm, struct msg *m)
+control_hello(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
 	struct proto_hello *h = m->data, reply;
 
-	(void)vm;
+	(void)c;
 	if (h->version != PROTOCOL_VERSION) {
 		control_reply_error(cl, EPROTO, "engine speaks protocol %d, "
 		    "this client speaks %u: run `vmtop -c kill-engine`",
@@ -211,11 +199,14 @@ control_send_list(struct client *cl)
 }
 
 static int
-control_list(struct client *cl, struct vm *vm, struct msg *m)
+control_list(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
 	struct proto_name *n = m->data;
+	struct vm *vm;
 
-	(void)vm;
+	(void)c;
 	if (n->name[0] == '\0') {
 		control_send_list(cl);
 		return 0;
@@ -244,13 +235,17 @@ control_detail(struct client *cl, const char *key, const char *fmt, ...)
 }
 
 static int
-control_show(struct client *cl, struct vm *vm, struct msg *m)
+control_show(struct msgconn *conn, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm = r->vm;
 	struct conf_vm *c = vm->conf;
 	struct conf_nic *nic;
 	char key[32];
 	int i, j;
 
+	(void)conn;
 	(void)m;
 	control_send_info(cl, vm);
 	if (c->file != NULL)
@@ -381,14 +376,18 @@ control_start_valid(struct proto_start *s)
 }
 
 static int
-control_start(struct client *cl, struct vm *vm, struct msg *m)
+control_start(struct msgconn *conn, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm;
 	struct proto_start *s = m->data;
 	struct conf_vm *c;
 	char err[PROTO_TEXT_SIZE];
 	int adhoc = s->kernel[0] != '\0' || s->ndisks > 0 ||
 	    s->cdrom[0] != '\0';
 
+	(void)conn;
 	if (control_start_valid(s) == -1) {
 		log_warnx("%s: malformed start request from uid %u", __func__,
 		    (unsigned)cl->uid);
@@ -418,15 +417,14 @@ control_start(struct client *cl, struct vm *vm, struct msg *m)
 			return 0;
 		}
 		vm = vm_add(c, 1);
+		if (vm_start(vm, err, sizeof err) == -1) {
+			control_reply_error(cl, 0, "%s", err);
+			return 0;
+		}
 	} else {
 		if (!vm_may_act(vm, cl->uid, cl->gid)) {
 			control_reply_error(cl, EPERM, "vm %s: permission "
 			    "denied (not its owner)", vm->conf->name);
-			return 0;
-		}
-		if (vm->state != VM_STOPPED && vm->state != VM_FAILED) {
-			control_reply_error(cl, EBUSY, "vm %s is already %s",
-			    vm->conf->name, proto_state_name(vm->state));
 			return 0;
 		}
 		c = conf_vm_dup(vm->conf);
@@ -434,18 +432,12 @@ control_start(struct client *cl, struct vm *vm, struct msg *m)
 			conf_vm_free(c);
 			return 0;
 		}
-		/* Ad hoc options last for this run; the config returns at stop. */
-		if (vm->next_conf == NULL)
-			vm->next_conf = vm->conf;
-		else
-			conf_vm_free(vm->conf);
-		vm->conf = c;
+		if (vm_start_conf(vm, c, err, sizeof err) == -1) {
+			control_reply_error(cl, 0, "%s", err);
+			return 0;
+		}
 	}
-	if (vm_start(vm, err, sizeof err) == -1) {
-		control_reply_error(cl, 0, "%s", err);
-		return 0;
-	}
-	control_waiter_add(cl, WAIT_START, vm, 0);
+	vm_wait(vm, WAIT_START, control_woken, cl);
 	return 0;
 }
 
@@ -464,18 +456,22 @@ control_stop_one(struct client *cl, struct vm *vm, uint32_t flags)
 		return 0;
 	}
 	if (flags & (STOP_WAIT | STOP_FORCE))
-		control_waiter_add(cl, WAIT_STOP, vm, 0);
+		vm_wait(vm, WAIT_STOP, control_woken, cl);
 	else
 		control_reply_ok(cl);
 	return 0;
 }
 
 static int
-control_stop(struct client *cl, struct vm *vm, struct msg *m)
+control_stop(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm;
 	struct proto_stop *s = m->data;
 	char name[VM_NAME_SIZE], err[PROTO_TEXT_SIZE];
 
+	(void)c;
 	if (control_str(name, sizeof name, s->name, sizeof s->name) == -1)
 		return -1;
 	if (!(s->flags & STOP_ALL)) {
@@ -488,70 +484,60 @@ control_stop(struct client *cl, struct vm *vm, struct msg *m)
 	}
 	cl->stop_all_left = 1;	/* held until every VM is asked */
 	TAILQ_FOREACH(vm, &engine->vms, entry) {
+		/* VMs that are not running refuse the stop: skipped. */
 		if (!vm_may_act(vm, cl->uid, cl->gid) ||
-		    vm->state == VM_STOPPED || vm->state == VM_FAILED)
-			continue;
-		if (vm_stop(vm, s->flags & STOP_FORCE, err, sizeof err) == -1)
+		    vm_stop(vm, s->flags & STOP_FORCE, err, sizeof err) == -1)
 			continue;
 		if (s->flags & (STOP_WAIT | STOP_FORCE)) {
 			cl->stop_all_left++;
-			control_waiter_add(cl, WAIT_STOP_ALL, vm, 0);
+			vm_wait(vm, WAIT_STOP, control_stop_all_woken, cl);
 		}
 	}
-	{
-		struct waiter w = { .client = cl, .kind = WAIT_STOP_ALL };
-
-		control_waiter_answer(&w, NULL);
-	}
+	control_stop_all_woken(NULL, NULL, cl);
 	return 0;
 }
 
 static int
-control_pause(struct client *cl, struct vm *vm, struct msg *m)
+control_pause(struct msgconn *c, struct msg *m, void *arg)
 {
-	int pause = m->hdr.type == MSG_CMD_PAUSE;
-	enum vm_state want = pause ? VM_RUNNING : VM_PAUSED;
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm = r->vm;
+	char err[PROTO_TEXT_SIZE];
 
-	if (vm->state != want) {
-		control_reply_error(cl, EINVAL, "vm %s is %s, not %s",
-		    vm->conf->name, proto_state_name(vm->state),
-		    proto_state_name(want));
+	(void)c;
+	if ((m->hdr.type == MSG_CMD_PAUSE ? vm_pause : vm_unpause)(vm, err,
+	    sizeof err) == -1) {
+		control_reply_error(cl, 0, "%s", err);
 		return 0;
 	}
-	if (vm->pending_op != 0) {
-		control_reply_error(cl, EBUSY, "vm %s is busy with another "
-		    "pause or unpause", vm->conf->name);
-		return 0;
-	}
-	if (runner_send(vm, pause ? MSG_RUN_PAUSE : MSG_RUN_UNPAUSE) == -1) {
-		control_reply_error(cl, errno, "vm %s: runner: %s",
-		    vm->conf->name, strerror(errno));
-		return 0;
-	}
-	control_waiter_add(cl, WAIT_RUNNER, vm,
-	    pause ? MSG_RUN_PAUSE : MSG_RUN_UNPAUSE);
+	vm_wait(vm, WAIT_RUNNER, control_woken, cl);
 	return 0;
 }
 
 static int
-control_wait(struct client *cl, struct vm *vm, struct msg *m)
+control_wait(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm = r->vm;
+
+	(void)c;
 	(void)m;
-	if (vm->state == VM_STOPPED)
-		control_reply_ok(cl);
-	else if (vm->state == VM_FAILED)
-		control_reply_error(cl, 0, "%s", vm->reason);
-	else
-		control_waiter_add(cl, WAIT_STOP, vm, 0);
+	vm_wait(vm, WAIT_STOP, control_woken, cl);
 	return 0;
 }
 
 static int
-control_capture(struct client *cl, struct vm *vm, struct msg *m)
+control_capture(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+	struct vm *vm = r->vm;
 	uint8_t *buf;
 	size_t n, off, chunk;
 
+	(void)c;
 	(void)m;
 	buf = xmalloc(CAPTURE_SIZE);
 	n = capture_copy(&vm->capture, buf, CAPTURE_SIZE);
@@ -566,14 +552,16 @@ control_capture(struct client *cl, struct vm *vm, struct msg *m)
 }
 
 static int
-control_reload(struct client *cl, struct vm *vm, struct msg *m)
+control_reload(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int errors;
 
-	(void)vm;
+	(void)c;
 	(void)m;
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("%s: open_memstream", __func__);
@@ -593,11 +581,13 @@ control_reload(struct client *cl, struct vm *vm, struct msg *m)
 }
 
 static int
-control_log(struct client *cl, struct vm *vm, struct msg *m)
+control_log(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
 	struct proto_log *l = m->data;
 
-	(void)vm;
+	(void)c;
 	log_setverbose(l->verbose != 0);
 	log_info("logging %s", l->verbose ? "verbose" : "brief");
 	control_reply_ok(cl);
@@ -605,9 +595,12 @@ control_log(struct client *cl, struct vm *vm, struct msg *m)
 }
 
 static int
-control_kill(struct client *cl, struct vm *vm, struct msg *m)
+control_kill(struct msgconn *c, struct msg *m, void *arg)
 {
-	(void)vm;
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
+
+	(void)c;
 	(void)m;
 	control_reply_ok(cl);
 	msgconn_close_when_flushed(cl->conn);
@@ -636,12 +629,14 @@ control_sub_tick(int fd, short events, void *arg)
 }
 
 static int
-control_subscribe(struct client *cl, struct vm *vm, struct msg *m)
+control_subscribe(struct msgconn *c, struct msg *m, void *arg)
 {
+	struct control_req *r = arg;
+	struct client *cl = r->cl;
 	struct proto_subscribe *s = m->data;
 	struct timeval tv;
 
-	(void)vm;
+	(void)c;
 	if (cl->sub_timer != NULL) {
 		event_free(cl->sub_timer);
 		cl->sub_timer = NULL;
@@ -662,45 +657,30 @@ control_subscribe(struct client *cl, struct vm *vm, struct msg *m)
 	return 0;
 }
 
-static const struct control_cmd *
-control_lookup(uint32_t type)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++)
-		if (control_cmds[i].type == type)
-			return &control_cmds[i];
-	return NULL;
-}
-
 static int
 control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 {
 	struct client *cl = arg;
+	struct control_req req = { .cl = cl, .vm = NULL };
 	const struct control_cmd *cmd;
-	struct vm *vm = NULL;
-	char name[VM_NAME_SIZE];
+	char name[VM_NAME_SIZE], why[128];
 	int rv;
 
-	if ((cmd = control_lookup(m->hdr.type)) == NULL) {
-		log_warnx("%s: dropping %s: unknown message type %u", __func__,
-		    msgconn_name(c), m->hdr.type);
+	if ((cmd = msg_lookup_entry(control_cmds, sizeof control_cmds /
+	    sizeof control_cmds[0], sizeof control_cmds[0], m, why,
+	    sizeof why)) == NULL) {
+		log_warnx("%s: dropping %s: %s", __func__, msgconn_name(c),
+		    why);
 		return -1;
 	}
-	if (m->hdr.len != cmd->size) {
-		log_warnx("%s: dropping %s: %s request of %u bytes (expected "
-		    "%zu)", __func__, msgconn_name(c), cmd->name, m->hdr.len,
-		    cmd->size);
-		return -1;
-	}
-	if (!cl->hello && cmd->type != MSG_HELLO) {
+	if (!cl->hello && cmd->msg.type != MSG_HELLO) {
 		log_warnx("%s: dropping %s: %s before hello", __func__,
-		    msgconn_name(c), cmd->name);
+		    msgconn_name(c), cmd->msg.name);
 		return -1;
 	}
 	if (cmd->flags & CTL_ADMIN && !control_is_admin(cl)) {
 		control_reply_error(cl, EPERM, "%s: permission denied (only "
-		    "root or the engine's user may)", cmd->name);
+		    "root or the engine's user may)", cmd->msg.name);
 		return 0;
 	}
 	if (cmd->flags & CTL_VM) {
@@ -710,13 +690,13 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 			    __func__, msgconn_name(c));
 			return -1;
 		}
-		if ((vm = vm_find(name)) == NULL) {
+		if ((req.vm = vm_find(name)) == NULL) {
 			control_reply_error(cl, ENOENT, "vm %s: no such vm",
 			    name);
 			return 0;
 		}
 		if (cmd->flags & CTL_ACT &&
-		    !vm_may_act(vm, cl->uid, cl->gid)) {
+		    !vm_may_act(req.vm, cl->uid, cl->gid)) {
 			control_reply_error(cl, EPERM, "vm %s: permission "
 			    "denied (not its owner)", name);
 			return 0;
@@ -724,7 +704,7 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 	}
 	/* Every reply to one request leaves in as few writes as it can. */
 	msgconn_cork(c);
-	rv = cmd->fn(cl, vm, m);
+	rv = cmd->msg.fn(c, m, &req);
 	msgconn_uncork(c);
 	return rv;
 }
@@ -732,14 +712,7 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 static void
 control_client_free(struct client *cl)
 {
-	struct waiter *w, *next;
-
-	TAILQ_FOREACH_SAFE(w, &engine->waiters, entry, next) {
-		if (w->client != cl)
-			continue;
-		TAILQ_REMOVE(&engine->waiters, w, entry);
-		free(w);
-	}
+	vm_wait_cancel(cl);
 	TAILQ_REMOVE(&engine->clients, cl, entry);
 	if (cl->sub_timer != NULL)
 		event_free(cl->sub_timer);

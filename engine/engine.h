@@ -69,20 +69,23 @@ void	capture_free(struct capture *);
 
 struct client;
 
-/* A client waiting for a VM event before it gets its answer. */
+/* What a waiter waits for (vm_wait). */
 enum wait_kind {
-	WAIT_START,		/* answered when the VM runs or fails */
-	WAIT_STOP,		/* answered when the VM has stopped */
-	WAIT_RUNNER,		/* answered by the runner's MSG_OK/MSG_ERROR */
-	WAIT_STOP_ALL,		/* one of `stop -a -w`: answered after all */
+	WAIT_START,		/* the VM runs, or fails or stops first */
+	WAIT_STOP,		/* the VM has stopped (or failed) */
+	WAIT_RUNNER,		/* the runner answers a pause or unpause */
 };
+
+struct vm;
+/* Called once when what a waiter waits for happens; err NULL on success. */
+typedef void	(*vm_wake_cb)(struct vm *, const char *err, void *arg);
 
 struct waiter {
 	TAILQ_ENTRY(waiter) entry;
-	struct client	*client;
 	enum wait_kind	 kind;
 	uint32_t	 vmid;
-	uint32_t	 op;	/* WAIT_RUNNER: MSG_RUN_PAUSE or _UNPAUSE */
+	vm_wake_cb	 fn;
+	void		*arg;
 };
 TAILQ_HEAD(waiters, waiter);
 
@@ -169,18 +172,66 @@ struct engine {
 
 extern struct engine *engine;
 
-/* vm.c: registry and state machine */
+/*
+ * vm.c: the registry and the state machine, the only code that changes a
+ * VM's state. What happens to a VM is an event; a table says from which
+ * states each one may happen and where it leads.
+ */
+enum vm_event {
+	VM_EV_START,		/* stopped or failed -> starting */
+	VM_EV_READY,		/* the runner says the guest boots */
+	VM_EV_PAUSE,		/* the runner paused the vCPUs */
+	VM_EV_UNPAUSE,
+	VM_EV_STOP,		/* asked to stop: stopping until it exits */
+	VM_EV_EXIT,		/* the runner ended as asked: stopped */
+	VM_EV_RESTART,		/* the guest rebooted: starting again */
+	VM_EV_FAIL,		/* failed, with a reason */
+	VM_EV_COUNT
+};
+
+/* What the state machine needs from outside: runner.c's, or a test's. */
+struct vm_ops {
+	/* Open the VM's resources and launch its runner: 0, or -1 and err. */
+	int		(*launch)(struct vm *, char *err, size_t errlen);
+	/* Send a request without payload: 0, or -1 with errno set. */
+	int		(*send)(struct vm *, uint32_t type);
+	/* End the runner now; its exit comes to vm_runner_exited(). */
+	void		(*kill)(struct vm *);
+	/* The monotonic clock the start rate limit reads, in ns. */
+	uint64_t	(*now)(void);
+};
+/* Replace the ops (NULL: runner.c's again). */
+void		 vm_set_ops(const struct vm_ops *);
+
 struct vm	*vm_find(const char *);
 struct vm	*vm_find_id(uint32_t);
 struct vm	*vm_find_pid(pid_t);
 struct vm	*vm_add(struct conf_vm *, int adhoc);
 void		 vm_remove(struct vm *);
-void		 vm_set_state(struct vm *, enum vm_state);
-void		 vm_fail(struct vm *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-/* Start a VM; returns 0, or -1 with the reason in err. */
+/* Whether the table lets ev happen to vm in its state. */
+int		 vm_can(const struct vm *, enum vm_event);
+const char	*vm_event_name(enum vm_event);
+/*
+ * Requests: each returns 0, or -1 with a sentence naming the VM in err
+ * (for a start that fails, also the VM's reason).
+ */
 int		 vm_start(struct vm *, char *err, size_t errlen);
+/* Start with conf for this run (the VM's own returns at stop); takes conf. */
+int		 vm_start_conf(struct vm *, struct conf_vm *, char *,
+		    size_t);
 int		 vm_stop(struct vm *, int force, char *err, size_t errlen);
+/* Pause and unpause answer through WAIT_RUNNER waiters. */
+int		 vm_pause(struct vm *, char *err, size_t errlen);
+int		 vm_unpause(struct vm *, char *err, size_t errlen);
+/* Call fn when vm gets to what kind waits for (at once if it is there). */
+void		 vm_wait(struct vm *, enum wait_kind, vm_wake_cb, void *);
+/* Forget every waiter registered with arg, unanswered. */
+void		 vm_wait_cancel(void *arg);
+/* Events from the runner (runner.c); text is the runner's own sentence. */
+void		 vm_runner_ready(struct vm *);
+void		 vm_runner_error(struct vm *, const char *text);
+void		 vm_runner_replied(struct vm *, const char *error);
+void		 vm_runner_hungup(struct vm *);
 void		 vm_runner_exited(struct vm *, int status);
 void		 vm_fill_info(struct vm *, struct proto_vm_info *);
 void		 vm_apply_config(struct config *);
@@ -211,22 +262,15 @@ void		 netif_lladdr(const struct conf_vm *, int, uint8_t *);
 void		 netif_release(struct vm *);
 int		 netif_reaped(pid_t, int);
 
-/* runner.c: fork, exec and feed vmtop-vm */
-int		 runner_launch(struct vm *, struct resources *, char *,
-		    size_t);
+/* runner.c: fork, exec and feed vmtop-vm; vm.c's ops */
+int		 runner_launch(struct vm *, char *, size_t);
 int		 runner_send(struct vm *, uint32_t type);
+void		 runner_kill(struct vm *);
 void		 runner_reap(void);
 
 /* control.c: the control socket and client requests */
 int		 control_listen(void);
 void		 control_close(void);
-void		 control_reply_ok(struct client *);
-void		 control_reply_error(struct client *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-void		 control_waiter_add(struct client *, enum wait_kind,
-		    struct vm *, uint32_t);
-/* Answer the waiters of vm of kind (all kinds if -1): OK or err. */
-void		 control_wake(struct vm *, int kind, const char *err);
 void		 control_broadcast_vm(struct vm *);
 
 /* engine.c */

@@ -1,8 +1,9 @@
 /*
  * Runner launch and supervision: fork + exec vmtop-vm with its engine
  * socket on RUNNER_SOCKET_FD, hand it the parameters and one fd per
- * message (peer id = VM id), end with MSG_RUN_START_END, and handle what
- * it reports. Exits are reaped on SIGCHLD and mapped by vm.c.
+ * message (peer id = VM id), end with MSG_RUN_START_END, and pass what
+ * it reports to vm.c, which alone changes the VM's state. Exits are
+ * reaped on SIGCHLD.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -44,32 +45,30 @@ static const struct msg_handler runner_handlers[] = {
 static int
 runner_ready(struct msgconn *c, struct msg *m, void *arg)
 {
-	struct vm *vm = arg;
-
 	(void)c;
 	(void)m;
-	if (vm->state != VM_STARTING)
-		return 0;
-	vm->started = time(NULL);
-	vm_set_state(vm, VM_RUNNING);
-	control_wake(vm, WAIT_START, NULL);
+	vm_runner_ready(arg);
 	return 0;
+}
+
+/* The text of an error the runner sent, which need not end in a NUL. */
+static void
+runner_error_text(struct msg *m, char *text, size_t len)
+{
+	struct proto_error *e = m->data;
+
+	snprintf(text, len, "%.*s", (int)strnlen(e->text, sizeof e->text),
+	    e->text);
 }
 
 static int
 runner_error(struct msgconn *c, struct msg *m, void *arg)
 {
-	struct vm *vm = arg;
-	struct proto_error *e = m->data;
-	size_t n = strnlen(e->text, sizeof e->text);
+	char text[PROTO_TEXT_SIZE];
 
 	(void)c;
-	if (strncmp(e->text, "vm ", 3) == 0)
-		snprintf(vm->reason, sizeof vm->reason, "%.*s", (int)n,
-		    e->text);
-	else
-		snprintf(vm->reason, sizeof vm->reason, "vm %s: %.*s",
-		    vm->conf->name, (int)n, e->text);
+	runner_error_text(m, text, sizeof text);
+	vm_runner_error(arg, text);
 	return 0;
 }
 
@@ -77,25 +76,14 @@ runner_error(struct msgconn *c, struct msg *m, void *arg)
 static int
 runner_reply(struct msgconn *c, struct msg *m, void *arg)
 {
-	struct vm *vm = arg;
-	struct proto_error *e = m->data;
 	char text[PROTO_TEXT_SIZE];
 
 	(void)c;
-	uint32_t op = vm->pending_op;
-
-	vm->pending_op = 0;
 	if (m->hdr.type == MSG_ERROR) {
-		snprintf(text, sizeof text, "vm %s: %.*s", vm->conf->name,
-		    (int)strnlen(e->text, sizeof e->text), e->text);
-		control_wake(vm, WAIT_RUNNER, text);
-		return 0;
-	}
-	if (vm->state == VM_RUNNING && op == MSG_RUN_PAUSE)
-		vm_set_state(vm, VM_PAUSED);
-	else if (vm->state == VM_PAUSED && op == MSG_RUN_UNPAUSE)
-		vm_set_state(vm, VM_RUNNING);
-	control_wake(vm, WAIT_RUNNER, NULL);
+		runner_error_text(m, text, sizeof text);
+		vm_runner_replied(arg, text);
+	} else
+		vm_runner_replied(arg, NULL);
 	return 0;
 }
 
@@ -142,9 +130,8 @@ runner_closed(struct msgconn *c, void *arg)
 	(void)c;
 	log_debug("vm %s: runner hung up", vm->conf->name);
 	vm->runner = NULL;
-	/* Its exit status arrives on SIGCHLD; make sure it comes. */
-	if (vm->pid > 0 && vm->state != VM_STOPPING)
-		kill(vm->pid, SIGKILL);
+	/* Its exit status arrives on SIGCHLD; vm.c makes sure it comes. */
+	vm_runner_hungup(vm);
 }
 
 /*
@@ -158,9 +145,15 @@ runner_send(struct vm *vm, uint32_t type)
 		errno = EPIPE;
 		return -1;
 	}
-	if (type == MSG_RUN_PAUSE || type == MSG_RUN_UNPAUSE)
-		vm->pending_op = type;
 	return msgconn_send(vm->runner, type, vm->id, -1, NULL, 0);
+}
+
+/* End the runner at once; its exit is reaped as any other. */
+void
+runner_kill(struct vm *vm)
+{
+	if (vm->pid > 0)
+		kill(vm->pid, SIGKILL);
 }
 
 static int
@@ -242,9 +235,8 @@ runner_handoff(struct vm *vm, struct resources *res)
 	return rv;
 }
 
-int
-runner_launch(struct vm *vm, struct resources *res, char *err,
-    size_t errlen)
+static int
+runner_spawn(struct vm *vm, struct resources *res, char *err, size_t errlen)
 {
 	int sv[2];
 	pid_t pid;
@@ -292,6 +284,21 @@ runner_launch(struct vm *vm, struct resources *res, char *err,
 	return 0;
 }
 
+/* Open vm's resources and start its runner with them: 0, or -1 and err. */
+int
+runner_launch(struct vm *vm, char *err, size_t errlen)
+{
+	struct resources res;
+	int rv;
+
+	resources_init(&res);
+	rv = resources_open(vm, &res, err, errlen);
+	if (rv == 0)
+		rv = runner_spawn(vm, &res, err, errlen);
+	resources_close(&res);
+	return rv;
+}
+
 /* Reap every runner (and slirp helper) that has ended. */
 void
 runner_reap(void)
@@ -301,9 +308,15 @@ runner_reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((vm = vm_find_pid(pid)) != NULL)
+		if ((vm = vm_find_pid(pid)) != NULL) {
+			log_debug("vm %s: runner %d ended (status 0x%x)",
+			    vm->conf->name, (int)pid, status);
+			if (vm->runner != NULL)
+				msgconn_free(vm->runner);
+			vm->runner = NULL;
+			vm->pid = 0;
 			vm_runner_exited(vm, status);
-		else
+		} else
 			netif_reaped(pid, status);
 	}
 }

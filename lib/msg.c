@@ -656,21 +656,31 @@ const struct msg_handler *
 msg_lookup(const struct msg_handler *tab, size_t n, const struct msg *m,
     char *why, size_t whylen)
 {
+	return msg_lookup_entry(tab, n, sizeof *tab, m, why, whylen);
+}
+
+const void *
+msg_lookup_entry(const void *tab, size_t n, size_t entsize,
+    const struct msg *m, char *why, size_t whylen)
+{
+	const struct msg_handler *h;
 	size_t i, len = m->hdr.len;
 
 	for (i = 0; i < n; i++) {
-		if (tab[i].type != m->hdr.type)
+		h = (const struct msg_handler *)((const char *)tab +
+		    i * entsize);
+		if (h->type != m->hdr.type)
 			continue;
-		if (tab[i].maxsize == 0 ? len == tab[i].size :
-		    (len >= tab[i].size && len <= tab[i].maxsize))
-			return &tab[i];
-		if (tab[i].maxsize == 0)
+		if (h->maxsize == 0 ? len == h->size :
+		    (len >= h->size && len <= h->maxsize))
+			return h;
+		if (h->maxsize == 0)
 			snprintf(why, whylen, "%s message of %zu bytes "
-			    "(expected %zu)", tab[i].name, len, tab[i].size);
+			    "(expected %zu)", h->name, len, h->size);
 		else
 			snprintf(why, whylen, "%s message of %zu bytes "
-			    "(expected %zu to %zu)", tab[i].name, len,
-			    tab[i].size, tab[i].maxsize);
+			    "(expected %zu to %zu)", h->name, len, h->size,
+			    h->maxsize);
 		errno = EBADMSG;
 		return NULL;
 	}

@@ -87,6 +87,13 @@ struct msg_handler {
  */
 const struct msg_handler *msg_lookup(const struct msg_handler *, size_t,
 		    const struct msg *, char *why, size_t whylen);
+/*
+ * msg_lookup for a table of larger entries (entsize bytes each) that start
+ * with a struct msg_handler, a peer's own fields after it. Returns the
+ * entry or NULL, as msg_lookup does.
+ */
+const void	*msg_lookup_entry(const void *, size_t, size_t entsize,
+		    const struct msg *, char *why, size_t whylen);
 
 /*
  * Check m's size against the table and call its handler. Unknown types

@@ -1055,6 +1055,59 @@ test_dispatch_direct(void **state)
 	close(sv[1]);
 }
 
+/* msg_lookup_entry: tables of larger entries that start with a handler. */
+static void
+test_lookup_entry(void **state)
+{
+	static const struct {
+		struct msg_handler	h;
+		int			flags;
+	} tab[] = {
+		{ { T_FIXED, "fixed", 8, 0, h_count }, 1 },
+		{ { T_TAIL, "tail", 4, 16, h_count }, 2 },
+		{ { T_EMPTY, "empty", 0, 0, h_count }, 3 },
+	};
+	const typeof(tab[0]) *e;
+	struct msg	 m;
+	char		 why[128];
+
+	(void)state;
+	memset(&m, 0, sizeof m);
+	m.fd = -1;
+	m.hdr.type = T_TAIL;
+	m.hdr.len = 10;
+	e = msg_lookup_entry(tab, 3, sizeof tab[0], &m, why, sizeof why);
+	assert_ptr_equal(e, &tab[1]);
+	assert_int_equal(e->flags, 2);
+	m.hdr.type = T_EMPTY;
+	m.hdr.len = 0;
+	e = msg_lookup_entry(tab, 3, sizeof tab[0], &m, why, sizeof why);
+	assert_ptr_equal(e, &tab[2]);
+	m.hdr.type = T_FIXED;
+	m.hdr.len = 9;
+	errno = 0;
+	assert_null(msg_lookup_entry(tab, 3, sizeof tab[0], &m, why,
+	    sizeof why));
+	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(why, "fixed message of 9 bytes (expected 8)");
+	m.hdr.type = T_TAIL;
+	m.hdr.len = 17;
+	assert_null(msg_lookup_entry(tab, 3, sizeof tab[0], &m, why,
+	    sizeof why));
+	assert_string_equal(why, "tail message of 17 bytes (expected 4 to "
+	    "16)");
+	m.hdr.type = T_UNKNOWN;
+	assert_null(msg_lookup_entry(tab, 3, sizeof tab[0], &m, why,
+	    sizeof why));
+	assert_int_equal(errno, ENOMSG);
+	assert_int_equal(strncmp(why, "unknown message type ", 21), 0);
+	/* msg_lookup is the same walk over plain handlers. */
+	m.hdr.type = T_FIXED;
+	m.hdr.len = 8;
+	assert_ptr_equal(msg_lookup(test_tab, NTEST_TAB, &m, why, sizeof why),
+	    &test_tab[0]);
+}
+
 /* msg_dispatch on a connection: a bad message drops the peer. */
 static void
 test_dispatch_conn(void **state)
@@ -1444,6 +1497,7 @@ main(void)
 		T(test_conn_queue_limit),
 		T(test_conn_aligned),
 		T(test_dispatch_direct),
+		T(test_lookup_entry),
 		T(test_dispatch_conn),
 		T(test_bad_header),
 		T(test_too_many_fds),
