@@ -56,12 +56,13 @@ console_handler(int sig, siginfo_t *si, void *uctx)
 	console_sig = sig;
 }
 
+/* Put the sentence for how it ended (or failed) in msg; returns end. */
 static enum console_end
-console_fail(struct console *c, enum console_end end, const char *fmt, ...)
+console_say(struct console *c, enum console_end end, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static enum console_end
-console_fail(struct console *c, enum console_end end, const char *fmt, ...)
+console_say(struct console *c, enum console_end end, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -119,7 +120,7 @@ console_lock(struct console *c)
 		return 0;
 	while (flock(c->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK) {
-			console_fail(c, CONSOLE_ERROR, "cannot lock the console "
+			console_say(c, CONSOLE_ERROR, "cannot lock the console "
 			    "of %s: %s", name, strerror(errno));
 			return -1;
 		}
@@ -128,7 +129,7 @@ console_lock(struct console *c)
 			buf[n > 0 ? n : 0] = '\0';
 			pid = strtol(buf, NULL, 10);
 			if (!c->opts->force) {
-				console_fail(c, CONSOLE_ERROR, "the console of "
+				console_say(c, CONSOLE_ERROR, "the console of "
 				    "%s is attached by pid %ld (console -f "
 				    "takes it over)", name, pid);
 				return -1;
@@ -139,7 +140,7 @@ console_lock(struct console *c)
 			c->took_from = pid > 0 ? pid : 0;
 		}
 		if (waited >= CONSOLE_TAKEOVER_MS) {
-			console_fail(c, CONSOLE_ERROR, "the console of %s is "
+			console_say(c, CONSOLE_ERROR, "the console of %s is "
 			    "still attached by pid %ld after %d seconds", name,
 			    pid, CONSOLE_TAKEOVER_MS / 1000);
 			return -1;
@@ -172,10 +173,10 @@ console_open(struct console *c)
 	}
 	if (c->fd == -1) {
 		if (errno == EBUSY)
-			console_fail(c, CONSOLE_ERROR, "the console of %s (%s) "
+			console_say(c, CONSOLE_ERROR, "the console of %s (%s) "
 			    "is in use by another program", name, tty);
 		else
-			console_fail(c, CONSOLE_ERROR, "cannot open the console "
+			console_say(c, CONSOLE_ERROR, "cannot open the console "
 			    "of %s (%s): %s", name, tty, strerror(errno));
 		return -1;
 	}
@@ -317,7 +318,7 @@ console_run(struct console *c, const sigset_t *mask)
 	if (console_lock(c) == -1 || console_open(c) == -1)
 		return CONSOLE_ERROR;
 	if (console_term_raw(&c->term) == -1)
-		return console_fail(c, CONSOLE_ERROR, "cannot set the "
+		return console_say(c, CONSOLE_ERROR, "cannot set the "
 		    "terminal's modes: %s", strerror(errno));
 	console_size(c);
 	if (c->opts->replay != -1 && c->opts->engine != -1) {
@@ -337,23 +338,23 @@ console_run(struct console *c, const sigset_t *mask)
 	console_term_restore(&c->term);
 	switch (end) {
 	case CONSOLE_DETACHED:
-		return console_fail(c, end, "detached from the console of %s",
+		return console_say(c, end, "detached from the console of %s",
 		    name);
 	case CONSOLE_HUNGUP:
-		return console_fail(c, end, "the console of %s hung up: the "
+		return console_say(c, end, "the console of %s hung up: the "
 		    "VM stopped", name);
 	case CONSOLE_TAKEN:
-		return console_fail(c, end, "the console of %s was taken over "
+		return console_say(c, end, "the console of %s was taken over "
 		    "by pid %ld", name, (long)console_taker);
 	case CONSOLE_LOST:
-		return console_fail(c, end, "lost the engine: detached from "
+		return console_say(c, end, "lost the engine: detached from "
 		    "the console of %s", name);
 	case CONSOLE_SIGNAL:
-		return console_fail(c, end, "detached from the console of %s: "
+		return console_say(c, end, "detached from the console of %s: "
 		    "%s", name, console_sig != 0 ? strsignal(console_sig) :
 		    "the terminal went away");
 	default:
-		return console_fail(c, CONSOLE_ERROR, "console of %s: %s", name,
+		return console_say(c, CONSOLE_ERROR, "console of %s: %s", name,
 		    strerror(errno));
 	}
 }
@@ -377,7 +378,7 @@ console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 	c.term.in = opts->in;
 	c.term.out = opts->out;
 	if (!isatty(opts->in) || !isatty(opts->out))
-		return console_fail(&c, CONSOLE_ERROR, "console %s: the "
+		return console_say(&c, CONSOLE_ERROR, "console %s: the "
 		    "console needs a terminal", opts->name);
 
 	console_sig = console_winch = console_taker = 0;

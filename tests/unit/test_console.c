@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -211,6 +212,9 @@ struct rig {
 	size_t			 nscreen;
 };
 
+/* The attach under way, which a failed test ends in its teardown. */
+static struct rig	*rig_live;
+
 static int
 pty_open(char *name, size_t len)
 {
@@ -322,6 +326,7 @@ rig_start(struct rig *r, int replay, const char *capture)
 	r->opts.replay = replay;
 	r->opts.in = r->opts.out = r->ts;
 	assert_int_equal(pthread_create(&r->thread, NULL, rig_thread, r), 0);
+	rig_live = r;
 	if (replay != -1)
 		rig_serve_replay(r, capture);
 	rig_screen(r, " vmtop: console of t1 (");
@@ -332,9 +337,14 @@ static enum console_end
 rig_finish(struct rig *r)
 {
 	struct termios after;
+	struct timespec ts;
 	char lock[128];
 
-	assert_int_equal(pthread_join(r->thread, NULL), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += WAIT_MS / 1000;
+	if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0)
+		fail_msg("the attach did not end within %d ms", WAIT_MS);
+	rig_live = NULL;
 	assert_int_equal(tcgetattr(r->ts, &after), 0);
 	assert_int_equal(after.c_lflag, r->before.c_lflag);
 	assert_int_equal(after.c_iflag, r->before.c_iflag);
@@ -357,11 +367,28 @@ rig_close(struct rig *r)
 		close(r->engine[1]);
 }
 
+/* After a failed test: detach, and hang up the engine for a replay. */
+static int
+rig_teardown(void **state)
+{
+	struct rig *r = rig_live;
+
+	(void)state;
+	if (r == NULL)
+		return 0;
+	rig_live = NULL;
+	if (write(r->tm, "\035", 1) == -1 || r->engine[1] == -1 ||
+	    shutdown(r->engine[1], SHUT_RDWR) == -1)
+		errno = 0;
+	pthread_join(r->thread, NULL);
+	return 0;
+}
+
 /* The nested host's shape: Enter, the terminal's report, then ~. */
 static void
 test_attach_detach_after_report(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 	struct winsize ws;
 	struct termios t;
 	char name[80];
@@ -393,7 +420,7 @@ test_attach_detach_after_report(void **state)
 static void
 test_attach_tilde_tilde_and_ctrl_bracket(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 
 	(void)state;
 	rig_start(&r, -1, NULL);
@@ -407,7 +434,7 @@ test_attach_tilde_tilde_and_ctrl_bracket(void **state)
 static void
 test_attach_help(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 
 	(void)state;
 	rig_start(&r, -1, NULL);
@@ -422,7 +449,7 @@ test_attach_help(void **state)
 static void
 test_attach_replay(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 
 	(void)state;
 	rig_start(&r, 2, "one\r\ntwo\r\n# \033[6nthree\r\n");
@@ -440,7 +467,7 @@ test_attach_replay(void **state)
 static void
 test_attach_replay_refused(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 	struct proto_error pe;
 	struct msg m;
 	char name[64];
@@ -457,6 +484,7 @@ test_attach_replay_refused(void **state)
 	r.opts.engine = r.engine[0];
 	r.opts.in = r.opts.out = r.ts;
 	assert_int_equal(pthread_create(&r.thread, NULL, rig_thread, &r), 0);
+	rig_live = &r;
 	assert_int_equal(msg_recv_sync(r.engine[1], &m), 1);
 	msg_clear(&m);
 	memset(&pe, 0, sizeof pe);
@@ -472,7 +500,7 @@ test_attach_replay_refused(void **state)
 static void
 test_attach_hangup_and_lost(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 
 	(void)state;
 	rig_start(&r, -1, NULL);
@@ -497,7 +525,7 @@ static void
 test_attach_lock(void **state)
 {
 	struct console_opts o;
-	struct rig r;
+	static struct rig r;	/* outlives a failed test */
 	char lock[128], buf[32], msg[256];
 	ssize_t n;
 	int fd;
@@ -547,6 +575,7 @@ test_attach_needs_a_terminal(void **state)
 int
 main(void)
 {
+#define attach_test(f)	cmocka_unit_test_teardown(f, rig_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_after_newline),
 		cmocka_unit_test(test_escape_mid_line),
@@ -554,14 +583,14 @@ main(void)
 		cmocka_unit_test(test_escape_ctrl_bracket),
 		cmocka_unit_test(test_escape_terminal_reports),
 		cmocka_unit_test(test_escape_keys_end_the_line),
-		cmocka_unit_test(test_attach_detach_after_report),
-		cmocka_unit_test(test_attach_tilde_tilde_and_ctrl_bracket),
-		cmocka_unit_test(test_attach_help),
-		cmocka_unit_test(test_attach_replay),
-		cmocka_unit_test(test_attach_replay_refused),
-		cmocka_unit_test(test_attach_hangup_and_lost),
-		cmocka_unit_test(test_attach_lock),
-		cmocka_unit_test(test_attach_needs_a_terminal),
+		attach_test(test_attach_detach_after_report),
+		attach_test(test_attach_tilde_tilde_and_ctrl_bracket),
+		attach_test(test_attach_help),
+		attach_test(test_attach_replay),
+		attach_test(test_attach_replay_refused),
+		attach_test(test_attach_hangup_and_lost),
+		attach_test(test_attach_lock),
+		attach_test(test_attach_needs_a_terminal),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
