@@ -19,13 +19,14 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Iconsole -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
 	    -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
 
 LIB_SRCS    = $(wildcard lib/*.c)
 ENGINE_SRCS = $(filter-out engine/parse.c, $(wildcard engine/*.c)) \
 	      engine/parse.c
 TUI_SRCS    = $(filter-out tui/vmtop.c, $(wildcard tui/*.c))
+CONSOLE_SRCS = $(wildcard console/*.c)
 VMM_SRCS    = $(filter-out vmm/vmtop-vm.c, $(wildcard vmm/*.c vmm/x86/*.c \
 	      vmm/hw/*.c vmm/virtio/*.c))
 DISK_SRCS   = $(wildcard vmm/disk/*.c)
@@ -33,6 +34,7 @@ DISK_SRCS   = $(wildcard vmm/disk/*.c)
 LIB_OBJS    = $(LIB_SRCS:.c=.o)
 ENGINE_OBJS = $(ENGINE_SRCS:.c=.o)
 TUI_OBJS    = $(TUI_SRCS:.c=.o)
+CONSOLE_OBJS = $(CONSOLE_SRCS:.c=.o)
 VMM_OBJS    = $(VMM_SRCS:.c=.o)
 DISK_OBJS   = $(DISK_SRCS:.c=.o)
 
@@ -48,7 +50,7 @@ SLIRP_OBJS  = $(SLIRP_SRCS:.c=.o)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
 BENCH_TOOLS = tests/bench/vmtop-bench
 
-ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
+ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(CONSOLE_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
 	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o) \
 	   $(BENCH_TOOLS:=.o) $(SLIRP_OBJS)
 
@@ -62,7 +64,7 @@ engine/parse.c: engine/parse.y
 # The assembler includes the keymaps; -MMD does not see them.
 tui/keymaps.o: keymaps/default.keys keymaps/vi.keys keymaps/emacs.keys
 
-libvmtop.a: $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(DISK_OBJS)
+libvmtop.a: $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(CONSOLE_OBJS) $(DISK_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
@@ -118,11 +120,11 @@ run: deps
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
+FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Iconsole -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
 	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -fsanitize=fuzzer,address,undefined \
 	  $(PKG_CFLAGS)
 
-FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(DISK_SRCS) $(VMM_SRCS)
+FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(CONSOLE_SRCS) $(DISK_SRCS) $(VMM_SRCS)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS) $(VMM_LIBS)
 

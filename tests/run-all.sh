@@ -51,6 +51,7 @@ run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh
 run_suite "e2e" sh tests/e2e/run.sh
 run_suite "e2e-net" sh tests/e2e/net.sh
+run_suite "e2e-console" sh tests/e2e/console.sh
 
 echo
 [ -n "$suites_failed" ] && echo "failed suites:$suites_failed"

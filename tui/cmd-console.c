@@ -1,13 +1,16 @@
 /*
  * console [-f] [-r LINES] NAME: attach the terminal to a VM's serial
- * console (console.c), from a shell or from the dashboard, which gives up
+ * console (console/), from a shell or from the dashboard, which gives up
  * the screen meanwhile. -r replays LINES of the captured output instead
  * of a screenful (-r 0: none); -f takes over from another attacher.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "client.h"
 #include "cmd.h"
 #include "console.h"
 #include "dashboard.h"
@@ -28,31 +31,55 @@ const struct cmd_entry cmd_console_entry = {
 static enum cmd_retval
 cmd_console_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	struct console_opts opts;
+	struct proto_vm_info vi;
+	enum console_end end;
 	const char *v;
-	char note[256], *end;
+	char msg[CMD_ERROR_SIZE], *e;
 	long lines;
-	int replay = ctx->replay_lines > 0 ? ctx->replay_lines : 0, rv;
 
 	(void)argc;
+	memset(&opts, 0, sizeof opts);
+	opts.replay = ctx->replay_lines > 0 ? ctx->replay_lines : 0;
 	if ((v = cmd_value(ctx, 'r')) != NULL) {
 		errno = 0;
-		lines = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || errno != 0 || lines < 0 ||
+		lines = strtol(v, &e, 10);
+		if (*v == '\0' || *e != '\0' || errno != 0 || lines < 0 ||
 		    lines > 1000000)
 			return cmd_error(ctx, "console: invalid number of lines "
 			    "to replay: %s", v);
-		replay = lines == 0 ? -1 : (int)lines;
+		opts.replay = lines == 0 ? -1 : (int)lines;
 	}
-	note[0] = '\0';
+	if (cmd_list_one(ctx, argv[0], &vi) == -1)
+		return CMD_RETURN_ERROR;
+	if (vi.tty[0] == '\0' || vi.state == VM_STOPPED ||
+	    vi.state == VM_FAILED)
+		return cmd_error(ctx, "vm %s is %s: it has no console", vi.name,
+		    proto_state_name(vi.state));
+	vi.name[sizeof vi.name - 1] = vi.tty[sizeof vi.tty - 1] = '\0';
+	opts.name = vi.name;
+	opts.tty = vi.tty;
+	opts.socket = ctx->conn->socket;
+	opts.engine = ctx->conn->fd;
+	opts.force = cmd_flag(ctx, 'f');
+	opts.in = STDIN_FILENO;
+	opts.out = STDOUT_FILENO;
+
 	if (ctx->dash != NULL)
 		dashboard_suspend(ctx->dash);
-	rv = console_attach(ctx, argv[0], replay, cmd_flag(ctx, 'f'), note,
-	    sizeof note);
-	if (ctx->dash != NULL) {
+	end = console_attach(&opts, msg, sizeof msg);
+	if (end == CONSOLE_LOST) {
+		client_close(ctx->conn);
+		ctx->conn = NULL;
+	}
+	if (ctx->dash != NULL)
 		dashboard_resume(ctx->dash);
-		if (rv == 0)
-			dashboard_message(ctx->dash, 0, "%s", note);
-	} else if (rv == 0)
-		printf("[%s]\n", note);
-	return rv == 0 ? CMD_RETURN_NORMAL : CMD_RETURN_ERROR;
+	if (end != CONSOLE_DETACHED && end != CONSOLE_HUNGUP &&
+	    end != CONSOLE_TAKEN)
+		return cmd_error(ctx, "%s", msg);
+	if (ctx->dash != NULL)
+		dashboard_message(ctx->dash, 0, "%s", msg);
+	else
+		printf("[%s]\n", msg);
+	return CMD_RETURN_NORMAL;
 }

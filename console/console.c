@@ -1,0 +1,417 @@
+/*
+ * Attaching: the terminal in raw mode, proxied to the VM's pty slave. It
+ * first replays the end of the output the engine captured, so nothing
+ * printed while nobody watched is lost, then goes live. A status line at
+ * the bottom (a scroll region above it) names the VM and the detach keys.
+ * Attach is exclusive: TIOCEXCL keeps other users' opens out, and a lock
+ * file by the engine's socket, holding the attacher's pid, keeps out other
+ * vmtops; a takeover signals that pid (SIGUSR1) to let go. The terminal is
+ * restored on every way out: detach, VM stopped, engine lost, takeover and
+ * SIGTERM, SIGHUP, SIGINT or SIGQUIT.
+ */
+#include <sys/file.h>
+#include <sys/ioctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+struct console {
+	const struct console_opts *opts;
+	struct console_term	 term;
+	struct console_escape	 esc;
+	int			 fd;		/* the pty slave */
+	int			 lockfd;
+	int			 locked;
+	pid_t			 took_from;
+	char			*msg;
+	size_t			 msglen;
+};
+
+static volatile sig_atomic_t	console_sig;
+static volatile sig_atomic_t	console_winch;
+static volatile sig_atomic_t	console_taker;
+
+static void
+console_handler(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	if (sig == SIGWINCH) {
+		console_winch = 1;
+		return;
+	}
+	if (sig == SIGUSR1)
+		console_taker = si != NULL ? si->si_pid : 0;
+	console_sig = sig;
+}
+
+/* Put the sentence for how it ended (or failed) in msg; returns end. */
+static enum console_end
+console_say(struct console *c, enum console_end end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum console_end
+console_say(struct console *c, enum console_end end, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, c->msglen, fmt, ap);
+	va_end(ap);
+	return end;
+}
+
+/* The status line naming the VM, its tty and the keys. */
+static void
+console_status(struct console *c)
+{
+	const char *tty = c->opts->tty;
+	char line[256];
+
+	if (strncmp(tty, "/dev/", 5) == 0)
+		tty += 5;
+	snprintf(line, sizeof line, " vmtop: console of %s (%s) | "
+	    "detach: ~. or Ctrl-] | ~? help ", c->opts->name, tty);
+	console_term_status(&c->term, line);
+}
+
+static void
+console_size(struct console *c)
+{
+	console_term_size(&c->term, c->fd);
+	console_status(c);
+}
+
+/*
+ * Take the lock file for the VM by the engine's socket, signalling its
+ * holder to let go with force. Returns 0 (also when there can be no lock
+ * file), or -1 with the error in msg.
+ */
+static int
+console_lock(struct console *c)
+{
+	const char *sock = c->opts->socket, *name = c->opts->name;
+	char *path, *slash, buf[32];
+	struct timespec ts = { 0, 20 * 1000000 };
+	long pid = 0;
+	ssize_t n;
+	int waited = 0;
+
+	if (sock == NULL)
+		return 0;
+	slash = strrchr(sock, '/');
+	xasprintf(&path, "%.*s/%s.console", slash != NULL ?
+	    (int)(slash - sock) : 1, slash != NULL ? sock : ".", name);
+	c->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	free(path);
+	if (c->lockfd == -1)
+		return 0;
+	while (flock(c->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			console_say(c, CONSOLE_ERROR, "cannot lock the console "
+			    "of %s: %s", name, strerror(errno));
+			return -1;
+		}
+		if (pid == 0) {
+			n = pread(c->lockfd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			pid = strtol(buf, NULL, 10);
+			if (!c->opts->force) {
+				console_say(c, CONSOLE_ERROR, "the console of "
+				    "%s is attached by pid %ld (console -f "
+				    "takes it over)", name, pid);
+				return -1;
+			}
+			if (pid > 0 && kill(pid, SIGUSR1) == -1 &&
+			    errno != ESRCH)
+				pid = -1;
+			c->took_from = pid > 0 ? pid : 0;
+		}
+		if (waited >= CONSOLE_TAKEOVER_MS) {
+			console_say(c, CONSOLE_ERROR, "the console of %s is "
+			    "still attached by pid %ld after %d seconds", name,
+			    pid, CONSOLE_TAKEOVER_MS / 1000);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+		waited += 20;
+	}
+	c->locked = 1;
+	snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(c->lockfd, 0) == 0 &&
+	    pwrite(c->lockfd, buf, strlen(buf), 0) == -1)
+		errno = 0;
+	return 0;
+}
+
+/* Open the pty slave exclusively, raw, without what waited in it. */
+static int
+console_open(struct console *c)
+{
+	const char *tty = c->opts->tty, *name = c->opts->name;
+	struct termios t;
+	int i;
+
+	/* A takeover: the other attacher may still be closing it. */
+	for (i = 0; i < 100; i++) {
+		c->fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (c->fd != -1 || errno != EBUSY || c->took_from == 0)
+			break;
+		usleep(20000);
+	}
+	if (c->fd == -1) {
+		if (errno == EBUSY)
+			console_say(c, CONSOLE_ERROR, "the console of %s (%s) "
+			    "is in use by another program", name, tty);
+		else
+			console_say(c, CONSOLE_ERROR, "cannot open the console "
+			    "of %s (%s): %s", name, tty, strerror(errno));
+		return -1;
+	}
+	ioctl(c->fd, TIOCEXCL);
+	if (tcgetattr(c->fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(c->fd, TCSANOW, &t);
+	}
+	tcflush(c->fd, TCIFLUSH);
+	return 0;
+}
+
+static void
+console_help(struct console *c)
+{
+	console_term_puts(&c->term, "\r\n[vmtop escapes, after a newline: "
+	    "~. detach, ~? this help, ~~ send ~; Ctrl-] detaches "
+	    "anywhere]\r\n");
+	console_status(c);
+}
+
+/* Send typed bytes to the guest, minding the escapes; 1 means detach. */
+static int
+console_input(struct console *c, const unsigned char *buf, size_t n)
+{
+	unsigned char out[2 * 4096];
+	size_t chunk, o;
+	int found;
+
+	while (n > 0) {
+		chunk = n < 4096 ? n : 4096;
+		found = console_escape_input(&c->esc, buf, chunk, out, &o);
+		if (o > 0 && console_term_write(c->fd, out, o) == -1)
+			return -1;
+		if (found & CONSOLE_ESCAPE_HELP)
+			console_help(c);
+		if (found & CONSOLE_ESCAPE_DETACH)
+			return 1;
+		buf += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+/* Read and drop what the engine sent; 0 when it hung up or failed. */
+static int
+console_engine_read(struct console *c)
+{
+	struct msg m;
+
+	if (msg_recv_sync(c->opts->engine, &m) != 1)
+		return 0;
+	msg_clear(&m);
+	return 1;
+}
+
+/*
+ * Whether the engine has hung up, waiting a moment: when it dies, the pty
+ * hangs up first, as its runner goes with it.
+ */
+static int
+console_engine_gone(struct console *c)
+{
+	struct pollfd pfd;
+
+	if (c->opts->engine == -1)
+		return 0;
+	pfd.fd = c->opts->engine;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 300) != 1)
+		return 0;
+	return !console_engine_read(c);
+}
+
+/* Proxy until something ends it. */
+static enum console_end
+console_loop(struct console *c, const sigset_t *mask)
+{
+	static unsigned char buf[65536];
+	struct pollfd pfd[3];
+	ssize_t n;
+	int rv;
+
+	console_escape_init(&c->esc);
+	for (;;) {
+		if (console_sig != 0)
+			return console_sig == SIGUSR1 ? CONSOLE_TAKEN :
+			    CONSOLE_SIGNAL;
+		if (console_winch) {
+			console_winch = 0;
+			console_size(c);
+		}
+		pfd[0].fd = c->term.in;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = c->fd;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = c->opts->engine;
+		pfd[2].events = POLLIN;
+		if (ppoll(pfd, 3, NULL, mask) == -1) {
+			if (errno == EINTR)
+				continue;
+			return CONSOLE_ERROR;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(c->fd, buf, sizeof buf);
+			if (n > 0) {
+				if (console_term_write(c->term.out, buf, n) ==
+				    -1)
+					return CONSOLE_SIGNAL;
+			} else if (n == 0 || (errno != EAGAIN &&
+			    errno != EINTR))
+				return console_engine_gone(c) ? CONSOLE_LOST :
+				    CONSOLE_HUNGUP;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(c->term.in, buf, sizeof buf);
+			if (n == 0 || (n == -1 && errno != EAGAIN &&
+			    errno != EINTR))
+				return CONSOLE_SIGNAL;
+			if (n > 0 && (rv = console_input(c, buf, n)) != 0)
+				return rv == 1 ? CONSOLE_DETACHED :
+				    CONSOLE_HUNGUP;
+		}
+		if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !console_engine_read(c))
+			return CONSOLE_LOST;
+	}
+}
+
+/* Attach once the signals are ours: lock, open, raw, replay, proxy. */
+static enum console_end
+console_run(struct console *c, const sigset_t *mask)
+{
+	const char *name = c->opts->name;
+	char line[256];
+	enum console_end end;
+	int rv;
+
+	if (console_lock(c) == -1 || console_open(c) == -1)
+		return CONSOLE_ERROR;
+	if (console_term_raw(&c->term) == -1)
+		return console_say(c, CONSOLE_ERROR, "cannot set the "
+		    "terminal's modes: %s", strerror(errno));
+	console_size(c);
+	if (c->opts->replay != -1 && c->opts->engine != -1) {
+		rv = console_replay(&c->term, c->opts->engine, name,
+		    c->opts->replay, c->msg, c->msglen);
+		if (rv != 0)
+			return rv == -1 ? CONSOLE_ERROR : CONSOLE_LOST;
+		console_status(c);
+	}
+	if (c->took_from > 0) {
+		snprintf(line, sizeof line, " vmtop: took the console of %s "
+		    "over from pid %ld | detach: ~. or Ctrl-] ", name,
+		    (long)c->took_from);
+		console_term_status(&c->term, line);
+	}
+	end = console_loop(c, mask);
+	console_term_restore(&c->term);
+	switch (end) {
+	case CONSOLE_DETACHED:
+		return console_say(c, end, "detached from the console of %s",
+		    name);
+	case CONSOLE_HUNGUP:
+		return console_say(c, end, "the console of %s hung up: the "
+		    "VM stopped", name);
+	case CONSOLE_TAKEN:
+		return console_say(c, end, "the console of %s was taken over "
+		    "by pid %ld", name, (long)console_taker);
+	case CONSOLE_LOST:
+		return console_say(c, end, "lost the engine: detached from "
+		    "the console of %s", name);
+	case CONSOLE_SIGNAL:
+		return console_say(c, end, "detached from the console of %s: "
+		    "%s", name, console_sig != 0 ? strsignal(console_sig) :
+		    "the terminal went away");
+	default:
+		return console_say(c, CONSOLE_ERROR, "console of %s: %s", name,
+		    strerror(errno));
+	}
+}
+
+enum console_end
+console_attach(const struct console_opts *opts, char *msg, size_t msglen)
+{
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT,
+	    SIGUSR1, SIGWINCH };
+	struct sigaction sa, old[6];
+	struct console c;
+	sigset_t block, saved;
+	enum console_end end;
+	size_t i;
+
+	memset(&c, 0, sizeof c);
+	c.opts = opts;
+	c.fd = c.lockfd = -1;
+	c.msg = msg;
+	c.msglen = msglen;
+	c.term.in = opts->in;
+	c.term.out = opts->out;
+	if (!isatty(opts->in) || !isatty(opts->out))
+		return console_say(&c, CONSOLE_ERROR, "console %s: the "
+		    "console needs a terminal", opts->name);
+
+	console_sig = console_winch = console_taker = 0;
+	sigemptyset(&block);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = console_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigaddset(&block, sigs[i]);
+		sigaction(sigs[i], &sa, &old[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &saved);
+
+	end = console_run(&c, &saved);
+
+	console_term_restore(&c.term);
+	if (c.fd != -1) {
+		ioctl(c.fd, TIOCNXCL);
+		close(c.fd);
+	}
+	if (c.lockfd != -1) {
+		if (c.locked && ftruncate(c.lockfd, 0) == -1)
+			errno = 0;
+		close(c.lockfd);
+	}
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	/* A signal to end vmtop goes on to what handled it before. */
+	if (end == CONSOLE_SIGNAL && console_sig != 0) {
+		fprintf(stderr, "vmtop: %s\n", msg);
+		raise(console_sig);
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	return end;
+}
