@@ -414,11 +414,11 @@ cmd_recv(struct cmd_ctx *ctx, struct msg *m)
 enum cmd_retval
 cmd_bad_reply(struct cmd_ctx *ctx, struct msg *m)
 {
-	if (m->hdr.type == MSG_ERROR && m->hdr.len == sizeof(struct
-	    proto_error))
-		client_error_text(m, ctx->error, sizeof ctx->error);
-	else {
-		client_malformed(m, ctx->error, sizeof ctx->error);
+	int rv;
+
+	if ((rv = client_reply(m, ctx->error, sizeof ctx->error)) != 1) {
+		if (rv == 0)
+			client_malformed(m, ctx->error, sizeof ctx->error);
 		cmd_disconnect(ctx);
 	}
 	msg_clear(m);
