@@ -120,6 +120,7 @@ dashboard_engine_msg(struct msgconn *c, struct msg *m, void *arg)
 	log_debug("%s: %s", __func__, why);
 	dashboard_message(dash, 1, "malformed update from the engine: %s",
 	    why);
+	dash->sub_broken = 1;
 	return -1;
 }
 
@@ -132,12 +133,16 @@ dashboard_engine_closed(struct msgconn *c, void *arg)
 	(void)c;
 	dash->sub = NULL;
 	dash->connected = 0;
-	dash->lost = 1;
 	dash->have_engine = 0;
 	dash->in_tick = 0;
 	tui_table_clear(&dash->table);
-	dashboard_message(dash, 1, "the engine went away; its VMs are gone "
-	    "(q quits, any command starts a new engine)");
+	/* Dropped for a malformed update, the engine may well be there. */
+	if (!dash->sub_broken) {
+		dash->lost = 1;
+		dashboard_message(dash, 1, "the engine went away; its VMs are "
+		    "gone (q quits, any command starts a new engine)");
+	}
+	dash->sub_broken = 0;
 	evtimer_add(dash->retry_ev, &tv);
 }
 

@@ -107,6 +107,7 @@ struct dashboard {
 	int			 have_engine;
 	int			 connected;
 	int			 lost;		/* the engine went away */
+	int			 sub_broken;	/* it sent a malformed update */
 	uint64_t		 tick;		/* counts MSG_ENGINE_INFO */
 	int			 in_tick;
 

@@ -511,5 +511,26 @@ wait_gone "waiting" && ok "stop -w is done" || { not_ok "stop -w is done"; dump;
 keys q
 see "quit after stop -w" "vmtop-exit=0"
 
+# --- replies that break the protocol, from a fake engine ------------------------------------
+FAKE="$TOP/tests/runner/vmtop-fakeengine"
+"$FAKE" "$T/short-hello.sock" shorthello & fake1=$!
+"$FAKE" "$T/short-reply.sock" shortreply & fake2=$!
+i=0; while [ $i -lt 50 ] && ! { [ -S "$T/short-hello.sock" ] && [ -S "$T/short-reply.sock" ]; }; do sleep 0.1; i=$((i + 1)); done
+check_fail "a short hello is named" \
+    "malformed reply from the engine: hello message of 3 bytes (expected 8)" \
+    "$VMTOP" -S "$T/short-hello.sock" -c list
+check_fail "a short reply to a wait is named" \
+    "malformed reply from the engine: ok message of 3 bytes (expected 0)" \
+    "$VMTOP" -S "$T/short-reply.sock" -c 'wait web'
+run 132 40 "$VMTOP -S $T/short-reply.sock"
+see "a short update is named on the message line" \
+    "malformed update from the engine: vm info message of 3 bytes (expected"
+keys : 'wait web' Enter
+see "a short reply to a waiting command is named" \
+    "malformed reply from the engine: ok message of 3 bytes (expected 0)"
+keys q
+see "quit after the fake engine" "vmtop-exit=0"
+kill "$fake1" "$fake2"
+
 tm kill-server 2>/dev/null
 finish
