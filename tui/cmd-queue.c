@@ -34,6 +34,7 @@ struct cmd_queue {
 };
 
 static void	cmd_queue_run(struct cmd_queue_item *);
+static void	cmd_queue_park(struct cmd_queue_item *);
 
 struct cmd_queue *
 cmd_queue_new(struct event_base *base, struct cmd_ctx *owner,
@@ -167,9 +168,7 @@ cmd_queue_ready(int fd, short events, void *arg)
 	rv = cmd_resume(&item->ctx, cmd_recv(&item->ctx, &m) == 0 ? &m :
 	    NULL);
 	if (rv == CMD_RETURN_WAIT && item->ctx.conn != NULL) {
-		item->ev = event_new(q->base, item->ctx.conn->fd, EV_READ,
-		    cmd_queue_ready, item);
-		event_add(item->ev, NULL);
+		cmd_queue_park(item);		/* it waits again */
 		return;
 	}
 	if (rv == CMD_RETURN_WAIT)
@@ -194,9 +193,11 @@ cmd_queue_park(struct cmd_queue_item *item)
 	if (item->ev == NULL)
 		fatalx("%s: event_new", __func__);
 	event_add(item->ev, NULL);
-	TAILQ_INSERT_TAIL(&q->parked, item, entry);
-	q->nparked++;
-	item->parked = 1;
+	if (!item->parked) {
+		TAILQ_INSERT_TAIL(&q->parked, item, entry);
+		q->nparked++;
+		item->parked = 1;
+	}
 	if (q->hooks->waiting != NULL)
 		q->hooks->waiting(item, q->arg);
 }

@@ -99,7 +99,7 @@ struct cmd_ctx {
 
 	/* What resumes the command that waits, or NULL. */
 	cmd_resume_cb		  resume;
-	/* What a command that waited did, for the dashboard's message line. */
+	/* What the command did, for the dashboard's message line, or "". */
 	char			  result[CMD_ERROR_SIZE];
 };
 

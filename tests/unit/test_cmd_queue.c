@@ -239,6 +239,7 @@ test_restart_waits_twice(void **state)
 	engine_answer(f, MSG_OK, NULL, 0);
 	event_base_loop(f->base, EVLOOP_ONCE);
 	assert_int_equal(cmd_queue_waiting(f->queue), 1);
+	assert_int_equal(f->seen.waiting, 2);
 	assert_string_equal(f->seen.log, "");
 	engine_expect(f, MSG_CMD_START);
 	engine_error(f, "vm web: the test says no");
