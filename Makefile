@@ -42,9 +42,11 @@ UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:.c=)
 RUNNER_TEST = tests/runner/vmtop-test-runner
 RAW_CLIENT  = tests/runner/vmtop-rawclient
+FAKE_ENGINE = tests/runner/vmtop-fakeengine
 DISK_TOOL   = tests/disk/vmtop-diskio
 NET_TOOLS   = tests/net/vmtop-netpeer
-TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(DISK_TOOL) $(NET_TOOLS)
+TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(FAKE_ENGINE) $(DISK_TOOL) \
+	      $(NET_TOOLS)
 SLIRP_SRCS  = $(wildcard vmm/slirp/*.c)
 SLIRP_OBJS  = $(SLIRP_SRCS:.c=.o)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)

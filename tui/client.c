@@ -7,6 +7,7 @@
  * exchange is blocking (msg_send_sync/msg_recv_sync) and every error is a
  * sentence for the user.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -28,6 +29,8 @@
 #include "paths.h"
 #include "proto.h"
 #include "xmalloc.h"
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
 static uint64_t
 client_now_ms(void)
@@ -293,6 +296,85 @@ client_error_code(const struct msg *m)
 	return pe.code;
 }
 
+/* What the hello exchange needs from the engine's answer. */
+struct client_hello_state {
+	struct client_conn	*conn;
+	int			 flags;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+client_hello_hello(struct msgconn *unused, struct msg *m, void *arg)
+{
+	struct client_hello_state *hs = arg;
+	struct client_conn *c = hs->conn;
+	struct proto_hello hello;
+
+	(void)unused;
+	memcpy(&hello, m->data, sizeof hello);
+	c->version = hello.version;
+	if (c->engine_pid == 0)
+		c->engine_pid = hello.pid;
+	if (hello.version != PROTOCOL_VERSION &&
+	    (~hs->flags & CLIENT_ANY_VERSION)) {
+		snprintf(hs->err, hs->errlen, "engine speaks protocol %u, "
+		    "this vmtop speaks %u: run `vmtop -c kill-engine`",
+		    hello.version, PROTOCOL_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+client_hello_error(struct msgconn *unused, struct msg *m, void *arg)
+{
+	struct client_hello_state *hs = arg;
+
+	(void)unused;
+	client_error_text(m, hs->err, hs->errlen);
+	if ((hs->flags & CLIENT_ANY_VERSION) && client_error_code(m) ==
+	    EPROTO) {
+		/* An engine of another protocol: version unknown. */
+		hs->conn->version = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* The answers to our hello. */
+static const struct msg_handler client_hello_replies[] = {
+	{ MSG_HELLO, "hello", sizeof(struct proto_hello), 0,
+	    client_hello_hello },
+	{ MSG_ERROR, "error", sizeof(struct proto_error), 0,
+	    client_hello_error },
+};
+
+/* The answers to a request answered by MSG_OK or MSG_ERROR. */
+static const struct msg_handler client_ok_replies[] = {
+	{ MSG_OK, "ok", 0, 0, NULL },
+	{ MSG_ERROR, "error", sizeof(struct proto_error), 0, NULL },
+};
+
+/*
+ * Find m's entry in a table of the replies we expect and check its size.
+ * Return values: the entry, or NULL with a sentence in err that names
+ * what came.
+ */
+static const struct msg_handler *
+client_lookup(const struct msg_handler *tab, size_t n, const struct msg *m,
+    char *err, size_t errlen)
+{
+	const struct msg_handler *h;
+	char why[128];
+
+	if ((h = msg_lookup(tab, n, m, why, sizeof why)) != NULL)
+		return h;
+	log_debug("%s: %s", __func__, why);
+	snprintf(err, errlen, "malformed reply from the engine: %s", why);
+	return NULL;
+}
+
 /*
  * Send our hello and check the engine's. With CLIENT_ANY_VERSION, an
  * engine of another protocol (its hello, or its EPROTO refusal) is kept
@@ -302,6 +384,8 @@ client_error_code(const struct msg *m)
 static int
 client_hello(struct client_conn *c, int flags, char *err, size_t errlen)
 {
+	struct client_hello_state hs = { c, flags, err, errlen };
+	const struct msg_handler *h;
 	struct proto_hello hello;
 	struct pollfd pfd;
 	struct msg m;
@@ -326,38 +410,11 @@ client_hello(struct client_conn *c, int flags, char *err, size_t errlen)
 	}
 	if (client_recv(c, &m, err, errlen) != 1)
 		return -1;
-	switch (m.hdr.type) {
-	case MSG_HELLO:
-		if (m.hdr.len != sizeof hello)
-			break;
-		memcpy(&hello, m.data, sizeof hello);
-		msg_clear(&m);
-		c->version = hello.version;
-		if (c->engine_pid == 0)
-			c->engine_pid = hello.pid;
-		if (hello.version != PROTOCOL_VERSION &&
-		    (~flags & CLIENT_ANY_VERSION)) {
-			snprintf(err, errlen, "engine speaks protocol %u, "
-			    "this vmtop speaks %u: run `vmtop -c kill-engine`",
-			    hello.version, PROTOCOL_VERSION);
-			return -1;
-		}
-		return 0;
-	case MSG_ERROR:
-		client_error_text(&m, err, errlen);
-		if ((flags & CLIENT_ANY_VERSION) && client_error_code(&m) ==
-		    EPROTO) {
-			/* An engine of another protocol: version unknown. */
-			c->version = 0;
-			msg_clear(&m);
-			return 0;
-		}
-		msg_clear(&m);
-		return -1;
-	}
-	client_malformed(&m, err, errlen);
+	h = client_lookup(client_hello_replies, nitems(client_hello_replies),
+	    &m, err, errlen);
+	n = h != NULL ? h->fn(NULL, &m, &hs) : -1;
 	msg_clear(&m);
-	return -1;
+	return n;
 }
 
 int
@@ -486,22 +543,51 @@ client_recv(struct client_conn *c, struct msg *m, char *err, size_t errlen)
 }
 
 int
+client_pending(struct client_conn *c)
+{
+	struct msg_hdr hdr;
+	ssize_t n;
+	int queued;
+
+	n = recv(c->fd, &hdr, sizeof hdr, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 0;
+	if (n <= 0 || hdr.len > MSG_MAX_PAYLOAD)
+		return 1;	/* the end, an error or a bad header: read it */
+	if ((size_t)n < sizeof hdr)
+		return 0;
+	if (ioctl(c->fd, FIONREAD, &queued) == -1)
+		return 1;
+	return (size_t)queued >= sizeof hdr + hdr.len;
+}
+
+int
+client_reply(const struct msg *m, char *err, size_t errlen)
+{
+	const struct msg_handler *h;
+
+	h = client_lookup(client_ok_replies, nitems(client_ok_replies), m,
+	    err, errlen);
+	if (h == NULL)
+		return -1;
+	if (h->type == MSG_OK)
+		return 0;
+	client_error_text(m, err, errlen);
+	return 1;
+}
+
+int
 client_expect_ok(struct client_conn *c, char *err, size_t errlen)
 {
 	struct msg m;
+	int rv;
 
 	if (client_recv(c, &m, err, errlen) != 1)
 		return -1;
-	if (m.hdr.type == MSG_OK && m.hdr.len == 0) {
-		msg_clear(&m);
-		return 0;
-	}
-	if (m.hdr.type == MSG_ERROR)
-		client_error_text(&m, err, errlen);
-	else
-		client_malformed(&m, err, errlen);
+	rv = client_reply(&m, err, errlen);
 	msg_clear(&m);
-	return -1;
+	return rv == 0 ? 0 : -1;
 }
 
 void
@@ -529,5 +615,6 @@ client_malformed(const struct msg *m, char *err, size_t errlen)
 {
 	log_debug("%s: unexpected message type %u, %u bytes", __func__,
 	    m->hdr.type, m->hdr.len);
-	snprintf(err, errlen, "malformed reply from the engine");
+	snprintf(err, errlen, "malformed reply from the engine: message type "
+	    "%u of %u bytes", m->hdr.type, m->hdr.len);
 }

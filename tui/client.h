@@ -54,6 +54,14 @@ int	 client_request(struct client_conn *, uint32_t type, const void *,
  */
 int	 client_recv(struct client_conn *, struct msg *, char *err,
 	     size_t errlen);
+/* Whether a whole message (or the end of the connection) can be read. */
+int	 client_pending(struct client_conn *);
+/*
+ * Check the answer to a request answered by MSG_OK or MSG_ERROR. Return
+ * values: 0 for MSG_OK, 1 for MSG_ERROR with the engine's text in err, -1
+ * for anything else (or a wrong size) with a sentence naming it in err.
+ */
+int	 client_reply(const struct msg *, char *err, size_t errlen);
 /* Read a reply: 0 for MSG_OK, -1 with the engine's error text in err. */
 int	 client_expect_ok(struct client_conn *, char *err, size_t errlen);
 /* Copy the text of an MSG_ERROR (size-checked) into err. */

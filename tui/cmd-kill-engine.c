@@ -49,7 +49,9 @@ cmd_kill_engine_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	c = ctx->conn;
 	pid = c->engine_pid;
 	if (c->version == PROTOCOL_VERSION) {
-		if (cmd_simple(ctx, MSG_CMD_KILL, NULL, 0) != CMD_RETURN_NORMAL)
+		if (cmd_send(ctx, MSG_CMD_KILL, NULL, 0) == -1 ||
+		    cmd_recv(ctx, &m) == -1 ||
+		    cmd_ok_reply(ctx, &m) != CMD_RETURN_NORMAL)
 			return CMD_RETURN_ERROR;
 	} else {
 		if (pid <= 0)

@@ -119,6 +119,13 @@ cmd_start_fill(struct cmd_ctx *ctx, const char *name, struct proto_start *ps)
 	return 0;
 }
 
+/* The engine answers a start once the VM is ready (or has failed). */
+static enum cmd_retval
+cmd_start_ready(struct cmd_ctx *ctx, struct msg *m)
+{
+	return cmd_ok_result(ctx, m, "%s is running", ctx->argv[0]);
+}
+
 static enum cmd_retval
 cmd_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -127,5 +134,6 @@ cmd_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	if (cmd_start_fill(ctx, argv[0], &ps) == -1)
 		return CMD_RETURN_ERROR;
-	return cmd_simple(ctx, MSG_CMD_START, &ps, sizeof ps);
+	return cmd_request(ctx, MSG_CMD_START, &ps, sizeof ps,
+	    cmd_start_ready);
 }

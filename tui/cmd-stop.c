@@ -20,6 +20,16 @@ const struct cmd_entry cmd_stop_entry = {
 	.needs_engine = 1
 };
 
+/* The answer: at once, or with -w or -f once the VM has stopped. */
+static enum cmd_retval
+cmd_stop_done(struct cmd_ctx *ctx, struct msg *m)
+{
+	int waited = cmd_flag(ctx, 'w') || cmd_flag(ctx, 'f');
+
+	return cmd_ok_result(ctx, m, waited ? "%s stopped" : NULL,
+	    ctx->argc == 0 ? "every VM" : ctx->argv[0]);
+}
+
 static enum cmd_retval
 cmd_stop_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -42,5 +52,5 @@ cmd_stop_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		ps.flags |= STOP_FORCE;
 	if (cmd_flag(ctx, 'w'))
 		ps.flags |= STOP_WAIT;
-	return cmd_simple(ctx, MSG_CMD_STOP, &ps, sizeof ps);
+	return cmd_request(ctx, MSG_CMD_STOP, &ps, sizeof ps, cmd_stop_done);
 }

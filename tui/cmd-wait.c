@@ -1,4 +1,7 @@
-/* wait NAME: block until the engine says the VM has stopped. */
+/*
+ * wait NAME: wait until the engine says the VM has stopped (the dashboard
+ * goes on meanwhile).
+ */
 #include "cmd.h"
 
 static enum cmd_retval	cmd_wait_exec(struct cmd_ctx *, int, char **);
@@ -15,6 +18,12 @@ const struct cmd_entry cmd_wait_entry = {
 };
 
 static enum cmd_retval
+cmd_wait_stopped(struct cmd_ctx *ctx, struct msg *m)
+{
+	return cmd_ok_result(ctx, m, "%s has stopped", ctx->argv[0]);
+}
+
+static enum cmd_retval
 cmd_wait_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct proto_name pn;
@@ -22,5 +31,6 @@ cmd_wait_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	if (cmd_fill_name(ctx, argv[0], &pn) == -1)
 		return CMD_RETURN_ERROR;
-	return cmd_simple(ctx, MSG_CMD_WAIT, &pn, sizeof pn);
+	return cmd_request(ctx, MSG_CMD_WAIT, &pn, sizeof pn,
+	    cmd_wait_stopped);
 }

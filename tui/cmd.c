@@ -238,12 +238,26 @@ cmd_prepare(struct cmd_ctx *ctx, int argc, char **argv)
 	return entry;
 }
 
+/* End the running command: flush its output and forget its arguments. */
+static enum cmd_retval
+cmd_end(struct cmd_ctx *ctx, enum cmd_retval rv)
+{
+	if (fflush(ctx->out) == EOF && rv == CMD_RETURN_NORMAL)
+		rv = cmd_error(ctx, "cannot write the output: %s",
+		    strerror(errno));
+	ctx->resume = NULL;
+	cmd_args_clear(ctx);
+	return rv;
+}
+
 enum cmd_retval
-cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
+cmd_begin(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *entry;
 	enum cmd_retval rv;
 
+	ctx->resume = NULL;
+	ctx->result[0] = '\0';
 	if ((entry = cmd_prepare(ctx, argc, argv)) == NULL)
 		return CMD_RETURN_ERROR;
 	if ((entry->flags & CMD_DASHBOARD) && ctx->dash == NULL) {
@@ -252,11 +266,47 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return CMD_RETURN_ERROR;
 	}
 	rv = entry->exec(ctx, ctx->argc, ctx->argv);
-	if (fflush(ctx->out) == EOF && rv == CMD_RETURN_NORMAL)
-		rv = cmd_error(ctx, "cannot write the output: %s",
-		    strerror(errno));
-	cmd_args_clear(ctx);
+	if (rv == CMD_RETURN_WAIT)
+		return rv;
+	return cmd_end(ctx, rv);
+}
+
+enum cmd_retval
+cmd_resume(struct cmd_ctx *ctx, struct msg *m)
+{
+	cmd_resume_cb resume = ctx->resume;
+	enum cmd_retval rv;
+
+	ctx->resume = NULL;
+	if (m == NULL || resume == NULL) {
+		if (m != NULL)
+			msg_clear(m);
+		return cmd_end(ctx, CMD_RETURN_ERROR);
+	}
+	rv = resume(ctx, m);
+	if (rv == CMD_RETURN_WAIT)
+		return rv;
+	return cmd_end(ctx, rv);
+}
+
+enum cmd_retval
+cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct msg m;
+	enum cmd_retval rv;
+
+	rv = cmd_begin(ctx, argc, argv);
+	while (rv == CMD_RETURN_WAIT)
+		rv = cmd_resume(ctx, cmd_recv(ctx, &m) == 0 ? &m : NULL);
 	return rv;
+}
+
+/* Wait for the reply to the request just sent; resume goes on with it. */
+enum cmd_retval
+cmd_wait(struct cmd_ctx *ctx, cmd_resume_cb resume)
+{
+	ctx->resume = resume;
+	return CMD_RETURN_WAIT;
 }
 
 enum cmd_retval
@@ -363,30 +413,64 @@ cmd_recv(struct cmd_ctx *ctx, struct msg *m)
 enum cmd_retval
 cmd_bad_reply(struct cmd_ctx *ctx, struct msg *m)
 {
-	if (m->hdr.type == MSG_ERROR && m->hdr.len == sizeof(struct
-	    proto_error))
-		client_error_text(m, ctx->error, sizeof ctx->error);
-	else {
-		client_malformed(m, ctx->error, sizeof ctx->error);
+	int rv;
+
+	if ((rv = client_reply(m, ctx->error, sizeof ctx->error)) != 1) {
+		if (rv == 0)
+			client_malformed(m, ctx->error, sizeof ctx->error);
 		cmd_disconnect(ctx);
 	}
 	msg_clear(m);
 	return CMD_RETURN_ERROR;
 }
 
-/* Send a request answered by MSG_OK or MSG_ERROR, and read the answer. */
+/* Finish a request answered by MSG_OK or MSG_ERROR with its answer m. */
+enum cmd_retval
+cmd_ok_reply(struct cmd_ctx *ctx, struct msg *m)
+{
+	int rv;
+
+	rv = client_reply(m, ctx->error, sizeof ctx->error);
+	msg_clear(m);
+	if (rv == -1)
+		cmd_disconnect(ctx);
+	return rv == 0 ? CMD_RETURN_NORMAL : CMD_RETURN_ERROR;
+}
+
+/*
+ * Finish a request answered by MSG_OK or MSG_ERROR; on MSG_OK, say what
+ * the command did (fmt, unless NULL) for the dashboard's message line.
+ */
+enum cmd_retval
+cmd_ok_result(struct cmd_ctx *ctx, struct msg *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cmd_ok_reply(ctx, m) != CMD_RETURN_NORMAL)
+		return CMD_RETURN_ERROR;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->result, sizeof ctx->result, fmt, ap);
+		va_end(ap);
+	}
+	return CMD_RETURN_NORMAL;
+}
+
+/* Send a request and wait for its reply, which resume is given. */
+enum cmd_retval
+cmd_request(struct cmd_ctx *ctx, uint32_t type, const void *data, size_t len,
+    cmd_resume_cb resume)
+{
+	if (cmd_send(ctx, type, data, len) == -1)
+		return CMD_RETURN_ERROR;
+	return cmd_wait(ctx, resume);
+}
+
+/* Send a request answered by MSG_OK or MSG_ERROR, and wait for it. */
 enum cmd_retval
 cmd_simple(struct cmd_ctx *ctx, uint32_t type, const void *data, size_t len)
 {
-	struct msg m;
-
-	if (cmd_send(ctx, type, data, len) == -1 || cmd_recv(ctx, &m) == -1)
-		return CMD_RETURN_ERROR;
-	if (m.hdr.type == MSG_OK && m.hdr.len == 0) {
-		msg_clear(&m);
-		return CMD_RETURN_NORMAL;
-	}
-	return cmd_bad_reply(ctx, &m);
+	return cmd_request(ctx, type, data, len, cmd_ok_reply);
 }
 
 /* Fill a struct proto_name; returns 0, or -1 with the error set. */

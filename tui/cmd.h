@@ -5,6 +5,8 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,10 +18,24 @@ struct cmd_ctx;
 struct dashboard;
 struct msg;
 
+/*
+ * What exec returns. CMD_RETURN_WAIT: the command has sent a request and
+ * waits for its reply (cmd_wait); the caller reads it and resumes the
+ * command with cmd_resume, blocking in batch mode, from the event loop in
+ * the dashboard (cmd-queue.c).
+ */
 enum cmd_retval {
 	CMD_RETURN_NORMAL,
-	CMD_RETURN_ERROR
+	CMD_RETURN_ERROR,
+	CMD_RETURN_WAIT
 };
+
+/*
+ * Goes on with a waiting command once its reply m has come; it clears m
+ * and returns what exec would. The command's options and operands stay
+ * valid until it ends.
+ */
+typedef enum cmd_retval (*cmd_resume_cb)(struct cmd_ctx *, struct msg *);
 
 /*
  * A command. args is a getopt(3)-style spec ("afw", "m:d:"); flags may
@@ -80,6 +96,11 @@ struct cmd_ctx {
 
 	/* The error of a failed command, without "vmtop: ". */
 	char			  error[CMD_ERROR_SIZE];
+
+	/* What resumes the command that waits, or NULL. */
+	cmd_resume_cb		  resume;
+	/* What the command did, for the dashboard's message line, or "". */
+	char			  result[CMD_ERROR_SIZE];
 };
 
 /* cmd.c */
@@ -93,8 +114,19 @@ const struct cmd_entry *cmd_find(const char *, char *, size_t);
  */
 const struct cmd_entry *cmd_prepare(struct cmd_ctx *, int, char **);
 void		 cmd_args_clear(struct cmd_ctx *);
-/* Run one command (argv[0] is its name); on error see ctx->error. */
+/*
+ * Run one command (argv[0] is its name) to its end, reading the replies it
+ * waits for as they come (blocking); on error see ctx->error.
+ */
 enum cmd_retval	 cmd_run(struct cmd_ctx *, int, char **);
+/*
+ * Start one command: NORMAL or ERROR once it has ended, or WAIT with the
+ * command waiting for a reply on ctx->conn (argv must stay valid).
+ */
+enum cmd_retval	 cmd_begin(struct cmd_ctx *, int, char **);
+/* Resume a waiting command with its reply, or end it with m NULL. */
+enum cmd_retval	 cmd_resume(struct cmd_ctx *, struct msg *);
+enum cmd_retval	 cmd_wait(struct cmd_ctx *, cmd_resume_cb);
 enum cmd_retval	 cmd_error(struct cmd_ctx *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 enum cmd_retval	 cmd_usage(struct cmd_ctx *);
@@ -104,6 +136,11 @@ int		 cmd_connect(struct cmd_ctx *, int);
 int		 cmd_send(struct cmd_ctx *, uint32_t, const void *, size_t);
 int		 cmd_recv(struct cmd_ctx *, struct msg *);
 enum cmd_retval	 cmd_bad_reply(struct cmd_ctx *, struct msg *);
+enum cmd_retval	 cmd_ok_reply(struct cmd_ctx *, struct msg *);
+enum cmd_retval	 cmd_ok_result(struct cmd_ctx *, struct msg *, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+enum cmd_retval	 cmd_request(struct cmd_ctx *, uint32_t, const void *,
+		    size_t, cmd_resume_cb);
 enum cmd_retval	 cmd_simple(struct cmd_ctx *, uint32_t, const void *,
 		    size_t);
 int		 cmd_fill_name(struct cmd_ctx *, const char *,
@@ -123,6 +160,46 @@ int		 cmd_list_one(struct cmd_ctx *, const char *,
 /* cmd-start.c */
 int		 cmd_start_fill(struct cmd_ctx *, const char *,
 		    struct proto_start *);
+
+/* cmd-queue.c */
+struct cmd_queue;
+struct split_list;
+struct event_base;
+
+/* One command list in the queue; the hooks see the running command. */
+struct cmd_queue_item {
+	struct cmd_queue	 *queue;
+	struct cmd_ctx		  ctx;		/* its own; borrows the connection */
+	struct split_list	 *list;
+	size_t			  next;		/* the command running or next */
+	int			  argc;		/* the running command's words */
+	char			**argv;
+	char			 *out;		/* its output, once it has ended */
+	size_t			  outlen;
+	FILE			 *f;
+	int			  parked;	/* waiting for a reply */
+	struct event		 *ev;		/* its reply can be read */
+	TAILQ_ENTRY(cmd_queue_item) entry;
+};
+
+/*
+ * What the queue's owner does around each command. prepare gives the
+ * words to run for the list's next command (argc + 1 of them, freed with
+ * split_free_words), or NULL to end the list; waiting says that the
+ * command now waits; done sees its end (rv, ctx.error, ctx.result, out).
+ */
+struct cmd_queue_hooks {
+	char	**(*prepare)(struct cmd_queue_item *, int, char **, void *);
+	void	 (*waiting)(struct cmd_queue_item *, void *);
+	void	 (*done)(struct cmd_queue_item *, enum cmd_retval, void *);
+};
+
+struct cmd_queue *cmd_queue_new(struct event_base *, struct cmd_ctx *,
+		    const struct cmd_queue_hooks *, void *);
+void		 cmd_queue_free(struct cmd_queue *);
+int		 cmd_queue_append(struct cmd_queue *, const char *, char *,
+		    size_t);
+size_t		 cmd_queue_waiting(struct cmd_queue *);
 
 /* batch.c */
 int		 batch_run(struct cmd_ctx *, const char *);

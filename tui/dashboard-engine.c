@@ -3,11 +3,9 @@
  * engine pushes MSG_ENGINE_INFO, every VM and MSG_END each interval, and
  * a VM whenever its state changes. It never starts an engine: when the
  * engine goes away it says so and looks for a new one every second.
- * Restarts wait here for their VM to stop.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,44 +16,6 @@
 #include "dashboard.h"
 #include "log.h"
 #include "msg.h"
-#include "split.h"
-#include "xmalloc.h"
-
-/* Start name once the engine reports it stopped (restart). */
-void
-dashboard_engine_restart(struct dashboard *dash, const char *name)
-{
-	dash->restarts = xreallocarray(dash->restarts, dash->nrestarts + 1,
-	    sizeof *dash->restarts);
-	dash->restarts[dash->nrestarts++] = xstrdup(name);
-	dashboard_message(dash, 0, "restarting %s: it starts again once it "
-	    "has stopped", name);
-}
-
-/* Start a VM waiting for a restart if info says it has stopped. */
-static void
-dashboard_engine_restart_check(struct dashboard *dash,
-    const struct proto_vm_info *info)
-{
-	char *text, *q;
-	size_t i;
-
-	if (info->state != VM_STOPPED && info->state != VM_FAILED)
-		return;
-	for (i = 0; i < dash->nrestarts; i++) {
-		if (strcmp(dash->restarts[i], info->name) != 0)
-			continue;
-		q = split_quote(dash->restarts[i]);
-		free(dash->restarts[i]);
-		dash->restarts[i] = dash->restarts[--dash->nrestarts];
-		xasprintf(&text, "start %s", q);
-		free(q);
-		if (dashboard_input_run(dash, text) == 0)
-			dashboard_message(dash, 0, "restarted %s", info->name);
-		free(text);
-		return;
-	}
-}
 
 void
 dashboard_engine_retry(int fd, short events, void *arg)
@@ -65,53 +25,102 @@ dashboard_engine_retry(int fd, short events, void *arg)
 	dashboard_engine_subscribe(arg);
 }
 
-/* A message pushed by the engine on the subscription. */
+static int
+dashboard_engine_ok(struct msgconn *c, struct msg *m, void *arg)
+{
+	(void)c;
+	(void)m;
+	(void)arg;
+	return 0;
+}
+
+static int
+dashboard_engine_error(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct dashboard *dash = arg;
+	char err[PROTO_TEXT_SIZE + 64];
+
+	(void)c;
+	client_error_text(m, err, sizeof err);
+	dashboard_message(dash, 1, "%s", err);
+	return 0;
+}
+
+/* The first message of a tick: the engine's own numbers. */
+static int
+dashboard_engine_info(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct dashboard *dash = arg;
+
+	(void)c;
+	memcpy(&dash->engine, m->data, sizeof dash->engine);
+	dash->have_engine = 1;
+	dash->tick++;
+	dash->in_tick = 1;
+	tui_header_sample(&dash->host);
+	return 0;
+}
+
+/* A VM, in a tick or when its state changes. */
+static int
+dashboard_engine_vm(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct dashboard *dash = arg;
+	struct proto_vm_info info;
+
+	(void)c;
+	memcpy(&info, m->data, sizeof info);
+	cmd_list_sanitize(&info);
+	tui_table_update(&dash->table, &info, dash->tick);
+	if (!dash->in_tick)
+		dashboard_dirty(dash);
+	return 0;
+}
+
+/* The end of a tick: VMs it did not list are gone. */
+static int
+dashboard_engine_end(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct dashboard *dash = arg;
+
+	(void)c;
+	(void)m;
+	if (dash->in_tick)
+		tui_table_expire(&dash->table, dash->tick);
+	dash->in_tick = 0;
+	dashboard_dirty(dash);
+	return 0;
+}
+
+/* What the engine pushes on the subscription. */
+static const struct msg_handler dashboard_engine_handlers[] = {
+	{ MSG_OK, "ok", 0, 0, dashboard_engine_ok },
+	{ MSG_ERROR, "error", sizeof(struct proto_error), 0,
+	    dashboard_engine_error },
+	{ MSG_ENGINE_INFO, "engine info", sizeof(struct proto_engine_info), 0,
+	    dashboard_engine_info },
+	{ MSG_VM_INFO, "vm info", sizeof(struct proto_vm_info), 0,
+	    dashboard_engine_vm },
+	{ MSG_END, "end", 0, 0, dashboard_engine_end },
+};
+
+/* A message pushed by the engine; one that breaks the protocol drops it. */
 static int
 dashboard_engine_msg(struct msgconn *c, struct msg *m, void *arg)
 {
 	struct dashboard *dash = arg;
-	struct proto_vm_info info;
-	char err[PROTO_TEXT_SIZE + 64];
+	const struct msg_handler *h;
+	char why[128];
 
-	(void)c;
-	switch (m->hdr.type) {
-	case MSG_OK:
-		return 0;
-	case MSG_ERROR:
-		client_error_text(m, err, sizeof err);
-		dashboard_message(dash, 1, "%s", err);
-		return 0;
-	case MSG_ENGINE_INFO:
-		if (m->hdr.len != sizeof dash->engine)
-			break;
-		memcpy(&dash->engine, m->data, sizeof dash->engine);
-		dash->have_engine = 1;
-		dash->tick++;
-		dash->in_tick = 1;
-		tui_header_sample(&dash->host);
-		return 0;
-	case MSG_VM_INFO:
-		if (m->hdr.len != sizeof info)
-			break;
-		memcpy(&info, m->data, sizeof info);
-		cmd_list_sanitize(&info);
-		tui_table_update(&dash->table, &info, dash->tick);
-		dashboard_engine_restart_check(dash, &info);
-		if (!dash->in_tick)
-			dashboard_dirty(dash);
-		return 0;
-	case MSG_END:
-		if (m->hdr.len != 0)
-			break;
-		if (dash->in_tick)
-			tui_table_expire(&dash->table, dash->tick);
-		dash->in_tick = 0;
-		dashboard_dirty(dash);
-		return 0;
-	}
-	log_debug("%s: unexpected message type %u, %u bytes", __func__,
-	    m->hdr.type, m->hdr.len);
-	dashboard_message(dash, 1, "malformed update from the engine");
+	h = msg_lookup(dashboard_engine_handlers,
+	    sizeof dashboard_engine_handlers /
+	    sizeof dashboard_engine_handlers[0], m, why, sizeof why);
+	if (h != NULL)
+		return h->fn(c, m, arg);
+	log_debug("%s: %s", __func__, why);
+	dashboard_message(dash, 1, "malformed update from the engine: %s",
+	    why);
+	dash->sub_broken = 1;
 	return -1;
 }
 
@@ -124,12 +133,16 @@ dashboard_engine_closed(struct msgconn *c, void *arg)
 	(void)c;
 	dash->sub = NULL;
 	dash->connected = 0;
-	dash->lost = 1;
 	dash->have_engine = 0;
 	dash->in_tick = 0;
 	tui_table_clear(&dash->table);
-	dashboard_message(dash, 1, "the engine went away; its VMs are gone "
-	    "(q quits, any command starts a new engine)");
+	/* Dropped for a malformed update, the engine may well be there. */
+	if (!dash->sub_broken) {
+		dash->lost = 1;
+		dashboard_message(dash, 1, "the engine went away; its VMs are "
+		    "gone (q quits, any command starts a new engine)");
+	}
+	dash->sub_broken = 0;
 	evtimer_add(dash->retry_ev, &tv);
 }
 

@@ -1,8 +1,9 @@
 /*
  * The dashboard's input: keys from the terminal through the binding
  * table, or to the y/n question, the filter line, a pane or the : prompt
- * when one is open; and command text run with %% as the selected VM, its
- * output opening a pane and its error going to the message line.
+ * when one is open; and command text run through the command queue with
+ * %% as the selected VM, its output opening a pane and its error going to
+ * the message line.
  */
 #include <curses.h>
 #include <errno.h>
@@ -37,84 +38,99 @@ dashboard_input_join(int argc, char **argv)
 	return text;
 }
 
-/* Run one command with %% expanded; its output opens a pane. */
-static int
-dashboard_input_run_one(struct dashboard *dash, int argc, char **argv,
-    const char *name)
+/*
+ * Before each command of a list: its words with %% as the selected VM,
+ * the selection the last command left. NULL ends the list.
+ */
+static char **
+dashboard_input_prepare(struct cmd_queue_item *item, int argc, char **argv,
+    void *arg)
 {
-	struct cmd_ctx *ctx = dash->ctx;
+	struct dashboard *dash = arg;
 	const struct cmd_entry *e;
-	enum cmd_retval rv;
-	char **words, *out = NULL, *title, err[CMD_ERROR_SIZE];
-	size_t len = 0;
-	FILE *f;
+	const struct tui_vm *vm;
+	char **words, err[CMD_ERROR_SIZE], name[VM_NAME_SIZE];
+	const char *sel = NULL;
 	int i;
 
+	(void)item;
+	if (dash->quit)
+		return NULL;
+	if ((vm = dashboard_selected(dash)) != NULL) {
+		memcpy(name, vm->info.name, sizeof name);
+		sel = name;
+	}
 	/* bind keeps its %% for when the key is pressed. */
 	e = cmd_find(argv[0], err, sizeof err);
 	if (e != NULL && (e->flags & CMD_KEEP_PERCENT))
-		name = "%%";
+		sel = "%%";
 	words = xcalloc(argc + 1, sizeof *words);
 	for (i = 0; i < argc; i++) {
-		if (strstr(argv[i], "%%") != NULL && name == NULL) {
+		if (strstr(argv[i], "%%") != NULL && sel == NULL) {
 			dashboard_message(dash, 1, "no VM is selected");
 			split_free_words(i, words);
-			return -1;
+			return NULL;
 		}
-		words[i] = keys_expand(argv[i], name != NULL ? name : "");
+		words[i] = keys_expand(argv[i], sel != NULL ? sel : "");
 	}
-	if ((f = open_memstream(&out, &len)) == NULL) {
-		dashboard_message(dash, 1, "cannot run %s: %s", words[0],
-		    strerror(errno));
-		split_free_words(argc, words);
-		return -1;
-	}
-	ctx->out = f;
-	rv = cmd_run(ctx, argc, words);
-	fclose(f);
-	ctx->out = stdout;
-	if (len > 0) {
-		title = dashboard_input_join(argc, words);
-		tui_pane_free(dash->pane);
-		dash->pane = tui_pane_new(title, out, len);
-		free(title);
-	}
-	free(out);
-	split_free_words(argc, words);
-	if (rv != CMD_RETURN_NORMAL) {
-		dashboard_message(dash, 1, "%s", ctx->error);
-		return -1;
-	}
-	dashboard_dirty(dash);
-	return 0;
+	return words;
 }
 
-/* Run command text (a binding, the prompt's line); 0, or -1 on an error. */
+static void
+dashboard_input_waiting(struct cmd_queue_item *item, void *arg)
+{
+	(void)item;
+	dashboard_dirty(arg);
+}
+
+/*
+ * After each command: its output opens a pane; its error, or what a
+ * command that waited did, goes to the message line.
+ */
+static void
+dashboard_input_done(struct cmd_queue_item *item, enum cmd_retval rv,
+    void *arg)
+{
+	struct dashboard *dash = arg;
+	char *title;
+
+	if (item->outlen > 0) {
+		title = dashboard_input_join(item->argc, item->argv);
+		tui_pane_free(dash->pane);
+		dash->pane = tui_pane_new(title, item->out, item->outlen);
+		free(title);
+	}
+	if (rv != CMD_RETURN_NORMAL)
+		dashboard_message(dash, 1, "%s", item->ctx.error);
+	else if (item->ctx.result[0] != '\0')
+		dashboard_message(dash, 0, "%s", item->ctx.result);
+	if (dash->quit)
+		event_base_loopbreak(dash->base);
+	dashboard_dirty(dash);
+}
+
+const struct cmd_queue_hooks dashboard_input_hooks = {
+	.prepare = dashboard_input_prepare,
+	.waiting = dashboard_input_waiting,
+	.done = dashboard_input_done
+};
+
+/*
+ * Queue command text (a binding, the prompt's line) and run it up to a
+ * command that waits; returns 0, or -1 if it does not split.
+ */
 int
 dashboard_input_run(struct dashboard *dash, const char *text)
 {
-	struct split_list list;
-	const struct tui_vm *vm;
-	char err[256], name[VM_NAME_SIZE];
-	size_t i;
-	int rv = 0;
+	char err[256];
 
-	if (split_commands(text, &list, err, sizeof err) == -1) {
+	if (cmd_queue_append(dash->queue, text, err, sizeof err) == -1) {
 		dashboard_message(dash, 1, "%s", err);
 		return -1;
 	}
-	for (i = 0; i < list.n && rv == 0 && !dash->quit; i++) {
-		/* Each command sees the selection the last one left. */
-		vm = dashboard_selected(dash);
-		if (vm != NULL)
-			memcpy(name, vm->info.name, sizeof name);
-		rv = dashboard_input_run_one(dash, list.cmds[i].argc,
-		    list.cmds[i].argv, vm != NULL ? name : NULL);
-	}
-	split_free(&list);
 	if (dash->quit)
 		event_base_loopbreak(dash->base);
-	return rv;
+	return 0;
 }
 
 /* Ask question on the message line; y runs cmd (command text). */

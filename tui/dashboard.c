@@ -141,7 +141,8 @@ static void
 dashboard_draw_status(struct dashboard *dash)
 {
 	struct tui_table *t = &dash->table;
-	char right[128];
+	char right[128], waiting[32] = "";
+	size_t n;
 	int y = LINES - 1, attr;
 
 	move(y, 0);
@@ -166,10 +167,13 @@ dashboard_draw_status(struct dashboard *dash)
 		return;
 	}
 	mvprintw(y, 0, "%.*s", COLS, "q quit  ? help  : command  / filter");
-	snprintf(right, sizeof right, "%s%s%s sort: %s%s", t->filter[0] !=
-	    '\0' ? "filter: " : "", t->filter, t->filter[0] != '\0' ? "," :
-	    "", tui_table_column_name(t->sort_col), t->sort_reverse ?
-	    " reversed" : "");
+	if ((n = cmd_queue_waiting(dash->queue)) > 0)
+		snprintf(waiting, sizeof waiting, "%zu waiting,%s", n,
+		    t->filter[0] != '\0' ? " " : "");
+	snprintf(right, sizeof right, "%s%s%s%s sort: %s%s", waiting,
+	    t->filter[0] != '\0' ? "filter: " : "", t->filter,
+	    t->filter[0] != '\0' ? "," : "", tui_table_column_name(t->sort_col),
+	    t->sort_reverse ? " reversed" : "");
 	if ((int)strlen(right) + 37 < COLS)
 		mvprintw(y, COLS - strlen(right) - 1, "%s", right);
 }
@@ -290,6 +294,7 @@ dashboard_free(struct dashboard *dash)
 
 	if (dash->prompt != NULL)
 		tui_prompt_close(dash->prompt);
+	cmd_queue_free(dash->queue);
 	if (dash->sub != NULL)
 		msgconn_free(dash->sub);
 	for (i = 0; i < sizeof dash->signal_ev / sizeof dash->signal_ev[0];
@@ -303,9 +308,6 @@ dashboard_free(struct dashboard *dash)
 	event_base_free(dash->base);
 	tui_pane_free(dash->pane);
 	tui_table_free(&dash->table);
-	for (i = 0; i < dash->nrestarts; i++)
-		free(dash->restarts[i]);
-	free(dash->restarts);
 	free(dash->confirm_prompt);
 	free(dash->confirm_cmd);
 	free(dash);
@@ -349,6 +351,8 @@ dashboard_main(struct cmd_ctx *ctx)
 	dash->retry_ev = evtimer_new(dash->base, dashboard_engine_retry, dash);
 	dash->stdin_ev = event_new(dash->base, STDIN_FILENO,
 	    EV_READ | EV_PERSIST, dashboard_input_cb, dash);
+	dash->queue = cmd_queue_new(dash->base, ctx, &dashboard_input_hooks,
+	    dash);
 
 	dashboard_stderr(1);
 	initscr();

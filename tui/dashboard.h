@@ -17,6 +17,7 @@
 #include "proto.h"
 
 struct cmd_ctx;
+struct cmd_queue;
 struct event;
 struct event_base;
 struct msgconn;
@@ -106,6 +107,7 @@ struct dashboard {
 	int			 have_engine;
 	int			 connected;
 	int			 lost;		/* the engine went away */
+	int			 sub_broken;	/* it sent a malformed update */
 	uint64_t		 tick;		/* counts MSG_ENGINE_INFO */
 	int			 in_tick;
 
@@ -116,8 +118,7 @@ struct dashboard {
 	int			 filtering;	/* the / line is open */
 	char			 filter_saved[VM_NAME_SIZE];
 	struct tui_pane		*pane;
-	char			**restarts;	/* VMs to start once stopped */
-	size_t			 nrestarts;
+	struct cmd_queue	*queue;		/* keys' and the prompt's commands */
 	struct tui_prompt	*prompt;
 };
 
@@ -154,11 +155,11 @@ int		 dashboard_input_run(struct dashboard *, const char *);
 void		 dashboard_input_confirm(struct dashboard *, const char *,
 		    const char *);
 void		 dashboard_input_filter(struct dashboard *);
+extern const struct cmd_queue_hooks dashboard_input_hooks;
 
 /* dashboard-engine.c */
 void		 dashboard_engine_subscribe(struct dashboard *);
 void		 dashboard_engine_retry(int, short, void *);
-void		 dashboard_engine_restart(struct dashboard *, const char *);
 
 /* tui-table.c */
 void		 tui_table_update(struct tui_table *, const struct proto_vm_info *,

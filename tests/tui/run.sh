@@ -429,5 +429,108 @@ fi
 check_fail "-b needs a number after -n" "not a number" "$VMTOP" -S "$SOCK" -b -n x
 check_fail "the dashboard needs a terminal" "needs a terminal" sh -c "$VMTOP -S $SOCK </dev/null"
 
+# --- commands that wait leave the dashboard live -------------------------------------------
+# selected: the name on the highlighted row of the table, where text is
+# drawn in reverse video (tmux sends an attribute only where it changes).
+selected() {
+	screen_e | awk -v e="$(printf '\033')" '
+	function text(t) { if (rev && t ~ /[^ ]/) hit = 1; out = out t }
+	{
+		hit = 0; out = ""; s = $0
+		while ((i = index(s, e "[")) > 0) {
+			text(substr(s, 1, i - 1))
+			s = substr(s, i + 2); j = index(s, "m")
+			n = split(substr(s, 1, j - 1), c, ";")
+			if (n == 0) rev = 0
+			for (k = 1; k <= n; k++) {
+				if (c[k] == "" || c[k] == 0 || c[k] == 27) rev = 0
+				else if (c[k] == 7) rev = 1
+			}
+			s = substr(s, j + 1)
+		}
+		text(s)
+		if (hit && out !~ /NAME/) { split(out, f, " "); print f[2] }
+	}'
+}
+# wait_selected NAME VM: until the highlighted row is VM's.
+wait_selected() {
+	i=0
+	while [ "$i" -lt 50 ]; do
+		[ "$(selected)" = "$2" ] && { ok "$1"; return; }
+		sleep 0.1; i=$((i + 1))
+	done
+	not_ok "$1 (selected: $(selected))"; dump
+}
+# wait_redraw NAME: until the engine's uptime in the header changes.
+wait_redraw() {
+	before=$(screen | grep -o "engine: up [0-9]*s")
+	i=0
+	while [ "$i" -lt 50 ]; do
+		now=$(screen | grep -o "engine: up [0-9]*s")
+		[ -n "$now" ] && [ "$now" != "$before" ] && { ok "$1"; return; }
+		sleep 0.1; i=$((i + 1))
+	done
+	not_ok "$1 (still \"$before\")"; dump
+}
+dash 132 40
+see "web runs before the wait" "web *running"
+keys Home
+wait_selected "the cursor starts on web" web
+keys : 'wait web' Enter
+see "the status line counts the waiting command" "1 waiting, sort:"
+keys Down
+wait_selected "the cursor moves while wait web waits" db
+wait_redraw "the screen is redrawn while wait web waits"
+see "wait web still waits" "1 waiting"
+keys Enter
+see "another command runs meanwhile" "^name: db"
+keys Escape
+wait_gone "^name: db"
+keys : 'stop web' Enter
+see "the wait's result when it ends" "web has stopped"
+wait_gone "1 waiting" && ok "nothing waits any more" || { not_ok "nothing waits any more"; dump; }
+check_out "the engine says web stopped" stopped vt status web
+keys q
+see "quit after the wait" "vmtop-exit=0"
+
+# stop -w on a guest that ignores the power button
+vt "start slow -k $T/kernel -a test=noshutdown" >/dev/null
+dash 132 40
+see "the slow guest runs" "slow *running"
+keys Home
+wait_selected "the cursor on the first row" web
+keys : 'stop slow -w' Enter
+see "stop -w waits" "1 waiting"
+keys Down
+wait_selected "the cursor moves while stop -w waits" db
+wait_redraw "the screen is redrawn while stop -w waits"
+check_out "slow is still stopping" stopping vt status slow
+keys : 'stop slow -f' Enter
+see "stop -w ends once the VM has stopped" "slow stopped"
+wait_gone "waiting" && ok "stop -w is done" || { not_ok "stop -w is done"; dump; }
+keys q
+see "quit after stop -w" "vmtop-exit=0"
+
+# --- replies that break the protocol, from a fake engine ------------------------------------
+FAKE="$TOP/tests/runner/vmtop-fakeengine"
+"$FAKE" "$T/short-hello.sock" shorthello & fake1=$!
+"$FAKE" "$T/short-reply.sock" shortreply & fake2=$!
+i=0; while [ $i -lt 50 ] && ! { [ -S "$T/short-hello.sock" ] && [ -S "$T/short-reply.sock" ]; }; do sleep 0.1; i=$((i + 1)); done
+check_fail "a short hello is named" \
+    "malformed reply from the engine: hello message of 3 bytes (expected 8)" \
+    "$VMTOP" -S "$T/short-hello.sock" -c list
+check_fail "a short reply to a wait is named" \
+    "malformed reply from the engine: ok message of 3 bytes (expected 0)" \
+    "$VMTOP" -S "$T/short-reply.sock" -c 'wait web'
+run 132 40 "$VMTOP -S $T/short-reply.sock"
+see "a short update is named on the message line" \
+    "malformed update from the engine: vm info message of 3 bytes (expected"
+keys : 'wait web' Enter
+see "a short reply to a waiting command is named" \
+    "malformed reply from the engine: ok message of 3 bytes (expected 0)"
+keys q
+see "quit after the fake engine" "vmtop-exit=0"
+kill "$fake1" "$fake2"
+
 tm kill-server 2>/dev/null
 finish
