@@ -155,8 +155,8 @@ net_rx_count(struct virtio_net *net, size_t len)
 }
 
 int
-virtio_net_rx_put(struct virtio_net *net, struct virtq *vq, const uint8_t *frame,
-    size_t len)
+virtio_net_rx_put(struct virtio_net *net, struct virtq *vq,
+    const uint8_t *frame, size_t len)
 {
 	int	r;
 
@@ -369,8 +369,8 @@ static const struct virtio_ops net_ops = {
  * Returns the device, or NULL with errno set.
  */
 struct virtio_dev *
-virtio_net_create(struct vmm *vmm, int fd,
-    const uint8_t mac[6], int locked, uint32_t mtu, int index)
+virtio_net_create(struct vmm *vmm, int fd, const uint8_t mac[6], int locked,
+    uint32_t mtu, int index)
 {
 	struct virtio_net	*net;
 	struct virtio_net_config c;
