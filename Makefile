@@ -89,6 +89,10 @@ tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
 tests/runner/%: tests/runner/%.o libvmtop.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The test runner speaks the protocol through the real runner's code.
+$(RUNNER_TEST): $(RUNNER_TEST).o vmm/handoff.o libvmtop.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 tests/net/%: tests/net/%.o libvmtop.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

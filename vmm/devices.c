@@ -1,7 +1,8 @@
 /*
  * The runner's devices: the PCI host bridge, a virtio-blk per disk, a
  * virtio-net per NIC and a virtio-rng, each device with its I/O thread.
- * One VM per runner, so the set lives here.
+ * The device files build the device models; this file puts each on its
+ * transport (virtio-pci). One VM per runner, so the set lives here.
  */
 #include <sys/random.h>
 
@@ -55,6 +56,25 @@ devices_disk(struct vmm *vmm, int i, struct vmm_fds *fds)
 	return d;
 }
 
+/*
+ * Put dev, just created (NULL if that failed, errno set), on the PCI bus
+ * and into the set; what names it for an error. Returns 0, or -1 with
+ * vmm->error set and dev freed.
+ */
+static int
+devices_attach(struct vmm *vmm, struct virtio_dev *dev, const char *what)
+{
+	if (dev == NULL || virtio_pci_create(devices.pci, dev) == -1) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: %s: %s",
+		    vmm->params.name, what, strerror(errno));
+		if (dev != NULL)
+			virtio_dev_destroy(dev);
+		return -1;
+	}
+	devices.devs[devices.ndevs++] = dev;
+	return 0;
+}
+
 /* The NIC's address, or a random locally administered one. */
 static void
 devices_mac(struct vmm *vmm, int i, uint8_t mac[6])
@@ -80,6 +100,7 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 {
 	struct virtio_dev	*dev;
 	struct disk		*d;
+	char			 what[32];
 	uint8_t			 mac[6];
 	int			 i;
 
@@ -95,34 +116,24 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 			continue;
 		if ((d = devices_disk(vmm, i, fds)) == NULL)
 			goto fail;
-		if ((dev = virtio_blk_create(vmm, devices.pci, d, i)) == NULL) {
-			snprintf(vmm->error, sizeof vmm->error, "vm %s: disk "
-			    "%d: %s", vmm->params.name, i, strerror(errno));
+		snprintf(what, sizeof what, "disk %d", i);
+		if (devices_attach(vmm, virtio_blk_create(vmm, d, i),
+		    what) == -1)
 			goto fail;
-		}
-		devices.devs[devices.ndevs++] = dev;
 	}
 	for (i = 0; i < VM_MAX_NICS; i++) {
 		if (fds->nics[i] == -1)
 			continue;
 		devices_mac(vmm, i, mac);
-		dev = virtio_net_create(vmm, devices.pci, fds->nics[i], mac,
+		dev = virtio_net_create(vmm, fds->nics[i], mac,
 		    vmm->params.nic_locked[i], vmm->params.nic_mtu[i], i);
 		fds->nics[i] = -1;
-		if (dev == NULL) {
-			snprintf(vmm->error, sizeof vmm->error, "vm %s: "
-			    "interface %d: %s", vmm->params.name, i,
-			    strerror(errno));
+		snprintf(what, sizeof what, "interface %d", i);
+		if (devices_attach(vmm, dev, what) == -1)
 			goto fail;
-		}
-		devices.devs[devices.ndevs++] = dev;
 	}
-	if ((dev = virtio_rng_create(vmm, devices.pci)) == NULL) {
-		snprintf(vmm->error, sizeof vmm->error, "vm %s: virtio-rng: %s",
-		    vmm->params.name, strerror(errno));
+	if (devices_attach(vmm, virtio_rng_create(vmm), "virtio-rng") == -1)
 		goto fail;
-	}
-	devices.devs[devices.ndevs++] = dev;
 	for (i = 0; i < devices.ndevs; i++) {
 		if (virtio_dev_start(devices.devs[i]) == -1) {
 			snprintf(vmm->error, sizeof vmm->error, "vm %s: %s "

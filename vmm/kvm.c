@@ -59,6 +59,7 @@ static int	kvm_create(struct vmm *);
 static int	kvm_run_vcpu(struct vmm *, int);
 static void	kvm_kick(struct vmm *, int);
 static void	kvm_destroy(struct vmm *);
+static int	kvm_ioeventfd(struct vmm *, uint64_t, uint32_t, int, int);
 
 static const struct vcpu_backend_ops kvm_ops = {
 	.name = "kvm",
@@ -66,6 +67,7 @@ static const struct vcpu_backend_ops kvm_ops = {
 	.run = kvm_run_vcpu,
 	.kick = kvm_kick,
 	.destroy = kvm_destroy,
+	.ioeventfd = kvm_ioeventfd,
 };
 
 static __thread struct kvm_run *kvm_tls_run;
@@ -144,10 +146,9 @@ kvm_irq_msi(void *opaque, uint64_t addr, uint32_t data)
 		    data);
 }
 
-int
-kvm_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, int assign)
+static int
+kvm_ioeventfd(struct vmm *vmm, uint64_t gpa, uint32_t len, int fd, int assign)
 {
-	struct vmm *vmm = opaque;
 	struct kvm_ioeventfd io;
 	int vmfd;
 

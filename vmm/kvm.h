@@ -1,6 +1,7 @@
 /*
- * The KVM vCPU backend. Besides its ops table it offers devices what only
- * KVM has: the VM fd for irqfd and ioeventfd, and MSI routes (KVM keeps
+ * The KVM vCPU backend. Its ops table turns notify writes into eventfd
+ * signals (KVM_IOEVENTFD); besides it, it offers devices what only KVM
+ * has: the VM fd for irqfd, and MSI routes (KVM keeps
  * one routing table per VM, so every route goes through here: a device
  * that set the table itself would drop the IOAPIC routes of the others).
  */
@@ -16,13 +17,6 @@ struct x86_boot;
 void	kvm_attach(struct vmm *, int kvm_fd);
 /* The VM fd, for KVM_IRQFD and KVM_IOEVENTFD; -1 unless KVM runs vmm. */
 int	kvm_vm_fd(struct vmm *);
-/*
- * Make a len-byte MMIO write at gpa signal fd without a vCPU exit (assign
- * 1), or undo it (0). opaque is the vmm: this is virtio-pci's notify hook
- * (virtio_pci_set_ioeventfd). Returns 0, or -1 with errno set.
- */
-int	kvm_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd,
-	    int assign);
 /*
  * Route a new GSI to an MSI (for an irqfd); returns the GSI, or -1 with
  * errno set. kvm_msi_route_set() changes the message of such a GSI (the

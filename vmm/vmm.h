@@ -72,6 +72,13 @@ struct vcpu_backend_ops {
 	int	(*run)(struct vmm *, int cpu);	/* the vCPU thread's loop */
 	void	(*kick)(struct vmm *, int cpu);	/* make run() look at vmm */
 	void	(*destroy)(struct vmm *);
+	/*
+	 * Optional: make a len-byte MMIO write at gpa signal the eventfd
+	 * fd without a vCPU exit (assign 1), or undo it (0). Returns 0, or
+	 * -1 with errno set (the write then stays on the exit path).
+	 */
+	int	(*ioeventfd)(struct vmm *, uint64_t gpa, uint32_t len, int fd,
+		    int assign);
 };
 
 /* Why the guest stopped running. */

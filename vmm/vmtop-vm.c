@@ -25,10 +25,10 @@
 
 #include <event2/event.h>
 
+#include "handoff.h"
 #include "hw.h"
 #include "kvm.h"
 #include "log.h"
-#include "runner.h"
 #include "sandbox.h"
 #include "virtio.h"
 #include "vmm.h"
@@ -81,7 +81,7 @@ machine_console_out(void)
 		if (m.fds.pty != -1 && write(m.fds.pty, buf, n) == -1 &&
 		    errno != EAGAIN && errno != EIO)
 			log_debug("console pty: %s", strerror(errno));
-		runner_console(buf, n);
+		handoff_console(buf, n);
 	}
 }
 
@@ -167,7 +167,7 @@ machine_stats(int fd, short ev, void *arg)
 		st.nic_tx_packets[i] = LOAD(nic_tx_packets[i]);
 	}
 	st.rss_bytes = machine_rss();
-	runner_stats(&st);
+	handoff_stats(&st);
 }
 
 /* Join a vCPU thread, giving up after a while (exit ends it anyway). */
@@ -209,7 +209,7 @@ machine_end(void)
 		code = RUNNER_EXIT_REBOOT;
 		break;
 	default:
-		runner_error(m.vmm.error);
+		handoff_error(m.vmm.error);
 		code = RUNNER_EXIT_ERROR;
 		break;
 	}
@@ -217,7 +217,7 @@ machine_end(void)
 	event_del(m.notify_ev);
 	if (m.pty_reading)
 		event_del(m.pty_ev);
-	runner_exit(code);
+	handoff_exit(code);
 }
 
 /* Something changed: console output, FIFO room, or the guest ended. */
@@ -300,7 +300,7 @@ machine_power_button(void)
 	pm_power_button(m.pm);
 }
 
-static const struct runner_ops machine_ops = {
+static const struct handoff_ops machine_ops = {
 	.pause = machine_pause,
 	.power_button = machine_power_button,
 };
@@ -344,8 +344,6 @@ machine_start(const struct proto_run_params *p, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	/* Queue notifies become eventfd signals inside KVM, no exit. */
-	virtio_pci_set_ioeventfd(kvm_ioeventfd, vmm);
 	if (devices_create(vmm, &m.fds) == -1) {
 		snprintf(err, errlen, "%s", vmm->error);
 		return -1;
@@ -430,23 +428,23 @@ main(int argc, char **argv)
 	log_init("vmtop-vm", 1, 0);
 	m.notify_fd = m.statm_fd = m.slave_fd = -1;
 
-	if (runner_handoff(RUNNER_SOCKET_FD, &p, &m.fds, err, sizeof err) ==
-	    -1)
-		runner_fail("%s", err);
+	if (handoff_receive(RUNNER_SOCKET_FD, &p, &m.fds, err,
+	    sizeof err) == -1)
+		handoff_fail("%s", err);
 	snprintf(procname, sizeof procname, "vmtop-vm %s", p.name);
 	log_init(procname, 1, (p.flags & RUNP_VERBOSE) != 0);
 
-	nkeep = runner_fd_list(&m.fds, keep, sizeof keep / sizeof keep[0]);
+	nkeep = handoff_fd_list(&m.fds, keep, sizeof keep / sizeof keep[0]);
 	if (sandbox_begin(keep, nkeep, err, sizeof err) == -1)
-		runner_fail("sandbox: %s", err);
+		handoff_fail("sandbox: %s", err);
 	if (m.fds.pty != -1)
 		machine_pty_setup(m.fds.pty);
 	m.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	m.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m.notify_fd == -1 || (m.base = event_base_new()) == NULL)
-		runner_fail("event loop: %s", strerror(errno));
+		handoff_fail("event loop: %s", strerror(errno));
 	if (sandbox_finish(&p, err, sizeof err) == -1)
-		runner_fail("sandbox: %s", err);
+		handoff_fail("sandbox: %s", err);
 	log_debug("sandbox: %s", sandbox_summary());
 
 	memset(vmm, 0, sizeof *vmm);
@@ -458,10 +456,10 @@ main(int argc, char **argv)
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
 	if (machine_start(&p, err, sizeof err) == -1)
-		runner_fail("%s", err);
+		handoff_fail("%s", err);
 
-	runner_listen(m.base, &machine_ops);
-	runner_ready();
+	handoff_listen(m.base, &machine_ops);
+	handoff_ready();
 	log_debug("%u vCPUs, %llu MiB running", p.vcpus,
 	    (unsigned long long)p.memory >> 20);
 	event_base_dispatch(m.base);

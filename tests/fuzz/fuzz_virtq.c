@@ -91,12 +91,15 @@ init(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1)
 		abort();
 	peer = sv[1];
-	devs[0] = virtio_blk_create(&vmm, pci, d, 0);
-	devs[1] = virtio_net_create(&vmm, pci, sv[0],
+	devs[0] = virtio_blk_create(&vmm, d, 0);
+	devs[1] = virtio_net_create(&vmm, sv[0],
 	    (const uint8_t *)"\x52\x54\x00\x00\x00\x01", 1, 1500, 0);
-	devs[2] = virtio_rng_create(&vmm, pci);
+	devs[2] = virtio_rng_create(&vmm);
 	if (devs[0] == NULL || devs[1] == NULL || devs[2] == NULL)
 		abort();
+	for (fd = 0; fd < 3; fd++)
+		if (virtio_pci_create(pci, devs[fd]) == -1)
+			abort();
 	for (fd = 0; fd < 3; fd++) {
 		vp = devs[fd]->transport_data;
 		bars[fd][0] = vp->pci.bars[0].mapped;

@@ -1,7 +1,9 @@
 /*
  * A test double for vmtop-vm: it speaks the runner side of the engine
- * protocol and behaves as the VM's cmdline says, so the engine's state
- * machine can be tested without KVM. Words in the cmdline:
+ * protocol through the real runner's code (vmm/handoff.c: the hand-off,
+ * its checks, ready, errors, console, stats, pause and the power button)
+ * and fakes only the machine, behaving as the VM's cmdline says, so the
+ * engine's state machine can be tested without KVM. Words in the cmdline:
  *   test=run          become ready and run until stopped (the default)
  *   test=poweroff:S   power off S seconds after becoming ready
  *   test=reboot:S     reboot S seconds after becoming ready
@@ -29,15 +31,14 @@
 
 #include <event2/event.h>
 
+#include "handoff.h"
 #include "log.h"
-#include "msg.h"
 #include "proto.h"
+#include "vmm.h"
 
 static struct event_base	*base;
-static struct msgconn		*conn;
 static struct proto_run_params	 params;
-static int			 have_params;
-static int			 fds[RUNFD_KIND_COUNT][VM_MAX_DISKS + 1];
+static struct vmm_fds		 fds;
 static int			 nfds;
 static int			 paused;
 static struct event		*timer;
@@ -66,22 +67,10 @@ console(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	msgconn_send(conn, MSG_RUN_CONSOLE, params.id, -1, buf, n);
+	handoff_console(buf, n);
 	/* Nobody attached: the pty is non-blocking and the bytes dropped. */
-	if (fds[RUNFD_PTY][0] != -1 && write(fds[RUNFD_PTY][0], buf, n) < 0)
+	if (fds.pty != -1 && write(fds.pty, buf, n) < 0)
 		errno = 0;
-}
-
-static void
-fail(const char *text)
-{
-	struct proto_error e;
-
-	memset(&e, 0, sizeof e);
-	snprintf(e.text, sizeof e.text, "%s", text);
-	msg_send_sync(msgconn_fd(conn), MSG_RUN_ERROR, params.id, -1, &e,
-	    sizeof e);
-	exit(RUNNER_EXIT_ERROR);
 }
 
 /* Read "word=value" from the cmdline into out. */
@@ -111,11 +100,11 @@ on_timer(int fd, short ev, void *arg)
 	(void)arg;
 	if (strcmp(mode, "poweroff") == 0) {
 		console("%s: powering off\n", params.name);
-		exit(RUNNER_EXIT_POWEROFF);
+		handoff_exit(RUNNER_EXIT_POWEROFF);
 	}
 	if (strcmp(mode, "reboot") == 0) {
 		console("%s: rebooting\n", params.name);
-		exit(RUNNER_EXIT_REBOOT);
+		handoff_exit(RUNNER_EXIT_REBOOT);
 	}
 	if (strcmp(mode, "crash") == 0)
 		raise(SIGSEGV);
@@ -140,7 +129,7 @@ on_stats(int fd, short ev, void *arg)
 		st.nic_tx_bytes[i] = exits * (i + 1) * 500;
 		st.nic_tx_packets[i] = exits * (i + 1);
 	}
-	msgconn_send(conn, MSG_RUN_STATS, params.id, -1, &st, sizeof st);
+	handoff_stats(&st);
 }
 
 static void
@@ -202,12 +191,11 @@ flood_start(unsigned long mib)
 		memcpy(flood_buf + i, line, 64);
 	}
 	if (flood_ev == NULL)
-		flood_ev = event_new(base, fds[RUNFD_PTY][0], EV_WRITE,
-		    on_flood, NULL);
+		flood_ev = event_new(base, fds.pty, EV_WRITE, on_flood, NULL);
 	flood_left = (uint64_t)mib << 20;
 	flood_off = 0;
 	flood_tail = sizeof flood_end - 1;
-	on_flood(fds[RUNFD_PTY][0], EV_WRITE, NULL);
+	on_flood(fds.pty, EV_WRITE, NULL);
 }
 
 /* Answer each line typed on the console; wait a while when nobody is. */
@@ -249,16 +237,53 @@ on_pty(int fd, short ev, void *arg)
 	}
 }
 
-static void
-start(void)
+static int
+machine_pause(int pause, char *err, size_t errlen)
 {
-	struct timeval tv = { 1, 0 };
+	(void)err;
+	(void)errlen;
+	paused = pause;
+	return 0;
+}
+
+static void
+machine_power_button(void)
+{
+	if (strcmp(mode, "noshutdown") == 0)
+		return;
+	console("%s: power button pressed\n", params.name);
+	handoff_console("bye\n", 4);
+	handoff_exit(RUNNER_EXIT_POWEROFF);
+}
+
+static const struct handoff_ops machine_ops = {
+	.pause = machine_pause,
+	.power_button = machine_power_button,
+};
+
+/* The pty: raw, or the slave's echo comes back as input; non-blocking. */
+static void
+pty_setup(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+}
+
+/* What the cmdline asks for; a failure is reported before listening. */
+static void
+prepare(void)
+{
 	char text[128], *colon;
 
-	if (fds[RUNFD_KVM][0] == -1)
-		fail("no /dev/kvm fd was handed over");
-	if (fds[RUNFD_PTY][0] == -1)
-		fail("no console pty was handed over");
+	if (fds.kvm == -1)
+		handoff_fail("no /dev/kvm fd was handed over");
+	if (fds.pty == -1)
+		handoff_fail("no console pty was handed over");
 	if (cmdline_get("test", text, sizeof text) == 0) {
 		if ((colon = strchr(text, ':')) != NULL) {
 			*colon = '\0';
@@ -267,24 +292,31 @@ start(void)
 		snprintf(mode, sizeof mode, "%s", text);
 	}
 	if (strcmp(mode, "error") == 0)
-		fail("the test asked for an error");
+		handoff_fail("the test asked for an error");
 	if (cmdline_get("write", text, sizeof text) == 0) {
-		if (params.ndisks == 0 || fds[RUNFD_DISK][0] == -1)
-			fail("write= needs a disk");
-		if (pwrite(fds[RUNFD_DISK][0], text, strlen(text), 0) !=
+		if (params.ndisks == 0 || fds.disks[0] == -1)
+			handoff_fail("write= needs a disk");
+		if (pwrite(fds.disks[0], text, strlen(text), 0) !=
 		    (ssize_t)strlen(text))
-			fail("writing the disk failed");
-		fsync(fds[RUNFD_DISK][0]);
+			handoff_fail("writing the disk failed");
+		fsync(fds.disks[0]);
 	}
+}
+
+/* "Boot": become ready, say so on the console, then run as told. */
+static void
+start(void)
+{
+	struct timeval tv = { 1, 0 };
+
 	if (strcmp(mode, "hang") == 0)
 		return;
-	msgconn_send(conn, MSG_RUN_READY, params.id, -1, NULL, 0);
+	handoff_ready();
 	console("%s: booted with %u vcpus, %u disks, %d fds\n", params.name,
 	    params.vcpus, params.ndisks, nfds);
 	stats_ev = event_new(base, -1, EV_PERSIST, on_stats, NULL);
 	event_add(stats_ev, &tv);
-	pty_ev = event_new(base, fds[RUNFD_PTY][0], EV_READ | EV_PERSIST,
-	    on_pty, NULL);
+	pty_ev = event_new(base, fds.pty, EV_READ | EV_PERSIST, on_pty, NULL);
 	pty_retry = evtimer_new(base, on_pty_retry, NULL);
 	event_add(pty_ev, NULL);
 	if (strcmp(mode, "run") != 0 && strcmp(mode, "noshutdown") != 0) {
@@ -294,85 +326,27 @@ start(void)
 	}
 }
 
-static int
-on_msg(struct msgconn *c, struct msg *m, void *arg)
-{
-	struct proto_run_fd rf;
-	struct termios t;
-
-	(void)arg;
-	switch (m->hdr.type) {
-	case MSG_RUN_PARAMS:
-		if (m->hdr.len != sizeof params)
-			return -1;
-		memcpy(&params, m->data, sizeof params);
-		have_params = 1;
-		break;
-	case MSG_RUN_FD:
-		if (m->hdr.len != sizeof rf || m->fd == -1)
-			return -1;
-		memcpy(&rf, m->data, sizeof rf);
-		if (rf.kind >= RUNFD_KIND_COUNT || rf.index >= VM_MAX_DISKS)
-			return -1;
-		if (rf.kind == RUNFD_PTY) {
-			/* Raw, or the slave's echo comes back as input. */
-			if (tcgetattr(m->fd, &t) == 0) {
-				cfmakeraw(&t);
-				tcsetattr(m->fd, TCSANOW, &t);
-			}
-			fcntl(m->fd, F_SETFL, O_NONBLOCK);
-		}
-		if (rf.kind != RUNFD_DISK_BASE)
-			fds[rf.kind][rf.index] = m->fd;
-		else
-			close(m->fd);
-		m->fd = -1;
-		nfds++;
-		break;
-	case MSG_RUN_START_END:
-		if (!have_params)
-			return -1;
-		start();
-		break;
-	case MSG_RUN_PAUSE:
-	case MSG_RUN_UNPAUSE:
-		paused = m->hdr.type == MSG_RUN_PAUSE;
-		msgconn_send(c, MSG_OK, params.id, -1, NULL, 0);
-		break;
-	case MSG_RUN_SHUTDOWN:
-		if (strcmp(mode, "noshutdown") == 0)
-			break;
-		console("%s: power button pressed\n", params.name);
-		msg_send_sync(msgconn_fd(c), MSG_RUN_CONSOLE, params.id, -1,
-		    "bye\n", 4);
-		exit(RUNNER_EXIT_POWEROFF);
-	default:
-		return -1;
-	}
-	return 0;
-}
-
-static void
-on_close(struct msgconn *c, void *arg)
-{
-	(void)c;
-	(void)arg;
-	exit(RUNNER_EXIT_ERROR);
-}
-
 int
 main(int argc, char **argv)
 {
+	char	err[PROTO_TEXT_SIZE];
+	int	list[64];
+
 	(void)argc;
 	(void)argv;
-	memset(fds, -1, sizeof fds);
 	log_init("vmtop-test-runner", 1, 0);
+	if (handoff_receive(RUNNER_SOCKET_FD, &params, &fds, err,
+	    sizeof err) == -1)
+		handoff_fail("%s", err);
+	/* Every fd handed over; the list ends with the engine's socket. */
+	nfds = handoff_fd_list(&fds, list, sizeof list / sizeof list[0]) - 1;
+	if (fds.pty != -1)
+		pty_setup(fds.pty);
+	prepare();
 	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	conn = msgconn_new(base, RUNNER_SOCKET_FD, on_msg, on_close, NULL,
-	    "engine");
-	if (conn == NULL)
-		fatal("fd %d", RUNNER_SOCKET_FD);
+		handoff_fail("event loop: %s", strerror(errno));
+	handoff_listen(base, &machine_ops);
+	start();
 	event_base_dispatch(base);
 	return RUNNER_EXIT_ERROR;
 }

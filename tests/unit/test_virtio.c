@@ -186,6 +186,15 @@ status(struct tdev *t)
 	return mr(t->bar0 + VIRTIO_PCI_COMMON_STATUS, 1);
 }
 
+/* What devices.c does with a new device: put it on the PCI bus. */
+static struct virtio_dev *
+on_pci(struct virtio_dev *dev)
+{
+	assert_non_null(dev);
+	assert_int_equal(virtio_pci_create(F.pci, dev), 0);
+	return dev;
+}
+
 static void
 attach(struct tdev *t, struct virtio_dev *dev)
 {
@@ -420,7 +429,7 @@ make_blk(int *fdp)
 	*fdp = dup(fd);
 	d = raw_open(fd);
 	assert_non_null(d);
-	return virtio_blk_create(&F.vmm, F.pci, d, 0);
+	return on_pci(virtio_blk_create(&F.vmm, d, 0));
 }
 
 
@@ -469,7 +478,7 @@ test_pci_virtio_ids(void **state)
 	int			 fd;
 
 	(void)state;
-	rng = virtio_rng_create(&F.vmm, F.pci);
+	rng = on_pci(virtio_rng_create(&F.vmm));
 	blk = make_blk(&fd);
 	assert_non_null(rng);
 	assert_non_null(blk);
@@ -501,7 +510,7 @@ test_pci_bar_sizing(void **state)
 	int		i;
 
 	(void)state;
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	assert_int_equal(cfg_r(1, PCI_BAR0, 4), t.bar0);
 	assert_int_equal(mr(t.bar0 + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
 	/* Decoding off: the BAR is gone from the bus. */
@@ -540,7 +549,7 @@ test_pci_cap_walk(void **state)
 	int		n = 0;
 
 	(void)state;
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	assert_true(cfg_r(1, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
 	for (ptr = cfg_r(1, PCI_CAP_PTR, 1); ptr != 0;
 	    ptr = cfg_r(1, ptr + 1, 1)) {
@@ -594,7 +603,7 @@ test_pci_cfg_window(void **state)
 	uint8_t		cap;
 
 	(void)state;
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	cap = t.vp->cfg_cap;
 	cfg_w(1, cap + VIRTIO_PCI_CAP_BAR, 0, 1);
 	cfg_w(1, cap + VIRTIO_PCI_CAP_OFFSET, VIRTIO_PCI_COMMON_NUMQ, 4);
@@ -615,9 +624,9 @@ static int	 ioev_calls, ioev_assigned;
 static uint64_t	 ioev_gpa;
 
 static int
-fake_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, int assign)
+fake_ioeventfd(struct vmm *vmm, uint64_t gpa, uint32_t len, int fd, int assign)
 {
-	(void)opaque;
+	assert_ptr_equal(vmm, &F.vmm);
 	assert_int_equal(len, 2);
 	assert_true(fd >= 0);
 	ioev_calls++;
@@ -625,6 +634,12 @@ fake_ioeventfd(void *opaque, uint64_t gpa, uint32_t len, int fd, int assign)
 	ioev_gpa = gpa;
 	return 0;
 }
+
+/* A vCPU backend with nothing but the ioeventfd op. */
+static const struct vcpu_backend_ops fake_backend = {
+	.name = "fake",
+	.ioeventfd = fake_ioeventfd,
+};
 
 static void
 test_pci_ioeventfd_hook(void **state)
@@ -634,7 +649,7 @@ test_pci_ioeventfd_hook(void **state)
 
 	(void)state;
 	ioev_calls = ioev_assigned = 0;
-	virtio_pci_set_ioeventfd(fake_ioeventfd, NULL);
+	F.vmm.backend = &fake_backend;
 	attach(&t, make_blk(&fd));
 	assert_int_equal(ioev_assigned, 1);
 	assert_int_equal(ioev_gpa, t.bar0 + VIRTIO_PCI_NOTIFY_OFF);
@@ -645,7 +660,7 @@ test_pci_ioeventfd_hook(void **state)
 	virtio_dev_destroy(t.dev);
 	assert_int_equal(ioev_assigned, 0);
 	assert_int_equal(ioev_calls, 4);
-	virtio_pci_set_ioeventfd(NULL, NULL);
+	F.vmm.backend = NULL;
 	close(fd);
 }
 
@@ -668,7 +683,7 @@ test_features(void **state)
 	uint64_t	c;
 
 	(void)state;
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	c = t.bar0;
 	assert_false(negotiate(&t, 0));		/* no VERSION_1 */
 	mw(c + VIRTIO_PCI_COMMON_STATUS, 0, 1);
@@ -714,7 +729,7 @@ test_rng(void **state)
 	uint16_t	head;
 
 	(void)state;
-	drv_init(&t, virtio_rng_create(&F.vmm, F.pci), 0, 1, 16);
+	drv_init(&t, on_pci(virtio_rng_create(&F.vmm)), 0, 1, 16);
 	b[0] = (struct buf){ galloc(64), 64, 1 };
 	head = post(&t, 0, b, 1);
 	run(&t, 0);
@@ -992,7 +1007,7 @@ test_event_idx(void **state)
 	int			 i;
 
 	(void)state;
-	drv_init(&t, virtio_rng_create(&F.vmm, F.pci),
+	drv_init(&t, on_pci(virtio_rng_create(&F.vmm)),
 	    VIRTIO_F(VIRTIO_RING_F_EVENT_IDX), 1, 16);
 	a = gp(t.q[0].avail);
 	avail_event = gp(t.q[0].used + 4 + 8 * 16);
@@ -1017,7 +1032,7 @@ test_no_interrupt_flag(void **state)
 	struct vring_avail	*a;
 
 	(void)state;
-	drv_init(&t, virtio_rng_create(&F.vmm, F.pci), 0, 1, 16);
+	drv_init(&t, on_pci(virtio_rng_create(&F.vmm)), 0, 1, 16);
 	a = gp(t.q[0].avail);
 	a->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	rng_one(&t);
@@ -1036,7 +1051,7 @@ test_msix_mask(void **state)
 	int		ctl;
 
 	(void)state;
-	drv_init(&t, virtio_rng_create(&F.vmm, F.pci), 0, 1, 16);
+	drv_init(&t, on_pci(virtio_rng_create(&F.vmm)), 0, 1, 16);
 	mw(t.bar1 + 16 + 12, 1, 4);
 	rng_one(&t);
 	assert_int_equal(F.msi[1], 0);
@@ -1066,7 +1081,7 @@ test_intx(void **state)
 	int		gsi = PCI_INTX_GSI(1, 0);
 
 	(void)state;
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	assert_true(negotiate(&t, VIRTIO_F(VIRTIO_F_VERSION_1)));
 	queue_setup(&t, 0, 16);
 	mw(t.bar0 + VIRTIO_PCI_COMMON_STATUS, status(&t) |
@@ -1301,7 +1316,7 @@ check_bad(void (*make)(struct tdev *), uint64_t features)
 	struct tdev	t;
 	uint32_t	id, len;
 
-	drv_init(&t, virtio_rng_create(&F.vmm, F.pci), features, 1,
+	drv_init(&t, on_pci(virtio_rng_create(&F.vmm)), features, 1,
 	    BAD_SIZE);
 	make(&t);
 	run(&t, 0);
@@ -1362,7 +1377,7 @@ check_bad_ring(uint64_t dgpa, uint64_t agpa, uint16_t size)
 	struct tdev	t;
 	uint64_t	c;
 
-	attach(&t, virtio_rng_create(&F.vmm, F.pci));
+	attach(&t, on_pci(virtio_rng_create(&F.vmm)));
 	c = t.bar0;
 	assert_true(negotiate(&t, VIRTIO_F(VIRTIO_F_VERSION_1)));
 	mw(c + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
@@ -1400,7 +1415,7 @@ make_net(int *peer, int locked)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	*peer = sv[1];
-	return virtio_net_create(&F.vmm, F.pci, sv[0], mac, locked, 0, 0);
+	return on_pci(virtio_net_create(&F.vmm, sv[0], mac, locked, 0, 0));
 }
 
 /* An Ethernet frame of len bytes from src. */
@@ -1500,8 +1515,8 @@ test_net_tx_blocked(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
 	    sizeof small), 0);
-	drv_init(&t, virtio_net_create(&F.vmm, F.pci, sv[0], mac, 0, 0, 0), 0, 2,
-	    64);
+	drv_init(&t, on_pci(virtio_net_create(&F.vmm, sv[0], mac, 0, 0, 0)),
+	    0, 2, 64);
 	for (i = 0; i < 20; i++) {
 		b[0] = (struct buf){ galloc(12), 12, 0 };
 		b[1] = (struct buf){ galloc(1000), 1000, 0 };
@@ -1635,7 +1650,7 @@ check_mtu(uint32_t mtu, int offered)
 	int		sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	attach(&t, virtio_net_create(&F.vmm, F.pci, sv[0], mac, 0, mtu, 0));
+	attach(&t, on_pci(virtio_net_create(&F.vmm, sv[0], mac, 0, mtu, 0)));
 	assert_int_equal((dev_features(&t) >> VIRTIO_NET_F_MTU) & 1, offered);
 	assert_int_equal(mr(t.bar0 + mtu_off, 2), offered ? mtu : 0);
 	/* The MAC and status around it are intact. */
@@ -2408,7 +2423,7 @@ test_threads(void **state)
 	int		 peer, i;
 
 	(void)state;
-	drv_init(&rng, virtio_rng_create(&F.vmm, F.pci), 0, 1, 16);
+	drv_init(&rng, on_pci(virtio_rng_create(&F.vmm)), 0, 1, 16);
 	drv_init(&net, make_net(&peer, 0), 0, 2, 64);
 	assert_int_equal(virtio_dev_start(rng.dev), 0);
 	assert_int_equal(virtio_dev_start(net.dev), 0);

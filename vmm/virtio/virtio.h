@@ -178,24 +178,22 @@ struct virtio_pci {
 	uint64_t		 notify_gpa;	/* ioeventfds wired */
 };
 
-int	virtio_pci_create(struct pci *, struct virtio_dev *);
 /*
- * Optional: a backend that can turn notify writes into eventfd signals
- * without a vCPU exit (KVM_IOEVENTFD) sets fn; it is called with assign 1
- * for each queue's notify address (a 2-byte write) and kick eventfd
- * whenever a device's BAR is mapped, with 0 when unmapped. fn returns 0,
- * or -1 to leave that queue on the MMIO exit path.
+ * Put dev on the PCI bus (devices.c does, not the device). Whenever its
+ * BAR is mapped, each queue's notify address is handed to the vCPU
+ * backend's ioeventfd op, if it has one; queues it refuses stay on MMIO
+ * exits. Returns 0, or -1 with errno set (dev is left as it was).
  */
-typedef int (*virtio_ioeventfd_fn)(void *opaque, uint64_t gpa, uint32_t len,
-    int fd, int assign);
-void	virtio_pci_set_ioeventfd(virtio_ioeventfd_fn, void *opaque);
+int	virtio_pci_create(struct pci *, struct virtio_dev *);
 
-/* The devices; each returns its virtio_dev, or NULL with errno set. */
+/*
+ * The device models, on no transport yet; each returns its virtio_dev,
+ * or NULL with errno set. virtio_dev_destroy() frees one.
+ */
 struct disk;
-struct virtio_dev *virtio_blk_create(struct vmm *, struct pci *,
-	    struct disk *, int index);
-struct virtio_dev *virtio_net_create(struct vmm *, struct pci *, int fd,
+struct virtio_dev *virtio_blk_create(struct vmm *, struct disk *, int index);
+struct virtio_dev *virtio_net_create(struct vmm *, int fd,
 	    const uint8_t mac[6], int locked, uint32_t mtu, int index);
-struct virtio_dev *virtio_rng_create(struct vmm *, struct pci *);
+struct virtio_dev *virtio_rng_create(struct vmm *);
 
 #endif

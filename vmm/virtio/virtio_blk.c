@@ -231,12 +231,11 @@ static const struct virtio_ops blk_ops = {
 };
 
 /*
- * A virtio-blk device on the PCI bus for disk; it owns disk from now on
- * (also on failure). Returns the device, or NULL with errno set.
+ * A virtio-blk device for disk; it owns disk from now on (also on
+ * failure). Returns the device, or NULL with errno set.
  */
 struct virtio_dev *
-virtio_blk_create(struct vmm *vmm, struct pci *pci, struct disk *disk,
-    int index)
+virtio_blk_create(struct vmm *vmm, struct disk *disk, int index)
 {
 	struct virtio_blk		*blk;
 	struct virtio_blk_config	 c;
@@ -273,13 +272,6 @@ virtio_blk_create(struct vmm *vmm, struct pci *pci, struct disk *disk,
 	c.write_zeroes_may_unmap = 1;
 	memcpy(blk->dev.config, &c, sizeof c);
 	blk->dev.config_size = sizeof c;
-
-	if (virtio_pci_create(pci, &blk->dev) == -1) {
-		saved = errno;
-		virtio_dev_free(&blk->dev);
-		errno = saved;
-		goto fail;
-	}
 	return &blk->dev;
 fail:
 	saved = errno;

@@ -17,16 +17,6 @@
 #include "virtio.h"
 #include "xmalloc.h"
 
-static virtio_ioeventfd_fn	 ioeventfd_fn;
-static void			*ioeventfd_opaque;
-
-void
-virtio_pci_set_ioeventfd(virtio_ioeventfd_fn fn, void *opaque)
-{
-	ioeventfd_fn = fn;
-	ioeventfd_opaque = opaque;
-}
-
 static void
 put_le(uint8_t *p, uint64_t v, int len)
 {
@@ -291,16 +281,20 @@ vp_cfg_hook(struct pci_dev *pdev, uint32_t off, uint8_t *data, uint32_t len,
 	vp_bar(vp, boff, cap + 16, blen, is_write);
 }
 
-/* Wire or unwire the queues' notify addresses to their eventfds. */
+/*
+ * Wire or unwire the queues' notify addresses (a 2-byte write each) to
+ * their kick eventfds, when the device's vCPU backend can.
+ */
 static void
 vp_bar_mapped(struct pci_dev *pdev, int bar, uint64_t addr)
 {
-	struct virtio_pci	*vp = pdev->opaque;
-	struct virtio_dev	*dev = vp->dev;
-	uint64_t		 gpa;
-	int			 i, assign = addr != 0;
+	struct virtio_pci		*vp = pdev->opaque;
+	struct virtio_dev		*dev = vp->dev;
+	const struct vcpu_backend_ops	*be = dev->vmm->backend;
+	uint64_t			 gpa;
+	int				 i, assign = addr != 0;
 
-	if (bar != 0 || ioeventfd_fn == NULL)
+	if (bar != 0 || be == NULL || be->ioeventfd == NULL)
 		return;
 	if (!assign && vp->notify_gpa == 0)
 		return;
@@ -308,7 +302,7 @@ vp_bar_mapped(struct pci_dev *pdev, int bar, uint64_t addr)
 		vp->notify_gpa = addr + VIRTIO_PCI_NOTIFY_OFF;
 	for (i = 0; i < dev->nvqs; i++) {
 		gpa = vp->notify_gpa + i * VIRTIO_PCI_NOTIFY_MULT;
-		if (ioeventfd_fn(ioeventfd_opaque, gpa, 2, dev->vqs[i].kick_fd,
+		if (be->ioeventfd(dev->vmm, gpa, 2, dev->vqs[i].kick_fd,
 		    assign) == -1 && assign)
 			log_debug("%s: queue %d stays on MMIO exits",
 			    dev->name, i);
@@ -357,7 +351,6 @@ vp_add_cap(struct pci_dev *pdev, uint8_t type, uint32_t off, uint32_t len)
 	return pci_add_cap(pdev, &c, capl);
 }
 
-/* Put dev on the PCI bus. Returns 0, or -1 with errno set. */
 int
 virtio_pci_create(struct pci *pci, struct virtio_dev *dev)
 {

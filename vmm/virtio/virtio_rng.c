@@ -80,9 +80,9 @@ static const struct virtio_ops rng_ops = {
 	.destroy = rng_destroy,
 };
 
-/* A virtio-rng device on the PCI bus; NULL with errno set. */
+/* A virtio-rng device; NULL with errno set. */
 struct virtio_dev *
-virtio_rng_create(struct vmm *vmm, struct pci *pci)
+virtio_rng_create(struct vmm *vmm)
 {
 	struct virtio_rng	*rng;
 	int			 saved;
@@ -92,12 +92,6 @@ virtio_rng_create(struct vmm *vmm, struct pci *pci)
 	    VIRTIO_F(VIRTIO_RING_F_EVENT_IDX) |
 	    VIRTIO_F(VIRTIO_RING_F_INDIRECT_DESC), 1, RNG_QUEUE_SIZE) == -1)
 		goto fail;
-	if (virtio_pci_create(pci, &rng->dev) == -1) {
-		saved = errno;
-		virtio_dev_free(&rng->dev);
-		errno = saved;
-		goto fail;
-	}
 	return &rng->dev;
 fail:
 	saved = errno;

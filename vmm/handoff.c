@@ -1,5 +1,7 @@
 /*
- * The runner's side of the engine protocol (lib/proto.h, 200-299). The
+ * The runner's side of the engine protocol (lib/proto.h, 200-299); the
+ * engine's side is engine/runner.c. vmtop-vm and the test runner
+ * (tests/runner) both speak it through this file. The
  * hand-off is read synchronously before anything else runs: the params,
  * one fd per message by kind/index/depth, MSG_RUN_START_END. Then the
  * socket joins the event loop: pause and unpause are answered with
@@ -18,37 +20,37 @@
 
 #include "log.h"
 #include "msg.h"
-#include "runner.h"
+#include "handoff.h"
 #include "vmcheck.h"
 #include "vmm.h"
 
-#define RUNNER_FLUSH_SECONDS	2
+#define HANDOFF_FLUSH_SECONDS	2
 
-static int			 runner_sock = RUNNER_SOCKET_FD;
-static uint32_t			 runner_id;
-static struct msgconn		*runner_conn;
-static struct event_base	*runner_base;
-static const struct runner_ops	*runner_cbs;
-static int			 runner_exiting = -1;
+static int			 handoff_sock = RUNNER_SOCKET_FD;
+static uint32_t			 handoff_id;
+static struct msgconn		*handoff_conn;
+static struct event_base	*handoff_base;
+static const struct handoff_ops	*handoff_cbs;
+static int			 handoff_exiting = -1;
 
-static int	runner_on_pause(struct msgconn *, struct msg *, void *);
-static int	runner_on_shutdown(struct msgconn *, struct msg *, void *);
+static int	handoff_on_pause(struct msgconn *, struct msg *, void *);
+static int	handoff_on_shutdown(struct msgconn *, struct msg *, void *);
 
-static const struct msg_handler runner_handlers[] = {
-	{ MSG_RUN_PAUSE, "pause", 0, 0, runner_on_pause },
-	{ MSG_RUN_UNPAUSE, "unpause", 0, 0, runner_on_pause },
-	{ MSG_RUN_SHUTDOWN, "shutdown", 0, 0, runner_on_shutdown },
+static const struct msg_handler handoff_handlers[] = {
+	{ MSG_RUN_PAUSE, "pause", 0, 0, handoff_on_pause },
+	{ MSG_RUN_UNPAUSE, "unpause", 0, 0, handoff_on_pause },
+	{ MSG_RUN_SHUTDOWN, "shutdown", 0, 0, handoff_on_shutdown },
 };
 
 static void
-runner_fds_init(struct vmm_fds *fds)
+handoff_fds_init(struct vmm_fds *fds)
 {
 	memset(fds, -1, sizeof *fds);
 }
 
 /* Where an fd of this kind/index/depth goes, or NULL if it is bad. */
 static int *
-runner_fd_slot(struct vmm_fds *fds, const struct proto_run_fd *rf)
+handoff_fd_slot(struct vmm_fds *fds, const struct proto_run_fd *rf)
 {
 	int single = rf->index == 0 && rf->depth == 0;
 
@@ -84,7 +86,7 @@ runner_fd_slot(struct vmm_fds *fds, const struct proto_run_fd *rf)
 
 /* Check the params; returns NULL if they are good, else what is wrong. */
 static const char *
-runner_check_params(struct proto_run_params *p)
+handoff_check_params(struct proto_run_params *p)
 {
 	static char	why[PROTO_TEXT_SIZE];
 	struct vmcheck	vc;
@@ -104,7 +106,7 @@ runner_check_params(struct proto_run_params *p)
 }
 
 int
-runner_handoff(int sock, struct proto_run_params *p, struct vmm_fds *fds,
+handoff_receive(int sock, struct proto_run_params *p, struct vmm_fds *fds,
     char *err, size_t errlen)
 {
 	struct proto_run_fd rf;
@@ -112,8 +114,8 @@ runner_handoff(int sock, struct proto_run_params *p, struct vmm_fds *fds,
 	const char *why;
 	int have_params = 0, rv, *slot;
 
-	runner_sock = sock;
-	runner_fds_init(fds);
+	handoff_sock = sock;
+	handoff_fds_init(fds);
 	for (;;) {
 		if ((rv = msg_recv_sync(sock, &m)) != 1) {
 			snprintf(err, errlen, "reading the hand-off: %s",
@@ -130,19 +132,20 @@ runner_handoff(int sock, struct proto_run_params *p, struct vmm_fds *fds,
 			if (have_params || m.hdr.len != sizeof *p)
 				goto bad;
 			memcpy(p, m.data, sizeof *p);
-			runner_id = p->id;
+			handoff_id = p->id;
 			have_params = 1;
-			if ((why = runner_check_params(p)) != NULL) {
+			if ((why = handoff_check_params(p)) != NULL) {
 				snprintf(err, errlen, "%s", why);
 				goto fail;
 			}
 			break;
 		case MSG_RUN_FD:
-			if (!have_params || m.hdr.len != sizeof rf || m.fd == -1)
+			if (!have_params || m.hdr.len != sizeof rf ||
+			    m.fd == -1)
 				goto bad;
 			memcpy(&rf, m.data, sizeof rf);
-			if ((slot = runner_fd_slot(fds, &rf)) == NULL ||
-			    *slot != -1) {
+			slot = handoff_fd_slot(fds, &rf);
+			if (slot == NULL || *slot != -1) {
 				snprintf(err, errlen, "bad or repeated fd (kind "
 				    "%u, index %u, depth %u)", rf.kind,
 				    rf.index, rf.depth);
@@ -170,7 +173,7 @@ fail:
 }
 
 int
-runner_fd_list(const struct vmm_fds *fds, int *out, int max)
+handoff_fd_list(const struct vmm_fds *fds, int *out, int max)
 {
 	const int *all = (const int *)fds;
 	size_t i;
@@ -181,108 +184,108 @@ runner_fd_list(const struct vmm_fds *fds, int *out, int max)
 		if (all[i] != -1 && n < max)
 			out[n++] = all[i];
 	if (n < max)
-		out[n++] = runner_sock;
+		out[n++] = handoff_sock;
 	return n;
 }
 
 static int
-runner_on_pause(struct msgconn *c, struct msg *m, void *arg)
+handoff_on_pause(struct msgconn *c, struct msg *m, void *arg)
 {
 	struct proto_error e;
 
 	(void)arg;
 	memset(&e, 0, sizeof e);
-	if (runner_cbs->pause(m->hdr.type == MSG_RUN_PAUSE, e.text,
+	if (handoff_cbs->pause(m->hdr.type == MSG_RUN_PAUSE, e.text,
 	    sizeof e.text) == 0)
-		return msgconn_send(c, MSG_OK, runner_id, -1, NULL, 0) == -1 ?
+		return msgconn_send(c, MSG_OK, handoff_id, -1, NULL, 0) == -1 ?
 		    -1 : 0;
 	e.code = EBUSY;
-	return msgconn_send(c, MSG_ERROR, runner_id, -1, &e, sizeof e) == -1 ?
+	return msgconn_send(c, MSG_ERROR, handoff_id, -1, &e, sizeof e) == -1 ?
 	    -1 : 0;
 }
 
 static int
-runner_on_shutdown(struct msgconn *c, struct msg *m, void *arg)
+handoff_on_shutdown(struct msgconn *c, struct msg *m, void *arg)
 {
 	(void)c;
 	(void)m;
 	(void)arg;
-	runner_cbs->power_button();
+	handoff_cbs->power_button();
 	return 0;
 }
 
 static int
-runner_on_msg(struct msgconn *c, struct msg *m, void *arg)
+handoff_on_msg(struct msgconn *c, struct msg *m, void *arg)
 {
-	if (m->hdr.peerid != runner_id) {
+	if (m->hdr.peerid != handoff_id) {
 		log_warnx("engine sent peer id %u, not %u", m->hdr.peerid,
-		    runner_id);
+		    handoff_id);
 		return -1;
 	}
-	return msg_dispatch(runner_handlers, sizeof runner_handlers /
-	    sizeof runner_handlers[0], c, m, arg);
+	return msg_dispatch(handoff_handlers, sizeof handoff_handlers /
+	    sizeof handoff_handlers[0], c, m, arg);
 }
 
 /* The engine hung up, or we finished flushing before an exit. */
 static void
-runner_on_close(struct msgconn *c, void *arg)
+handoff_on_close(struct msgconn *c, void *arg)
 {
 	(void)c;
 	(void)arg;
-	if (runner_exiting >= 0)
-		exit(runner_exiting);
+	if (handoff_exiting >= 0)
+		exit(handoff_exiting);
 	log_debug("the engine hung up");
 	exit(RUNNER_EXIT_ERROR);
 }
 
 void
-runner_listen(struct event_base *base, const struct runner_ops *ops)
+handoff_listen(struct event_base *base, const struct handoff_ops *ops)
 {
-	runner_cbs = ops;
-	runner_base = base;
-	runner_conn = msgconn_new(base, runner_sock, runner_on_msg,
-	    runner_on_close, NULL, "engine");
-	if (runner_conn == NULL)
+	handoff_cbs = ops;
+	handoff_base = base;
+	handoff_conn = msgconn_new(base, handoff_sock, handoff_on_msg,
+	    handoff_on_close, NULL, "engine");
+	if (handoff_conn == NULL)
 		fatal("%s: engine socket", __func__);
 }
 
 static void
-runner_send(uint32_t type, const void *data, size_t len)
+handoff_send(uint32_t type, const void *data, size_t len)
 {
-	if (runner_conn != NULL)
-		msgconn_send(runner_conn, type, runner_id, -1, data, len);
+	if (handoff_conn != NULL)
+		msgconn_send(handoff_conn, type, handoff_id, -1, data, len);
 	else
-		msg_send_sync(runner_sock, type, runner_id, -1, data, len);
+		msg_send_sync(handoff_sock, type, handoff_id, -1, data, len);
 }
 
 void
-runner_ready(void)
+handoff_ready(void)
 {
-	runner_send(MSG_RUN_READY, NULL, 0);
+	handoff_send(MSG_RUN_READY, NULL, 0);
 }
 
 void
-runner_console(const void *buf, size_t len)
+handoff_console(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	size_t n;
 
 	while (len > 0) {
 		n = len < MSG_MAX_PAYLOAD ? len : MSG_MAX_PAYLOAD;
-		runner_send(MSG_RUN_CONSOLE, p, n);
+		handoff_send(MSG_RUN_CONSOLE, p, n);
 		p += n;
 		len -= n;
 	}
 }
 
 void
-runner_stats(const struct proto_stats *st)
+handoff_stats(const struct proto_stats *st)
 {
-	runner_send(MSG_RUN_STATS, st, sizeof *st);
+	handoff_send(MSG_RUN_STATS, st, sizeof *st);
 }
 
 void
-runner_fail(const char *fmt, ...)
+handoff_fail(const char *fmt, ...)
 {
 	struct proto_error e;
 	va_list ap;
@@ -292,42 +295,43 @@ runner_fail(const char *fmt, ...)
 	vsnprintf(e.text, sizeof e.text, fmt, ap);
 	va_end(ap);
 	log_warnx("%s", e.text);
-	msg_send_sync(runner_sock, MSG_RUN_ERROR, runner_id, -1, &e, sizeof e);
+	msg_send_sync(handoff_sock, MSG_RUN_ERROR, handoff_id, -1, &e,
+	    sizeof e);
 	exit(RUNNER_EXIT_ERROR);
 }
 
 void
-runner_error(const char *text)
+handoff_error(const char *text)
 {
 	struct proto_error e;
 
 	memset(&e, 0, sizeof e);
 	snprintf(e.text, sizeof e.text, "%s", text);
 	log_warnx("%s", e.text);
-	runner_send(MSG_RUN_ERROR, &e, sizeof e);
+	handoff_send(MSG_RUN_ERROR, &e, sizeof e);
 }
 
 static void
-runner_exit_timeout(int fd, short ev, void *arg)
+handoff_exit_timeout(int fd, short ev, void *arg)
 {
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	exit(runner_exiting);
+	exit(handoff_exiting);
 }
 
 void
-runner_exit(int code)
+handoff_exit(int code)
 {
-	struct timeval tv = { RUNNER_FLUSH_SECONDS, 0 };
+	struct timeval tv = { HANDOFF_FLUSH_SECONDS, 0 };
 
-	if (runner_conn == NULL)
+	if (handoff_conn == NULL)
 		exit(code);
-	if (runner_exiting >= 0)
+	if (handoff_exiting >= 0)
 		return;
-	runner_exiting = code;
-	/* runner_on_close() exits once the engine has everything. */
-	msgconn_close_when_flushed(runner_conn);
-	event_base_once(runner_base, -1, EV_TIMEOUT, runner_exit_timeout,
+	handoff_exiting = code;
+	/* handoff_on_close() exits once the engine has everything. */
+	msgconn_close_when_flushed(handoff_conn);
+	event_base_once(handoff_base, -1, EV_TIMEOUT, handoff_exit_timeout,
 	    NULL, &tv);
 }

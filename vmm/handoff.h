@@ -1,10 +1,11 @@
 /*
- * The runner's side of the engine protocol: the synchronous hand-off of
- * parameters and fds, then requests (pause, unpause, power button) and
- * reports (ready, console bytes, statistics, errors) on the event loop.
+ * The runner's side of the engine protocol (the engine's side is
+ * engine/runner.c): the synchronous hand-off of parameters and fds, then
+ * requests (pause, unpause, power button) and reports (ready, console
+ * bytes, statistics, errors) on the event loop.
  */
-#ifndef RUNNER_H
-#define RUNNER_H
+#ifndef HANDOFF_H
+#define HANDOFF_H
 
 #include <stddef.h>
 
@@ -14,7 +15,7 @@ struct event_base;
 struct vmm_fds;
 
 /* What the runner's main does on the engine's requests. */
-struct runner_ops {
+struct handoff_ops {
 	/* Stop (pause != 0) or resume every vCPU; 0, or -1 with err. */
 	int	(*pause)(int pause, char *err, size_t errlen);
 	/* Press the guest's power button. */
@@ -26,27 +27,27 @@ struct runner_ops {
  * kind, index and depth) and MSG_RUN_START_END. Returns 0, or -1 with a
  * sentence in err.
  */
-int	runner_handoff(int sock, struct proto_run_params *, struct vmm_fds *,
-	    char *err, size_t errlen);
+int	handoff_receive(int sock, struct proto_run_params *,
+	    struct vmm_fds *, char *err, size_t errlen);
 /* Every fd in fds, for the sandbox's keep list; returns how many. */
-int	runner_fd_list(const struct vmm_fds *, int *fds, int max);
+int	handoff_fd_list(const struct vmm_fds *, int *fds, int max);
 /* Serve the engine's requests on the event loop from now on. */
-void	runner_listen(struct event_base *, const struct runner_ops *);
-void	runner_ready(void);
-void	runner_console(const void *, size_t);
-void	runner_stats(const struct proto_stats *);
+void	handoff_listen(struct event_base *, const struct handoff_ops *);
+void	handoff_ready(void);
+void	handoff_console(const void *, size_t);
+void	handoff_stats(const struct proto_stats *);
 /*
- * Before runner_listen(): report an error to the engine and exit with
+ * Before handoff_listen(): report an error to the engine and exit with
  * RUNNER_EXIT_ERROR.
  */
-void	runner_fail(const char *, ...)
+void	handoff_fail(const char *, ...)
 	    __attribute__((noreturn, format(printf, 1, 2)));
 /* Queue MSG_RUN_ERROR with text (a sentence). */
-void	runner_error(const char *);
+void	handoff_error(const char *);
 /*
  * Exit with code once what is queued for the engine is written (or after
  * a few seconds); returns to the event loop meanwhile.
  */
-void	runner_exit(int code);
+void	handoff_exit(int code);
 
 #endif
