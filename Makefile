@@ -17,101 +17,147 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 VMM_LIBS   = $(shell pkg-config --libs $(VMM_PKGS))
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
+# SANITIZE: compiler and linker flags for a sanitizer build (make asan).
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iengine -Itui -Iconsole -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
-	    -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(SANITIZE)
+LDFLAGS	+= $(SANITIZE)
+CPPFLAGS += -D_GNU_SOURCE -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
+
+# Where objects and programs go: the tree itself, or under O (a folder
+# that mirrors the tree's layout, as make asan's build/asan does).
+O	?=
+B	 = $(if $(O),$(O)/)
+
+# Each folder sees lib/, itself, and the other folders it uses through
+# their public headers; a folder's own headers it reaches by bare name.
+LIB_INC     = -Ilib
+DISK_INC    = $(LIB_INC) -Ivmm/disk
+ENGINE_INC  = $(LIB_INC) -Iengine -Ivmm/disk
+CONSOLE_INC = $(LIB_INC) $(addprefix -I,$(wildcard console))
+TUI_INC     = $(CONSOLE_INC) -Itui -Ivmm/disk
+VMM_INC     = $(LIB_INC) -Ivmm $(patsubst %/,-I%,$(wildcard vmm/*/))
+SLIRP_INC   = $(LIB_INC) -Ivmm/slirp
+ALL_INC     = $(sort $(TUI_INC) -Iengine $(VMM_INC))
+
+$(B)lib/%.o:		INC = $(LIB_INC)
+$(B)engine/%.o:		INC = $(ENGINE_INC)
+$(B)console/%.o:	INC = $(CONSOLE_INC)
+$(B)tui/%.o:		INC = $(TUI_INC)
+$(B)vmm/%.o:		INC = $(VMM_INC)
+$(B)vmm/disk/%.o:	INC = $(DISK_INC)
+$(B)vmm/slirp/%.o:	INC = $(SLIRP_INC)
+$(B)tests/%.o:		INC = $(ALL_INC)
+$(B)tests/disk/%.o:	INC = $(DISK_INC)
+# vmtop's main runs the engine for -D and -n.
+$(B)tui/vmtop.o:	INC = $(TUI_INC) -Iengine
 
 LIB_SRCS    = $(wildcard lib/*.c)
 ENGINE_SRCS = $(filter-out engine/parse.c, $(wildcard engine/*.c)) \
 	      engine/parse.c
-TUI_SRCS    = $(filter-out tui/vmtop.c, $(wildcard tui/*.c))
 CONSOLE_SRCS = $(wildcard console/*.c)
+TUI_SRCS    = $(filter-out tui/vmtop.c, $(wildcard tui/*.c))
 VMM_SRCS    = $(filter-out vmm/vmtop-vm.c, $(wildcard vmm/*.c vmm/x86/*.c \
 	      vmm/hw/*.c vmm/virtio/*.c))
 DISK_SRCS   = $(wildcard vmm/disk/*.c)
+SLIRP_SRCS  = $(wildcard vmm/slirp/*.c)
 
-LIB_OBJS    = $(LIB_SRCS:.c=.o)
-ENGINE_OBJS = $(ENGINE_SRCS:.c=.o)
-TUI_OBJS    = $(TUI_SRCS:.c=.o)
-CONSOLE_OBJS = $(CONSOLE_SRCS:.c=.o)
-VMM_OBJS    = $(VMM_SRCS:.c=.o)
-DISK_OBJS   = $(DISK_SRCS:.c=.o)
+objs = $(addprefix $(B),$(1:.c=.o))
+LIB_OBJS    = $(call objs,$(LIB_SRCS))
+ENGINE_OBJS = $(call objs,$(ENGINE_SRCS))
+CONSOLE_OBJS = $(call objs,$(CONSOLE_SRCS))
+TUI_OBJS    = $(call objs,$(TUI_SRCS))
+VMM_OBJS    = $(call objs,$(VMM_SRCS))
+DISK_OBJS   = $(call objs,$(DISK_SRCS))
+SLIRP_OBJS  = $(call objs,$(SLIRP_SRCS))
+
+# One archive per layer, each built once; programs list them users first.
+LIBCOMMON   = $(B)libcommon.a
+LIBDISK     = $(B)libdisk.a
+LIBVMTOP    = $(B)libvmtop.a
+LIBVMM      = $(B)libvmm.a
+ARCHIVES    = $(LIBVMTOP) $(LIBVMM) $(LIBDISK) $(LIBCOMMON)
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
-UNIT_BINS   = $(UNIT_SRCS:.c=)
-RUNNER_TEST = tests/runner/vmtop-test-runner
-RAW_CLIENT  = tests/runner/vmtop-rawclient
-FAKE_ENGINE = tests/runner/vmtop-fakeengine
-DISK_TOOL   = tests/disk/vmtop-diskio
-NET_TOOLS   = tests/net/vmtop-netpeer
+UNIT_BINS   = $(addprefix $(B),$(UNIT_SRCS:.c=))
+RUNNER_TEST = $(B)tests/runner/vmtop-test-runner
+RAW_CLIENT  = $(B)tests/runner/vmtop-rawclient
+DISK_TOOL   = $(B)tests/disk/vmtop-diskio
+FAKE_ENGINE = $(B)tests/runner/vmtop-fakeengine
+NET_TOOLS   = $(B)tests/net/vmtop-netpeer
 TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(FAKE_ENGINE) $(DISK_TOOL) \
 	      $(NET_TOOLS)
-SLIRP_SRCS  = $(wildcard vmm/slirp/*.c)
-SLIRP_OBJS  = $(SLIRP_SRCS:.c=.o)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
-BENCH_TOOLS = tests/bench/vmtop-bench
+BENCH_TOOLS = $(B)tests/bench/vmtop-bench
 
-ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(CONSOLE_OBJS) $(VMM_OBJS) $(DISK_OBJS) \
-	   tui/vmtop.o vmm/vmtop-vm.o $(UNIT_SRCS:.c=.o) $(TEST_TOOLS:=.o) \
-	   $(BENCH_TOOLS:=.o) $(SLIRP_OBJS)
+ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(CONSOLE_OBJS) $(TUI_OBJS) \
+	   $(VMM_OBJS) $(DISK_OBJS) $(B)tui/vmtop.o $(B)vmm/vmtop-vm.o \
+	   $(UNIT_BINS:=.o) $(TEST_TOOLS:=.o) $(BENCH_TOOLS:=.o) $(SLIRP_OBJS)
 
 # vmtop-vm, the KVM runner, joins `all` with its source (vmm/vmtop-vm.c).
 VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
-all: vmtop $(if $(VMM_MAIN),vmtop-vm) vmtop-slirp
+all: $(B)vmtop $(if $(VMM_MAIN),$(B)vmtop-vm) $(B)vmtop-slirp
+
+# Everything the suites run.
+check-build: all $(UNIT_BINS) $(TEST_TOOLS)
 
 engine/parse.c: engine/parse.y
 	$(YACC) -o $@ $<
 
+$(B)%.o: %.c
+	@$(if $(O),mkdir -p $(@D))
+	$(CC) $(CPPFLAGS) $(INC) $(CFLAGS) -c -o $@ $<
+
 # The assembler includes the keymaps; -MMD does not see them.
-tui/keymaps.o: keymaps/default.keys keymaps/vi.keys keymaps/emacs.keys
+$(B)tui/keymaps.o: keymaps/default.keys keymaps/vi.keys keymaps/emacs.keys
 
-libvmtop.a: $(LIB_OBJS) $(ENGINE_OBJS) $(TUI_OBJS) $(CONSOLE_OBJS) $(DISK_OBJS)
+$(LIBCOMMON): $(LIB_OBJS)
+$(LIBDISK): $(DISK_OBJS)
+$(LIBVMTOP): $(ENGINE_OBJS) $(CONSOLE_OBJS) $(TUI_OBJS)
+$(LIBVMM): $(VMM_OBJS)
+$(ARCHIVES):
 	rm -f $@
 	$(AR) rcs $@ $^
 
-libvmm.a: $(LIB_OBJS) $(VMM_OBJS) $(DISK_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
-
-vmtop: tui/vmtop.o libvmtop.a
+$(B)vmtop: $(B)tui/vmtop.o $(LIBVMTOP) $(LIBDISK) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-vmtop-vm: vmm/vmtop-vm.o libvmm.a
+$(B)vmtop-vm: $(B)vmm/vmtop-vm.o $(LIBVMM) $(LIBDISK) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
-vmtop-slirp: $(SLIRP_OBJS) libvmm.a
+$(B)vmtop-slirp: $(SLIRP_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SLIRP_LIBS)
 
-tests/unit/test_%: tests/unit/test_%.o libvmtop.a libvmm.a
+$(UNIT_BINS): %: %.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(VMM_LIBS)
 
-tests/runner/%: tests/runner/%.o libvmtop.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-# The test runner speaks the protocol through the real runner's code.
-$(RUNNER_TEST): $(RUNNER_TEST).o vmm/handoff.o libvmtop.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-tests/net/%: tests/net/%.o libvmtop.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-tests/disk/%: tests/disk/%.o libvmtop.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-tests/bench/%: tests/bench/%.o libvmtop.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(TEST_TOOLS) $(BENCH_TOOLS): %: %.o $(ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VMM_LIBS)
 
 deps:
 	@sh scripts/install-deps.sh build
 
+# Installs what is missing, then fails at once, naming the package, if a
+# command the suites run is still not on PATH.
 check-deps:
 	@sh scripts/install-deps.sh check
+	@sh scripts/check-commands.sh
 
 # The one test command: installs, builds warning-free, runs every suite.
 check: check-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory check-build
 	@sh tests/run-all.sh
+
+# The suites that need no guest, against programs built with ASan and
+# UBSan (a report fails the test) under build/asan, apart from the
+# normal build.
+ASAN_O	 = build/asan
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+asan: check-deps
+	@$(MAKE) --no-print-directory O=$(ASAN_O) SANITIZE='$(ASAN_FLAGS)' \
+	    check-build
+	@TOP=$(CURDIR)/$(ASAN_O) sh tests/run-all.sh unit config engine tui \
+	    disk net
 
 # The demo VM boots under /dev/kvm when it can; where it cannot (no
 # /dev/kvm, or one that cannot boot Debian's kernel) the dashboard runs
@@ -126,11 +172,12 @@ run: deps
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iengine -Itui -Iconsole -Ivmm -Ivmm/disk -Ivmm/x86 -Ivmm/hw -Ivmm/virtio \
+FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE $(ALL_INC) \
 	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -fsanitize=fuzzer,address,undefined \
 	  $(PKG_CFLAGS)
 
-FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(TUI_SRCS) $(CONSOLE_SRCS) $(DISK_SRCS) $(VMM_SRCS)
+FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(CONSOLE_SRCS) $(TUI_SRCS) \
+	    $(DISK_SRCS) $(VMM_SRCS)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS) $(VMM_LIBS)
 
@@ -162,11 +209,13 @@ install: all
 	for m in man/*.8; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 
 clean:
-	rm -f vmtop vmtop-vm vmtop-slirp libvmtop.a libvmm.a engine/parse.c \
-	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) $(BENCH_TOOLS) \
-	    $(FUZZ_TARGETS)
+	rm -f vmtop vmtop-vm vmtop-slirp $(ARCHIVES) engine/parse.c \
+	    $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_BINS) $(TEST_TOOLS) \
+	    $(BENCH_TOOLS) $(FUZZ_TARGETS)
+	rm -rf $(ASAN_O)
 
-.PHONY: all deps check-deps check run fuzz bench install clean
+.PHONY: all check-build deps check-deps check asan run fuzz bench install \
+	clean
 .SECONDARY:
 
 -include $(wildcard $(ALL_OBJS:.o=.d))

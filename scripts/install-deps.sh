@@ -1,18 +1,25 @@
 #!/bin/sh
 # Install the Debian packages vmtop builds and tests with; quick when all
-# are present. Usage: install-deps.sh [build|check]
+# are present. "build": the compilers and libraries; "check": those and
+# the package of every command in scripts/commands that is not on PATH
+# (a command already there, say busybox from busybox-static, is kept).
+# Usage: install-deps.sh [build|check]
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
 libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio
 zlib1g-dev libglib2.0-dev"
-check="tmux clang util-linux procps iproute2 qemu-utils"
-want=$build
-[ "${1:-build}" = check ] && want="$build $check"
 missing=
-for p in $want; do
+for p in $build; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 	    grep -q 'install ok installed' || missing="$missing $p"
 done
+if [ "${1:-build}" = check ]; then
+	while read -r cmd pkg rest; do
+		case "$cmd" in ''|'#'*) continue ;; esac
+		command -v "$cmd" >/dev/null 2>&1 && continue
+		case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
+	done <"$(dirname "$0")/commands"
+fi
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing$missing"
 if [ "$(id -u)" -ne 0 ]; then

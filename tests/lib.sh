@@ -86,6 +86,11 @@ stop_engine() {
 
 finish() {
 	stop_engine
+	# a sanitizer build (make asan) reports into the engine's log
+	if [ -f "$T/engine.log" ] &&
+	    grep -q 'Sanitizer\|runtime error:' "$T/engine.log"; then
+		not_ok "the engine's log has a sanitizer report"
+	fi
 	if [ "$failed" -gt 0 ] && [ -f "$T/engine.log" ]; then
 		echo "# engine log:"; sed 's/^/#   /' "$T/engine.log" | tail -n 40
 	fi

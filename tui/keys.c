@@ -249,6 +249,8 @@ keys_find(int key)
 {
 	struct key_binding find;
 
+	if (keys_n == 0)
+		return NULL;
 	find.key = key;
 	return bsearch(&find, keys_table, keys_n, sizeof *keys_table,
 	    keys_compare);

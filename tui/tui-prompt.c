@@ -216,11 +216,12 @@ tui_prompt_editline(void)
 	el_set(el, EL_EDITOR, "emacs");
 	el_set(el, EL_PROMPT, tui_prompt_text);
 	el_set(el, EL_HIST, history, tui_prompt_history);
-	el_set(el, EL_ADDFN, "vmtop-complete", "complete a command or VM",
+	/* Wide names, kept as given: el_set's copies are never freed. */
+	el_wset(el, EL_ADDFN, L"vmtop-complete", L"complete a command or VM",
 	    tui_prompt_complete);
-	el_set(el, EL_ADDFN, "vmtop-cancel", "close the prompt",
+	el_wset(el, EL_ADDFN, L"vmtop-cancel", L"close the prompt",
 	    tui_prompt_cancel);
-	el_set(el, EL_ADDFN, "vmtop-delete", "delete, or close if empty",
+	el_wset(el, EL_ADDFN, L"vmtop-delete", L"delete, or close if empty",
 	    tui_prompt_delete);
 	el_source(el, NULL);
 	el_set(el, EL_BIND, "^I", "vmtop-complete", NULL);

@@ -197,7 +197,10 @@ main(int argc, char **argv)
 		eo.config = config;
 		eo.foreground = !background;
 		eo.verbose = verbose;
-		return engine_main(&eo);
+		status = engine_main(&eo);
+		free(config);
+		free(socket);
+		return status;
 	}
 
 	log_init("vmtop", 1, verbose);

@@ -214,7 +214,8 @@ send_tcp(uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
 	t[12] = 5 << 4;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	memcpy(t + 20, data, len);
+	if (len > 0)
+		memcpy(t + 20, data, len);
 	put32(ph, GUEST_IP);
 	put32(ph + 4, dst);
 	ph[8] = 0;

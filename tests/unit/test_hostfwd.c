@@ -189,6 +189,7 @@ test_config(void **state)
 	assert_string_equal(out, "vm.conf:4: vm \"a\": invalid hostfwd rule "
 	    "\"tcp::22-:99999\": " PORTS "\n");
 	free(out);
+	config_free(&conf);
 
 	/* Two rules of an interface may not take the same host port. */
 	f = open_memstream(&out, &len);
@@ -204,6 +205,7 @@ test_config(void **state)
 	    "\"tcp:127.0.0.1:22-:80\" uses the same host port as "
 	    "\"tcp::22-:22\"\n");
 	free(out);
+	config_free(&conf);
 }
 
 int

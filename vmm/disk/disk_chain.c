@@ -101,7 +101,7 @@ disk_open_names(int fd, enum disk_format fmt, int *bases, int nbases,
 	char			 defnames[VM_MAX_BASE_IMAGES + 1][32];
 	const char		*nm[VM_MAX_BASE_IMAGES + 1];
 	enum disk_format	 fmts[VM_MAX_BASE_IMAGES + 1];
-	int			 fds[VM_MAX_BASE_IMAGES + 1];
+	int			 fds[VM_MAX_BASE_IMAGES + 1] = { fd };
 	int			 dups[VM_MAX_BASE_IMAGES + 1];
 	struct disk		*d = NULL, *below = NULL;
 	int			 i, n = nbases + 1, fl;

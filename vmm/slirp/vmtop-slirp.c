@@ -29,6 +29,20 @@
 /* How long the engine may take to send the configuration. */
 #define HELPER_CONFIG_MS	10000
 
+#ifdef __SANITIZE_ADDRESS__
+const char	*__lsan_default_options(void);
+
+/*
+ * A sanitizer build checks for leaks at exit with ptrace and a thread,
+ * which the sandbox's seccomp filter kills: no leak check here.
+ */
+const char *
+__lsan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 static char	helper_name[VM_NAME_SIZE + 32] = "vmtop-slirp";
 static uint32_t	helper_peerid;
 
