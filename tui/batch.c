@@ -6,8 +6,7 @@
  */
 #include <stdio.h>
 
-#include "cmd.h"
-#include "split.h"
+#include "tui.h"
 
 /* Run text; returns the exit status: 0 if every command succeeded, or 1. */
 int

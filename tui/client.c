@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "tui.h"
 #include "log.h"
 #include "msg.h"
 #include "paths.h"

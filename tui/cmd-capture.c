@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "msg.h"
 
 static enum cmd_retval	cmd_capture_exec(struct cmd_ctx *, int, char **);

@@ -2,8 +2,7 @@
  * command-prompt: open the : prompt, where any command can be typed, with
  * history and Tab completion of command and VM names.
  */
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_command_prompt_exec(struct cmd_ctx *, int,
 			    char **);
@@ -28,6 +27,6 @@ cmd_command_prompt_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (dash->prompt == NULL)
-		dash->prompt = tui_prompt_open(dash);
+		dash->prompt = dashboard_prompt_open(dash);
 	return CMD_RETURN_NORMAL;
 }

@@ -5,8 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "xmalloc.h"
 
 static enum cmd_retval	cmd_confirm_before_exec(struct cmd_ctx *, int,

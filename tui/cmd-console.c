@@ -10,10 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "cmd.h"
+#include "tui.h"
 #include "console.h"
-#include "dashboard.h"
 
 static enum cmd_retval	cmd_console_exec(struct cmd_ctx *, int, char **);
 

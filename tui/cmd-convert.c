@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "disk.h"
 #include "size.h"
 

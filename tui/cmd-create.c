@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "disk.h"
 #include "disk_ops.h"
 #include "size.h"

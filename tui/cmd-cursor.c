@@ -4,8 +4,7 @@
  */
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_cursor_exec(struct cmd_ctx *, int, char **);
 
@@ -29,17 +28,17 @@ cmd_cursor_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	(void)argc;
 	if (strcmp(argv[0], "up") == 0)
-		tui_table_move(&dash->table, -1, 0);
+		dashboard_table_move(&dash->table, -1, 0);
 	else if (strcmp(argv[0], "down") == 0)
-		tui_table_move(&dash->table, 1, 0);
+		dashboard_table_move(&dash->table, 1, 0);
 	else if (strcmp(argv[0], "page-up") == 0)
-		tui_table_move(&dash->table, -page, 0);
+		dashboard_table_move(&dash->table, -page, 0);
 	else if (strcmp(argv[0], "page-down") == 0)
-		tui_table_move(&dash->table, page, 0);
+		dashboard_table_move(&dash->table, page, 0);
 	else if (strcmp(argv[0], "top") == 0)
-		tui_table_move(&dash->table, -1, 1);
+		dashboard_table_move(&dash->table, -1, 1);
 	else if (strcmp(argv[0], "bottom") == 0)
-		tui_table_move(&dash->table, 1, 1);
+		dashboard_table_move(&dash->table, 1, 1);
 	else
 		return cmd_usage(ctx);
 	dashboard_dirty(dash);

@@ -5,8 +5,7 @@
  */
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_filter_exec(struct cmd_ctx *, int, char **);
 
@@ -25,7 +24,7 @@ const struct cmd_entry cmd_filter_entry = {
 static enum cmd_retval
 cmd_filter_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct tui_table *t = &ctx->dash->table;
+	struct dashboard_table *t = &ctx->dash->table;
 
 	if (argc == 0) {
 		dashboard_input_filter(ctx->dash);
@@ -35,7 +34,7 @@ cmd_filter_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "filter: the text is too long (at most "
 		    "%zu characters)", sizeof t->filter - 1);
 	strcpy(t->filter, argv[0]);
-	tui_table_view(t);
+	dashboard_table_view(t);
 	dashboard_dirty(ctx->dash);
 	return CMD_RETURN_NORMAL;
 }

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "disk.h"
 #include "disk_ops.h"
 #include "size.h"
@@ -52,7 +52,7 @@ cmd_info_text(FILE *f, struct cmd_info_image *im, int n)
 	int			 i;
 
 	snprintf(buf, sizeof buf, "%s", im[0].path);
-	cmd_clean(buf);
+	format_clean(buf);
 	fprintf(f, "image: %s\n", buf);
 	if (in->format == DISK_FORMAT_QCOW2)
 		fprintf(f, "format: qcow2 (version %u)\n", in->version);
@@ -77,7 +77,7 @@ cmd_info_text(FILE *f, struct cmd_info_image *im, int n)
 	}
 	if (in->base[0] != '\0') {
 		snprintf(buf, sizeof buf, "%s", in->base);
-		cmd_clean(buf);
+		format_clean(buf);
 		if (in->base_format != DISK_FORMAT_AUTO)
 			fprintf(f, "base image: %s (format %s)\n", buf,
 			    disk_format_name(in->base_format));
@@ -86,7 +86,7 @@ cmd_info_text(FILE *f, struct cmd_info_image *im, int n)
 	}
 	for (i = 1; i < n; i++) {
 		snprintf(buf, sizeof buf, "%s", im[i].path);
-		cmd_clean(buf);
+		format_clean(buf);
 		size_format(im[i].info.size, size, sizeof size);
 		size_format(im[i].info.allocated, alloc, sizeof alloc);
 		fprintf(f, "chain %d: %s (%s, %s, %s allocated)\n", i, buf,
@@ -100,7 +100,7 @@ cmd_info_json_image(FILE *f, const struct cmd_info_image *im)
 	const struct disk_info	*in = &im->info;
 
 	fputs("\"image\":", f);
-	cmd_json_string(f, im->path);
+	format_json_string(f, im->path);
 	fprintf(f, ",\"format\":\"%s\",\"virtual-size\":%llu,"
 	    "\"disk-size\":%llu,\"allocated\":%llu",
 	    disk_format_name(in->format), (unsigned long long)in->size,
@@ -121,7 +121,7 @@ cmd_info_json_image(FILE *f, const struct cmd_info_image *im)
 	if (in->base[0] == '\0')
 		fputs("null", f);
 	else
-		cmd_json_string(f, in->base);
+		format_json_string(f, in->base);
 	if (in->base_format != DISK_FORMAT_AUTO)
 		fprintf(f, ",\"base-format\":\"%s\"",
 		    disk_format_name(in->base_format));
@@ -143,7 +143,7 @@ cmd_info_json(FILE *f, struct cmd_info_image *im, int n, const char *error)
 	fputc(']', f);
 	if (error != NULL) {
 		fputs(",\"chain-error\":", f);
-		cmd_json_string(f, error);
+		format_json_string(f, error);
 	}
 	fputs("}\n", f);
 }

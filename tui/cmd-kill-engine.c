@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client.h"
-#include "cmd.h"
+#include "tui.h"
 #include "msg.h"
 
 static enum cmd_retval	cmd_kill_engine_exec(struct cmd_ctx *, int,

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
-#include "split.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_list_keys_exec(struct cmd_ctx *, int, char **);
 

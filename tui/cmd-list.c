@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "msg.h"
 #include "size.h"
 #include "xmalloc.h"
@@ -68,12 +68,12 @@ cmd_list_json_fields(FILE *f, const struct proto_vm_info *vi)
 	const struct proto_stats *st = &vi->stats;
 
 	fprintf(f, "\"id\":%u,\"name\":", vi->id);
-	cmd_json_string(f, vi->name);
+	format_json_string(f, vi->name);
 	fprintf(f, ",\"state\":\"%s\",\"tty\":",
 	    proto_state_name(vi->state));
-	cmd_json_string(f, vi->tty);
+	format_json_string(f, vi->tty);
 	fprintf(f, ",\"owner\":");
-	cmd_json_string(f, vi->owner);
+	format_json_string(f, vi->owner);
 	fprintf(f, ",\"memory\":%llu,\"vcpus\":%u,\"uid\":%u,\"pid\":%d,"
 	    "\"restarts\":%u,\"flags\":%u,\"enabled\":%s,\"adhoc\":%s,"
 	    "\"owned\":%s,\"started\":%lld,\"reason\":",
@@ -83,7 +83,7 @@ cmd_list_json_fields(FILE *f, const struct proto_vm_info *vi)
 	    (vi->flags & VMINFO_ADHOC) ? "true" : "false",
 	    (vi->flags & VMINFO_OWNED) ? "true" : "false",
 	    (long long)vi->started);
-	cmd_json_string(f, vi->reason);
+	format_json_string(f, vi->reason);
 	fprintf(f, ",\"stats\":{\"cpu_ns\":%llu,\"exits\":%llu,"
 	    "\"disk_rd_bytes\":%llu,\"disk_wr_bytes\":%llu,"
 	    "\"disk_rd_reqs\":%llu,\"disk_wr_reqs\":%llu,"
@@ -128,7 +128,7 @@ cmd_list_cells(const struct proto_vm_info *vi, time_t now, char **cells)
 	case VM_PAUSED:
 	case VM_STOPPING:
 		if (vi->started > 0) {
-			cmd_format_duration(now - vi->started, buf,
+			format_duration(now - vi->started, buf,
 			    sizeof buf);
 			cells[COL_UPTIME] = xstrdup(buf);
 			break;
@@ -139,7 +139,7 @@ cmd_list_cells(const struct proto_vm_info *vi, time_t now, char **cells)
 		break;
 	}
 	for (i = 0; i < COL_COUNT; i++)
-		cmd_clean(cells[i]);
+		format_clean(cells[i]);
 }
 
 static void
@@ -188,7 +188,7 @@ cmd_list_table(FILE *f, const struct proto_vm_info *vms, size_t n)
 		cmd_list_row(f, cells + i * COL_COUNT, width);
 		if (vms[i].state == VM_FAILED && vms[i].reason[0] != '\0') {
 			reason = xstrdup(vms[i].reason);
-			cmd_clean(reason);
+			format_clean(reason);
 			fprintf(f, "  reason: %s\n", reason);
 			free(reason);
 		}

@@ -1,7 +1,7 @@
 /* log verbose|brief: turn the engine's debug logging on or off. */
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_log_exec(struct cmd_ctx *, int, char **);
 

@@ -2,7 +2,7 @@
  * pause NAME and unpause NAME: freeze a VM's vCPUs, and let them run
  * again. pause -t NAME toggles: it unpauses a paused VM.
  */
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_pause_exec(struct cmd_ctx *, int, char **);
 

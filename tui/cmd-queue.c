@@ -17,11 +17,9 @@
 
 #include <event2/event.h>
 
-#include "client.h"
-#include "cmd.h"
+#include "tui.h"
 #include "log.h"
 #include "msg.h"
-#include "split.h"
 #include "xmalloc.h"
 
 struct cmd_queue {

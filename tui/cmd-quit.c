@@ -4,8 +4,7 @@
  */
 #include <curses.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_quit_exec(struct cmd_ctx *, int, char **);
 

@@ -1,5 +1,5 @@
 /* reload: have the engine read its config again. */
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_reload_exec(struct cmd_ctx *, int, char **);
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_restart_exec(struct cmd_ctx *, int, char **);
 

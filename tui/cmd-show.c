@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "msg.h"
 #include "size.h"
 #include "xmalloc.h"
@@ -34,7 +34,7 @@ cmd_show_line(FILE *f, const char *key, const char *value)
 	char *v;
 
 	v = xstrdup(value);
-	cmd_clean(v);
+	format_clean(v);
 	fprintf(f, "%s: %s\n", key, v);
 	free(v);
 }
@@ -90,7 +90,7 @@ cmd_show_text(FILE *f, const struct proto_vm_info *vi,
 		    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) != 0)
 			cmd_show_line(f, "started", buf);
 		if (vi->state != VM_STOPPED && vi->state != VM_FAILED) {
-			cmd_format_duration(time(NULL) - t, buf, sizeof buf);
+			format_duration(time(NULL) - t, buf, sizeof buf);
 			cmd_show_line(f, "uptime", buf);
 		}
 	}
@@ -111,7 +111,7 @@ cmd_show_text(FILE *f, const struct proto_vm_info *vi,
 	}
 	for (i = 0; i < n; i++) {
 		snprintf(buf, sizeof buf, "%s", details[i].key);
-		cmd_clean(buf);
+		format_clean(buf);
 		cmd_show_line(f, buf, details[i].value);
 	}
 }
@@ -127,9 +127,9 @@ cmd_show_json(FILE *f, const struct proto_vm_info *vi,
 	fputs(",\"detail\":[", f);
 	for (i = 0; i < n; i++) {
 		fputs(i == 0 ? "{\"key\":" : ",{\"key\":", f);
-		cmd_json_string(f, details[i].key);
+		format_json_string(f, details[i].key);
 		fputs(",\"value\":", f);
-		cmd_json_string(f, details[i].value);
+		format_json_string(f, details[i].value);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

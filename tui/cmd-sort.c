@@ -4,8 +4,7 @@
  * the next (-n) or previous (-p) one, and -r reverses the order. Sizes
  * and rates sort largest first, as in top.
  */
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_sort_exec(struct cmd_ctx *, int, char **);
 
@@ -24,10 +23,10 @@ const struct cmd_entry cmd_sort_entry = {
 static enum cmd_retval
 cmd_sort_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct tui_table *t = &ctx->dash->table;
+	struct dashboard_table *t = &ctx->dash->table;
 	int col = t->sort_col;
 
-	if (argc == 1 && (col = tui_table_column(argv[0])) == -1)
+	if (argc == 1 && (col = dashboard_table_column(argv[0])) == -1)
 		return cmd_error(ctx, "sort: no column %s (id, name, state, "
 		    "vcpus, cpu, mem, disk, net, uptime, owner, tty)",
 		    argv[0]);
@@ -41,9 +40,9 @@ cmd_sort_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	t->sort_col = col;
 	if (cmd_flag(ctx, 'r'))
 		t->sort_reverse = !t->sort_reverse;
-	tui_table_view(t);
+	dashboard_table_view(t);
 	dashboard_message(ctx->dash, 0, "sorted by %s%s",
-	    tui_table_column_name(col), t->sort_reverse ? ", reversed" : "");
+	    dashboard_table_column_name(col), t->sort_reverse ? ", reversed" : "");
 	dashboard_dirty(ctx->dash);
 	return CMD_RETURN_NORMAL;
 }

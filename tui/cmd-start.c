@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 #include "size.h"
 
 static enum cmd_retval	cmd_start_exec(struct cmd_ctx *, int, char **);

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_stop_exec(struct cmd_ctx *, int, char **);
 

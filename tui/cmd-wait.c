@@ -2,7 +2,7 @@
  * wait NAME: wait until the engine says the VM has stopped (the dashboard
  * goes on meanwhile).
  */
-#include "cmd.h"
+#include "tui.h"
 
 static enum cmd_retval	cmd_wait_exec(struct cmd_ctx *, int, char **);
 

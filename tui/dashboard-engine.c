@@ -11,9 +11,7 @@
 
 #include <event2/event.h>
 
-#include "client.h"
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "log.h"
 #include "msg.h"
 
@@ -57,7 +55,7 @@ dashboard_engine_info(struct msgconn *c, struct msg *m, void *arg)
 	dash->have_engine = 1;
 	dash->tick++;
 	dash->in_tick = 1;
-	tui_header_sample(&dash->host);
+	dashboard_header_sample(&dash->host);
 	return 0;
 }
 
@@ -71,7 +69,7 @@ dashboard_engine_vm(struct msgconn *c, struct msg *m, void *arg)
 	(void)c;
 	memcpy(&info, m->data, sizeof info);
 	cmd_list_sanitize(&info);
-	tui_table_update(&dash->table, &info, dash->tick);
+	dashboard_table_update(&dash->table, &info, dash->tick);
 	if (!dash->in_tick)
 		dashboard_dirty(dash);
 	return 0;
@@ -86,7 +84,7 @@ dashboard_engine_end(struct msgconn *c, struct msg *m, void *arg)
 	(void)c;
 	(void)m;
 	if (dash->in_tick)
-		tui_table_expire(&dash->table, dash->tick);
+		dashboard_table_expire(&dash->table, dash->tick);
 	dash->in_tick = 0;
 	dashboard_dirty(dash);
 	return 0;
@@ -135,7 +133,7 @@ dashboard_engine_closed(struct msgconn *c, void *arg)
 	dash->connected = 0;
 	dash->have_engine = 0;
 	dash->in_tick = 0;
-	tui_table_clear(&dash->table);
+	dashboard_table_clear(&dash->table);
 	/* Dropped for a malformed update, the engine may well be there. */
 	if (!dash->sub_broken) {
 		dash->lost = 1;

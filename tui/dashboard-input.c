@@ -13,9 +13,7 @@
 
 #include <event2/event.h>
 
-#include "cmd.h"
-#include "dashboard.h"
-#include "split.h"
+#include "tui.h"
 #include "xmalloc.h"
 
 /* Wake-ups without a key in a row that mean the terminal is gone. */
@@ -96,8 +94,8 @@ dashboard_input_done(struct cmd_queue_item *item, enum cmd_retval rv,
 
 	if (item->outlen > 0) {
 		title = dashboard_input_join(item->argc, item->argv);
-		tui_pane_free(dash->pane);
-		dash->pane = tui_pane_new(title, item->out, item->outlen);
+		dashboard_pane_free(dash->pane);
+		dash->pane = dashboard_pane_new(title, item->out, item->outlen);
 		free(title);
 	}
 	if (rv != CMD_RETURN_NORMAL)
@@ -141,7 +139,7 @@ dashboard_input_confirm(struct dashboard *dash, const char *question,
 	free(dash->confirm_prompt);
 	free(dash->confirm_cmd);
 	dash->confirm_prompt = xstrdup(question);
-	cmd_clean(dash->confirm_prompt);
+	format_clean(dash->confirm_prompt);
 	dash->confirm_cmd = xstrdup(cmd);
 	dashboard_dirty(dash);
 }
@@ -159,7 +157,7 @@ dashboard_input_filter(struct dashboard *dash)
 static void
 dashboard_input_filter_key(struct dashboard *dash, int key)
 {
-	struct tui_table *t = &dash->table;
+	struct dashboard_table *t = &dash->table;
 	char buf[16];
 	size_t len = strlen(t->filter);
 
@@ -193,7 +191,7 @@ dashboard_input_filter_key(struct dashboard *dash, int key)
 			strcat(t->filter, buf);
 		break;
 	}
-	tui_table_view(t);
+	dashboard_table_view(t);
 	dashboard_dirty(dash);
 }
 
@@ -226,7 +224,7 @@ dashboard_input_key(struct dashboard *dash, int key)
 		dashboard_input_filter_key(dash, key);
 		return;
 	}
-	if (dash->pane != NULL && tui_pane_key(dash, key))
+	if (dash->pane != NULL && dashboard_pane_key(dash, key))
 		return;
 	if ((kb = keys_find(key)) == NULL) {
 		keys_to_string(key, name, sizeof name);
@@ -253,8 +251,8 @@ dashboard_input_cb(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	if (dash->prompt != NULL) {
-		if (tui_prompt_input(dash->prompt) != 0) {
-			tui_prompt_close(dash->prompt);
+		if (dashboard_prompt_input(dash->prompt) != 0) {
+			dashboard_prompt_close(dash->prompt);
 			dash->prompt = NULL;
 			clearok(curscr, TRUE);
 			dashboard_dirty(dash);

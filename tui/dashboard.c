@@ -22,9 +22,7 @@
 
 #include <event2/event.h>
 
-#include "client.h"
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "log.h"
 #include "msg.h"
 #include "xmalloc.h"
@@ -42,7 +40,7 @@ dashboard_message(struct dashboard *dash, int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dash->message, sizeof dash->message, fmt, ap);
 	va_end(ap);
-	cmd_clean(dash->message);
+	format_clean(dash->message);
 	dash->message_error = error;
 	dashboard_dirty(dash);
 }
@@ -75,10 +73,10 @@ dashboard_page_rows(void)
 const struct tui_vm *
 dashboard_selected(struct dashboard *dash)
 {
-	struct tui_table *t = &dash->table;
+	struct dashboard_table *t = &dash->table;
 
 	if (t->nrows == 0)
-		tui_table_view(t);
+		dashboard_table_view(t);
 	if (t->nrows == 0)
 		return NULL;
 	return t->rows[t->cursor];
@@ -140,7 +138,7 @@ dashboard_colors(struct dashboard *dash)
 static void
 dashboard_draw_status(struct dashboard *dash)
 {
-	struct tui_table *t = &dash->table;
+	struct dashboard_table *t = &dash->table;
 	char right[128], waiting[32] = "";
 	size_t n;
 	int y = LINES - 1, attr;
@@ -172,7 +170,7 @@ dashboard_draw_status(struct dashboard *dash)
 		    t->filter[0] != '\0' ? " " : "");
 	snprintf(right, sizeof right, "%s%s%s%s sort: %s%s", waiting,
 	    t->filter[0] != '\0' ? "filter: " : "", t->filter,
-	    t->filter[0] != '\0' ? "," : "", tui_table_column_name(t->sort_col),
+	    t->filter[0] != '\0' ? "," : "", dashboard_table_column_name(t->sort_col),
 	    t->sort_reverse ? " reversed" : "");
 	if ((int)strlen(right) + 37 < COLS)
 		mvprintw(y, COLS - strlen(right) - 1, "%s", right);
@@ -192,13 +190,13 @@ dashboard_draw(struct dashboard *dash)
 		refresh();
 		return;
 	}
-	tui_table_view(&dash->table);
-	tui_header_draw(dash);
+	dashboard_table_view(&dash->table);
+	dashboard_header_draw(dash);
 	height = LINES - TUI_HEADER_LINES - 1;
 	if (dash->pane != NULL)
-		tui_pane_draw(dash, TUI_HEADER_LINES, height);
+		dashboard_pane_draw(dash, TUI_HEADER_LINES, height);
 	else
-		tui_table_draw(dash, TUI_HEADER_LINES, height);
+		dashboard_table_draw(dash, TUI_HEADER_LINES, height);
 	dashboard_draw_status(dash);
 	if (dash->filtering) {
 		curs_set(1);
@@ -293,7 +291,7 @@ dashboard_free(struct dashboard *dash)
 	size_t i;
 
 	if (dash->prompt != NULL)
-		tui_prompt_close(dash->prompt);
+		dashboard_prompt_close(dash->prompt);
 	cmd_queue_free(dash->queue);
 	if (dash->sub != NULL)
 		msgconn_free(dash->sub);
@@ -306,8 +304,8 @@ dashboard_free(struct dashboard *dash)
 	event_free(dash->redraw_ev);
 	event_free(dash->retry_ev);
 	event_base_free(dash->base);
-	tui_pane_free(dash->pane);
-	tui_table_free(&dash->table);
+	dashboard_pane_free(dash->pane);
+	dashboard_table_free(&dash->table);
 	free(dash->confirm_prompt);
 	free(dash->confirm_cmd);
 	free(dash);
@@ -376,10 +374,10 @@ dashboard_main(struct cmd_ctx *ctx)
 
 	/* libedit puts back the modes it found: curses' own. */
 	if (dash->prompt != NULL) {
-		tui_prompt_close(dash->prompt);
+		dashboard_prompt_close(dash->prompt);
 		dash->prompt = NULL;
 	}
-	tui_prompt_free_all();
+	dashboard_prompt_free_all();
 	endwin();
 	dashboard_stderr(0);
 	ctx->dash = NULL;

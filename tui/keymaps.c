@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "dashboard.h"
+#include "tui.h"
 
 #define KEYMAPS_INCLUDE(sym, file)					\
 	"	.section .rodata\n"					\

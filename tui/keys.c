@@ -14,10 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "paths.h"
-#include "split.h"
 #include "xmalloc.h"
 
 static const struct {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "split.h"
+#include "tui.h"
 #include "xmalloc.h"
 
 struct split_state {

@@ -14,8 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "engine.h"
 #include "log.h"
 #include "paths.h"
@@ -216,7 +215,7 @@ main(int argc, char **argv)
 	if (commands != NULL)
 		status = batch_run(&ctx, commands);
 	else if (batch)
-		status = tui_batch_main(&ctx, count, json);
+		status = dashboard_batch_main(&ctx, count, json);
 	else
 		status = dashboard_main(&ctx);
 	cmd_ctx_free(&ctx);

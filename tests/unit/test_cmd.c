@@ -18,8 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "split.h"
+#include "tui.h"
 
 #define UNREACHABLE_SOCKET \
 	"/nonexistent/vmtop-test/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
@@ -334,15 +333,15 @@ test_format_duration(void **state)
 	char buf[32];
 
 	(void)state;
-	cmd_format_duration(-5, buf, sizeof buf);
+	format_duration(-5, buf, sizeof buf);
 	assert_string_equal(buf, "0s");
-	cmd_format_duration(42, buf, sizeof buf);
+	format_duration(42, buf, sizeof buf);
 	assert_string_equal(buf, "42s");
-	cmd_format_duration(307, buf, sizeof buf);
+	format_duration(307, buf, sizeof buf);
 	assert_string_equal(buf, "5m07s");
-	cmd_format_duration(3 * 3600 + 125, buf, sizeof buf);
+	format_duration(3 * 3600 + 125, buf, sizeof buf);
 	assert_string_equal(buf, "3h02m");
-	cmd_format_duration(2 * 86400 + 5 * 3600 + 59, buf, sizeof buf);
+	format_duration(2 * 86400 + 5 * 3600 + 59, buf, sizeof buf);
 	assert_string_equal(buf, "2d05h");
 }
 
@@ -351,7 +350,7 @@ check_json(const char *in, const char *want)
 {
 	char *q;
 
-	q = cmd_json_quote(in);
+	q = format_json_quote(in);
 	assert_string_equal(q, want);
 	free(q);
 }
@@ -387,7 +386,7 @@ test_clean(void **state)
 	char s[] = "a\tb\x1b[2Jc\x7f\xc3\xa9";
 
 	(void)state;
-	cmd_clean(s);
+	format_clean(s);
 	assert_string_equal(s, "a?b?[2Jc?\xc3\xa9");
 }
 

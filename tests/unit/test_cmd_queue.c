@@ -22,11 +22,9 @@
 
 #include <event2/event.h>
 
-#include "client.h"
-#include "cmd.h"
+#include "tui.h"
 #include "msg.h"
 #include "proto.h"
-#include "split.h"
 #include "xmalloc.h"
 
 /* A path too long to connect to: a command that needs a new connection fails. */

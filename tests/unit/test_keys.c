@@ -14,9 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
-#include "split.h"
+#include "tui.h"
 
 #define UNREACHABLE_SOCKET "/nonexistent/vmtop-test/engine.sock"
 

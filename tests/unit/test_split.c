@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "split.h"
+#include "tui.h"
 
 /* Check one command: its line, then its words, ending with NULL. */
 static void

@@ -15,34 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "paths.h"
 #include "xmalloc.h"
 
 #define TUI_PROMPT_HISTORY	500
 
-struct tui_prompt {
+struct dashboard_prompt {
 	struct dashboard	*dash;
 	EditLine		*el;
 	int			 done;
 };
 
-static History	*tui_prompt_history;
-static char	*tui_prompt_histfile;
-static EditLine	*tui_prompt_el;
+static History	*dashboard_prompt_history;
+static char	*dashboard_prompt_histfile;
+static EditLine	*dashboard_prompt_el;
 
 static const char *
-tui_prompt_text(EditLine *el)
+dashboard_prompt_text(EditLine *el)
 {
 	(void)el;
 	return ":";
 }
 
 static unsigned char
-tui_prompt_cancel(EditLine *el, int ch)
+dashboard_prompt_cancel(EditLine *el, int ch)
 {
-	struct tui_prompt *p;
+	struct dashboard_prompt *p;
 
 	(void)ch;
 	el_get(el, EL_CLIENTDATA, &p);
@@ -52,12 +51,12 @@ tui_prompt_cancel(EditLine *el, int ch)
 
 /* C-d: cancel on an empty line, else delete the character at the cursor. */
 static unsigned char
-tui_prompt_delete(EditLine *el, int ch)
+dashboard_prompt_delete(EditLine *el, int ch)
 {
 	const LineInfo *li = el_line(el);
 
 	if (li->lastchar == li->buffer)
-		return tui_prompt_cancel(el, ch);
+		return dashboard_prompt_cancel(el, ch);
 	if (li->cursor == li->lastchar)
 		return CC_ERROR;
 	el_cursor(el, 1);
@@ -67,7 +66,7 @@ tui_prompt_delete(EditLine *el, int ch)
 
 /* Add the names that start with word to a list. */
 static void
-tui_prompt_add(const char ***list, size_t *n, const char *name,
+dashboard_prompt_add(const char ***list, size_t *n, const char *name,
     const char *word, size_t len)
 {
 	size_t i;
@@ -84,7 +83,7 @@ tui_prompt_add(const char ***list, size_t *n, const char *name,
 
 /* Show the candidates on the line above the prompt, keeping the cursor. */
 static void
-tui_prompt_show(const char **list, size_t n)
+dashboard_prompt_show(const char **list, size_t n)
 {
 	char line[512];
 	size_t i, off = 0;
@@ -101,12 +100,12 @@ tui_prompt_show(const char **list, size_t n)
 
 /* Tab: complete the word before the cursor. */
 static unsigned char
-tui_prompt_complete(EditLine *el, int ch)
+dashboard_prompt_complete(EditLine *el, int ch)
 {
 	const struct cmd_entry **e;
 	const LineInfo *li = el_line(el);
-	struct tui_prompt *p;
-	struct tui_table *t;
+	struct dashboard_prompt *p;
+	struct dashboard_table *t;
 	const char *start, *first, **list = NULL;
 	char word[256], cmd[64], *ins;
 	size_t len, n = 0, i, common;
@@ -130,19 +129,19 @@ tui_prompt_complete(EditLine *el, int ch)
 		first++;
 	if (first == start) {
 		for (e = cmd_table; *e != NULL; e++) {
-			tui_prompt_add(&list, &n, (*e)->name, word, len);
-			tui_prompt_add(&list, &n, (*e)->alias, word, len);
+			dashboard_prompt_add(&list, &n, (*e)->name, word, len);
+			dashboard_prompt_add(&list, &n, (*e)->alias, word, len);
 		}
 	} else {
 		snprintf(cmd, sizeof cmd, "%.*s", (int)strcspn(first, " "),
 		    first);
 		if (strcmp(cmd, "sort") == 0) {
 			for (c = 0; c < TUI_COL_COUNT; c++)
-				tui_prompt_add(&list, &n,
-				    tui_table_column_name(c), word, len);
+				dashboard_prompt_add(&list, &n,
+				    dashboard_table_column_name(c), word, len);
 		}
 		for (i = 0; i < t->nvms; i++)
-			tui_prompt_add(&list, &n, t->vms[i].info.name, word,
+			dashboard_prompt_add(&list, &n, t->vms[i].info.name, word,
 			    len);
 	}
 	if (n == 0) {
@@ -161,7 +160,7 @@ tui_prompt_complete(EditLine *el, int ch)
 	if (*ins != '\0')
 		el_insertstr(el, ins);
 	else
-		tui_prompt_show(list, n);
+		dashboard_prompt_show(list, n);
 	free(ins);
 	free(list);
 	return CC_REFRESH;
@@ -169,60 +168,60 @@ tui_prompt_complete(EditLine *el, int ch)
 
 /* Load the history from the state folder, once per run. */
 static void
-tui_prompt_history_init(void)
+dashboard_prompt_history_init(void)
 {
 	HistEvent ev;
 	char *dir;
 
-	if (tui_prompt_history != NULL)
+	if (dashboard_prompt_history != NULL)
 		return;
-	tui_prompt_history = history_init();
-	history(tui_prompt_history, &ev, H_SETSIZE, TUI_PROMPT_HISTORY);
-	history(tui_prompt_history, &ev, H_SETUNIQUE, 1);
+	dashboard_prompt_history = history_init();
+	history(dashboard_prompt_history, &ev, H_SETSIZE, TUI_PROMPT_HISTORY);
+	history(dashboard_prompt_history, &ev, H_SETUNIQUE, 1);
 	dir = paths_statedir();
-	xasprintf(&tui_prompt_histfile, "%s/history", dir);
+	xasprintf(&dashboard_prompt_histfile, "%s/history", dir);
 	free(dir);
-	history(tui_prompt_history, &ev, H_LOAD, tui_prompt_histfile);
+	history(dashboard_prompt_history, &ev, H_LOAD, dashboard_prompt_histfile);
 }
 
 /* Add a line to the history and save it, with the state folder if need be. */
 static void
-tui_prompt_history_add(const char *line)
+dashboard_prompt_history_add(const char *line)
 {
 	HistEvent ev;
 	char *dir, *slash;
 
-	history(tui_prompt_history, &ev, H_ENTER, line);
-	dir = xstrdup(tui_prompt_histfile);
+	history(dashboard_prompt_history, &ev, H_ENTER, line);
+	dir = xstrdup(dashboard_prompt_histfile);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		paths_mkdirs(dir, 0700);
 	}
 	free(dir);
-	if (history(tui_prompt_history, &ev, H_SAVE, tui_prompt_histfile) !=
+	if (history(dashboard_prompt_history, &ev, H_SAVE, dashboard_prompt_histfile) !=
 	    -1)
-		chmod(tui_prompt_histfile, 0600);
+		chmod(dashboard_prompt_histfile, 0600);
 }
 
 /* The line editor, made once: el_end would flush what is typed ahead. */
 static EditLine *
-tui_prompt_editline(void)
+dashboard_prompt_editline(void)
 {
 	EditLine *el;
 
-	if (tui_prompt_el != NULL)
-		return tui_prompt_el;
+	if (dashboard_prompt_el != NULL)
+		return dashboard_prompt_el;
 	el = el_init("vmtop", stdin, stdout, stderr);
 	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_PROMPT, tui_prompt_text);
-	el_set(el, EL_HIST, history, tui_prompt_history);
+	el_set(el, EL_PROMPT, dashboard_prompt_text);
+	el_set(el, EL_HIST, history, dashboard_prompt_history);
 	/* Wide names, kept as given: el_set's copies are never freed. */
 	el_wset(el, EL_ADDFN, L"vmtop-complete", L"complete a command or VM",
-	    tui_prompt_complete);
+	    dashboard_prompt_complete);
 	el_wset(el, EL_ADDFN, L"vmtop-cancel", L"close the prompt",
-	    tui_prompt_cancel);
+	    dashboard_prompt_cancel);
 	el_wset(el, EL_ADDFN, L"vmtop-delete", L"delete, or close if empty",
-	    tui_prompt_delete);
+	    dashboard_prompt_delete);
 	el_source(el, NULL);
 	el_set(el, EL_BIND, "^I", "vmtop-complete", NULL);
 	el_set(el, EL_BIND, "^C", "vmtop-cancel", NULL);
@@ -233,24 +232,24 @@ tui_prompt_editline(void)
 	el_set(el, EL_SETTY, "-d", "-isig", NULL);
 	/* el_init set the terminal up its own way: curses' again. */
 	reset_prog_mode();
-	tui_prompt_el = el;
+	dashboard_prompt_el = el;
 	return el;
 }
 
 /* Open the prompt on the bottom line. */
-struct tui_prompt *
-tui_prompt_open(struct dashboard *dash)
+struct dashboard_prompt *
+dashboard_prompt_open(struct dashboard *dash)
 {
-	struct tui_prompt *p;
+	struct dashboard_prompt *p;
 
-	tui_prompt_history_init();
+	dashboard_prompt_history_init();
 	p = xcalloc(1, sizeof *p);
 	p->dash = dash;
 	move(LINES - 1, 0);
 	clrtoeol();
 	curs_set(1);
 	refresh();
-	p->el = tui_prompt_editline();
+	p->el = dashboard_prompt_editline();
 	el_set(p->el, EL_CLIENTDATA, p);
 	/* A fresh line, the prompt drawn and the terminal in libedit's mode. */
 	el_set(p->el, EL_UNBUFFERED, 1);
@@ -262,7 +261,7 @@ tui_prompt_open(struct dashboard *dash)
  * line is edited, 1 once it is done (the command, if any, has run).
  */
 int
-tui_prompt_input(struct tui_prompt *p)
+dashboard_prompt_input(struct dashboard_prompt *p)
 {
 	const char *s;
 	char *line;
@@ -281,7 +280,7 @@ tui_prompt_input(struct tui_prompt *p)
 		line[--n - 1] = '\0';
 	p->done = 1;
 	if (line[strspn(line, " \t")] != '\0') {
-		tui_prompt_history_add(line);
+		dashboard_prompt_history_add(line);
 		/* The prompt is still open: the screen is drawn after. */
 		dashboard_input_run(p->dash, line);
 	}
@@ -290,7 +289,7 @@ tui_prompt_input(struct tui_prompt *p)
 }
 
 void
-tui_prompt_close(struct tui_prompt *p)
+dashboard_prompt_close(struct dashboard_prompt *p)
 {
 	curs_set(0);
 	free(p);
@@ -298,14 +297,14 @@ tui_prompt_close(struct tui_prompt *p)
 
 /* At the end of the dashboard, before endwin. */
 void
-tui_prompt_free_all(void)
+dashboard_prompt_free_all(void)
 {
-	if (tui_prompt_el != NULL)
-		el_end(tui_prompt_el);
-	tui_prompt_el = NULL;
-	if (tui_prompt_history != NULL)
-		history_end(tui_prompt_history);
-	tui_prompt_history = NULL;
-	free(tui_prompt_histfile);
-	tui_prompt_histfile = NULL;
+	if (dashboard_prompt_el != NULL)
+		el_end(dashboard_prompt_el);
+	dashboard_prompt_el = NULL;
+	if (dashboard_prompt_history != NULL)
+		history_end(dashboard_prompt_history);
+	dashboard_prompt_history = NULL;
+	free(dashboard_prompt_histfile);
+	dashboard_prompt_histfile = NULL;
 }

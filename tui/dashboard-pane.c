@@ -7,22 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "xmalloc.h"
 
 /* A pane titled title holding len bytes of text, cleaned, tabs expanded. */
-struct tui_pane *
-tui_pane_new(const char *title, const char *text, size_t len)
+struct dashboard_pane *
+dashboard_pane_new(const char *title, const char *text, size_t len)
 {
-	struct tui_pane *p;
+	struct dashboard_pane *p;
 	const char *s = text, *end = text + len, *nl;
 	char *line;
 	size_t i, o, n;
 
 	p = xcalloc(1, sizeof *p);
 	p->title = xstrdup(title);
-	cmd_clean(p->title);
+	format_clean(p->title);
 	while (s < end) {
 		if ((nl = memchr(s, '\n', end - s)) == NULL)
 			nl = end;
@@ -50,7 +49,7 @@ tui_pane_new(const char *title, const char *text, size_t len)
 }
 
 void
-tui_pane_free(struct tui_pane *p)
+dashboard_pane_free(struct dashboard_pane *p)
 {
 	size_t i;
 
@@ -65,9 +64,9 @@ tui_pane_free(struct tui_pane *p)
 
 /* Draw the pane in height lines from y: its title, then its text. */
 void
-tui_pane_draw(struct dashboard *dash, int y, int height)
+dashboard_pane_draw(struct dashboard *dash, int y, int height)
 {
-	struct tui_pane *p = dash->pane;
+	struct dashboard_pane *p = dash->pane;
 	size_t i;
 	int rows = height - 1;
 
@@ -91,9 +90,9 @@ tui_pane_draw(struct dashboard *dash, int y, int height)
 
 /* Handle a key in the pane: 1 if it was the pane's, 0 if not. */
 int
-tui_pane_key(struct dashboard *dash, int key)
+dashboard_pane_key(struct dashboard *dash, int key)
 {
-	struct tui_pane *p = dash->pane;
+	struct dashboard_pane *p = dash->pane;
 	size_t page = dashboard_page_rows();
 
 	switch (key) {
@@ -126,7 +125,7 @@ tui_pane_key(struct dashboard *dash, int key)
 	case 'i':
 	case KEYC_ESCAPE:
 	case KEYC_ENTER:
-		tui_pane_free(p);
+		dashboard_pane_free(p);
 		dash->pane = NULL;
 		break;
 	default:

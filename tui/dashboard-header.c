@@ -9,13 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "size.h"
 
 /* Read the host's CPU and memory use; what cannot be read stays as it was. */
 void
-tui_header_sample(struct tui_host *h)
+dashboard_header_sample(struct tui_host *h)
 {
 	unsigned long long v[8], total = 0, idle, busy, mem_total = 0;
 	unsigned long long mem_avail = 0, kb;
@@ -73,7 +72,7 @@ tui_header_sample(struct tui_host *h)
 
 /* Count the VMs by state into counts[VM_STATE_COUNT]. */
 void
-tui_header_counts(const struct tui_table *t, unsigned *counts)
+dashboard_header_counts(const struct dashboard_table *t, unsigned *counts)
 {
 	size_t i;
 
@@ -86,7 +85,7 @@ tui_header_counts(const struct tui_table *t, unsigned *counts)
 
 /* Draw a meter "LABEL[|||||   text]" width columns wide at y, x. */
 static void
-tui_header_meter(struct dashboard *dash, int y, int x, int width,
+dashboard_header_meter(struct dashboard *dash, int y, int x, int width,
     const char *label, double fraction, const char *text)
 {
 	int inner, bars, len, i, attr;
@@ -117,7 +116,7 @@ tui_header_meter(struct dashboard *dash, int y, int x, int width,
 
 /* Draw the two header lines. */
 void
-tui_header_draw(struct dashboard *dash)
+dashboard_header_draw(struct dashboard *dash)
 {
 	struct tui_host *h = &dash->host;
 	unsigned counts[VM_STATE_COUNT];
@@ -129,14 +128,14 @@ tui_header_draw(struct dashboard *dash)
 		snprintf(text, sizeof text, "%.1f%%", h->cpu);
 	else
 		snprintf(text, sizeof text, "...");
-	tui_header_meter(dash, 0, 0, width, "CPU", h->cpu / 100, text);
+	dashboard_header_meter(dash, 0, 0, width, "CPU", h->cpu / 100, text);
 	size_format(h->mem_used, used, sizeof used);
 	size_format(h->mem_total, total, sizeof total);
 	snprintf(text, sizeof text, "%s/%s", used, total);
-	tui_header_meter(dash, 0, width + 1, COLS - width - 1, "Mem",
+	dashboard_header_meter(dash, 0, width + 1, COLS - width - 1, "Mem",
 	    h->mem_total != 0 ? (double)h->mem_used / h->mem_total : 0, text);
 
-	tui_header_counts(&dash->table, counts);
+	dashboard_header_counts(&dash->table, counts);
 	off = snprintf(line, sizeof line, "VMs: %zu", dash->table.nvms);
 	for (i = 0; i < VM_STATE_COUNT; i++) {
 		if (counts[i] == 0 || off >= (int)sizeof line)
@@ -151,7 +150,7 @@ tui_header_draw(struct dashboard *dash)
 	if (!dash->connected)
 		snprintf(line, sizeof line, "engine: not connected");
 	else if (dash->have_engine) {
-		cmd_format_duration(time(NULL) - dash->engine.started, up,
+		format_duration(time(NULL) - dash->engine.started, up,
 		    sizeof up);
 		snprintf(line, sizeof line, "engine: up %s, pid %" PRIu32, up,
 		    dash->engine.pid);

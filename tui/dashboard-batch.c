@@ -9,15 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "msg.h"
 #include "size.h"
 
 /* The summary line above a table, as top prints it. */
 static void
-tui_batch_summary(FILE *f, const struct tui_table *t,
+dashboard_batch_summary(FILE *f, const struct dashboard_table *t,
     const struct tui_host *h, const struct proto_engine_info *ei)
 {
 	unsigned counts[VM_STATE_COUNT];
@@ -29,10 +27,10 @@ tui_batch_summary(FILE *f, const struct tui_table *t,
 	if (localtime_r(&tt, &tm) == NULL ||
 	    strftime(now, sizeof now, "%H:%M:%S", &tm) == 0)
 		now[0] = '\0';
-	cmd_format_duration(tt - ei->started, up, sizeof up);
+	format_duration(tt - ei->started, up, sizeof up);
 	fprintf(f, "vmtop - %s engine up %s, pid %" PRIu32 ", VMs: %zu", now,
 	    up, ei->pid, t->nvms);
-	tui_header_counts(t, counts);
+	dashboard_header_counts(t, counts);
 	for (i = 0; i < VM_STATE_COUNT; i++) {
 		if (counts[i] != 0)
 			fprintf(f, ", %u %s", counts[i], proto_state_name(i));
@@ -45,15 +43,15 @@ tui_batch_summary(FILE *f, const struct tui_table *t,
 }
 
 static void
-tui_batch_table(FILE *f, struct tui_table *t)
+dashboard_batch_table(FILE *f, struct dashboard_table *t)
 {
 	char buf[VM_PATH_SIZE];
 	time_t now = time(NULL);
 	size_t i;
 	int c, last;
 
-	tui_table_view(t);
-	tui_table_layout(t, 100000);
+	dashboard_table_view(t);
+	dashboard_table_layout(t, 100000);
 	for (last = TUI_COL_COUNT - 1; last > 0 && !t->visible[last]; last--)
 		;
 	for (i = 0; i <= t->nrows; i++) {
@@ -61,11 +59,11 @@ tui_batch_table(FILE *f, struct tui_table *t)
 			if (!t->visible[c])
 				continue;
 			if (i == 0)
-				tui_table_title(c, buf, sizeof buf);
+				dashboard_table_title(c, buf, sizeof buf);
 			else
-				tui_table_cell(t->rows[i - 1], c, now, buf,
+				dashboard_table_cell(t->rows[i - 1], c, now, buf,
 				    sizeof buf);
-			if (tui_table_right(c))
+			if (dashboard_table_right(c))
 				fprintf(f, "%*s", t->width[c], buf);
 			else if (c == last)
 				fputs(buf, f);
@@ -79,13 +77,13 @@ tui_batch_table(FILE *f, struct tui_table *t)
 }
 
 static void
-tui_batch_json(FILE *f, struct tui_table *t, uint64_t tick)
+dashboard_batch_json(FILE *f, struct dashboard_table *t, uint64_t tick)
 {
 	const struct tui_vm *vm;
 	time_t now = time(NULL);
 	size_t i;
 
-	tui_table_view(t);
+	dashboard_table_view(t);
 	for (i = 0; i < t->nrows; i++) {
 		vm = t->rows[i];
 		fprintf(f, "{\"time\":%lld,\"sample\":%llu,", (long long)now,
@@ -103,12 +101,12 @@ tui_batch_json(FILE *f, struct tui_table *t, uint64_t tick)
  * Returns the exit status.
  */
 int
-tui_batch_main(struct cmd_ctx *ctx, int count, int json)
+dashboard_batch_main(struct cmd_ctx *ctx, int count, int json)
 {
 	struct proto_subscribe s;
 	struct proto_engine_info ei;
 	struct proto_vm_info info;
-	struct tui_table t;
+	struct dashboard_table t;
 	struct tui_host h;
 	struct msg m;
 	uint64_t tick = 0;
@@ -131,23 +129,23 @@ tui_batch_main(struct cmd_ctx *ctx, int count, int json)
 			memcpy(&ei, m.data, sizeof ei);
 			tick++;
 			in_tick = 1;
-			tui_header_sample(&h);
+			dashboard_header_sample(&h);
 		} else if (m.hdr.type == MSG_VM_INFO &&
 		    m.hdr.len == sizeof info) {
 			memcpy(&info, m.data, sizeof info);
 			cmd_list_sanitize(&info);
-			tui_table_update(&t, &info, tick);
+			dashboard_table_update(&t, &info, tick);
 		} else if (m.hdr.type == MSG_END && m.hdr.len == 0) {
 			if (in_tick) {
-				tui_table_expire(&t, tick);
+				dashboard_table_expire(&t, tick);
 				if (json)
-					tui_batch_json(ctx->out, &t, tick);
+					dashboard_batch_json(ctx->out, &t, tick);
 				else {
 					if (printed > 0)
 						fputc('\n', ctx->out);
-					tui_batch_summary(ctx->out, &t, &h,
+					dashboard_batch_summary(ctx->out, &t, &h,
 					    &ei);
-					tui_batch_table(ctx->out, &t);
+					dashboard_batch_table(ctx->out, &t);
 				}
 				if (fflush(ctx->out) == EOF) {
 					cmd_error(ctx, "cannot write the "
@@ -170,6 +168,6 @@ tui_batch_main(struct cmd_ctx *ctx, int count, int json)
 out:
 	if (status != 0)
 		fprintf(stderr, "vmtop: %s\n", ctx->error);
-	tui_table_free(&t);
+	dashboard_table_free(&t);
 	return status;
 }

@@ -13,8 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "cmd.h"
-#include "dashboard.h"
+#include "tui.h"
 #include "size.h"
 #include "xmalloc.h"
 
@@ -25,7 +24,7 @@ static const struct {
 	int		 descending;	/* sorts largest first */
 	int		 drop;		/* dropped in this order when narrow */
 	int		 width;		/* 0: as wide as its cells */
-} tui_table_cols[TUI_COL_COUNT] = {
+} dashboard_table_cols[TUI_COL_COUNT] = {
 	{ "ID", "id", 1, 0, 7, 0 },
 	{ "NAME", "name", 0, 0, 0, 0 },
 	{ "STATE", "state", 0, 0, 0, 8 },
@@ -41,7 +40,7 @@ static const struct {
 
 /* Whether a VM has a runner, and so rates and an uptime. */
 static int
-tui_table_active(const struct tui_vm *vm)
+dashboard_table_active(const struct tui_vm *vm)
 {
 	switch (vm->info.state) {
 	case VM_STARTING:
@@ -55,12 +54,12 @@ tui_table_active(const struct tui_vm *vm)
 
 /* Update the rates of vm from its new stats. */
 static void
-tui_table_rates(struct tui_vm *vm, const struct proto_vm_info *info)
+dashboard_table_rates(struct tui_vm *vm, const struct proto_vm_info *info)
 {
 	const struct proto_stats *a = &vm->prev, *b = &info->stats;
 	double dt;
 
-	if (!tui_table_active(vm) || info->stats_time_ns == 0) {
+	if (!dashboard_table_active(vm) || info->stats_time_ns == 0) {
 		vm->have_rates = 0;
 		vm->prev_ns = 0;
 		vm->cpu = vm->disk_rd = vm->disk_wr = 0;
@@ -88,7 +87,7 @@ tui_table_rates(struct tui_vm *vm, const struct proto_vm_info *info)
 
 /* Add or update a VM from an MSG_VM_INFO of the given tick. */
 void
-tui_table_update(struct tui_table *t, const struct proto_vm_info *info,
+dashboard_table_update(struct dashboard_table *t, const struct proto_vm_info *info,
     uint64_t tick)
 {
 	struct tui_vm *vm = NULL;
@@ -109,12 +108,12 @@ tui_table_update(struct tui_table *t, const struct proto_vm_info *info,
 	}
 	vm->info = *info;
 	vm->seen = tick;
-	tui_table_rates(vm, info);
+	dashboard_table_rates(vm, info);
 }
 
 /* Forget the VMs that the engine's last full list did not name. */
 void
-tui_table_expire(struct tui_table *t, uint64_t tick)
+dashboard_table_expire(struct dashboard_table *t, uint64_t tick)
 {
 	size_t i = 0;
 
@@ -131,7 +130,7 @@ tui_table_expire(struct tui_table *t, uint64_t tick)
 }
 
 void
-tui_table_clear(struct tui_table *t)
+dashboard_table_clear(struct dashboard_table *t)
 {
 	free(t->vms);
 	free(t->rows);
@@ -141,24 +140,24 @@ tui_table_clear(struct tui_table *t)
 }
 
 void
-tui_table_free(struct tui_table *t)
+dashboard_table_free(struct dashboard_table *t)
 {
-	tui_table_clear(t);
+	dashboard_table_clear(t);
 }
 
 static int64_t
-tui_table_uptime(const struct tui_vm *vm, time_t now)
+dashboard_table_uptime(const struct tui_vm *vm, time_t now)
 {
-	if (!tui_table_active(vm) || vm->info.started <= 0)
+	if (!dashboard_table_active(vm) || vm->info.started <= 0)
 		return -1;
 	return now - vm->info.started;
 }
 
 /* Compare two VMs by the sort column, then by id. */
 static int
-tui_table_compare(const void *pa, const void *pb, void *arg)
+dashboard_table_compare(const void *pa, const void *pb, void *arg)
 {
-	const struct tui_table *t = arg;
+	const struct dashboard_table *t = arg;
 	const struct tui_vm *a = *(struct tui_vm *const *)pa;
 	const struct tui_vm *b = *(struct tui_vm *const *)pb;
 	double x = 0, y = 0;
@@ -184,29 +183,29 @@ tui_table_compare(const void *pa, const void *pb, void *arg)
 		y = b->info.vcpus;
 		break;
 	case TUI_COL_CPU:
-		x = tui_table_active(a) ? a->cpu : -1;
-		y = tui_table_active(b) ? b->cpu : -1;
+		x = dashboard_table_active(a) ? a->cpu : -1;
+		y = dashboard_table_active(b) ? b->cpu : -1;
 		break;
 	case TUI_COL_MEM:
 		x = a->info.memory;
 		y = b->info.memory;
 		break;
 	case TUI_COL_DISK:
-		x = tui_table_active(a) ? a->disk_rd + a->disk_wr : -1;
-		y = tui_table_active(b) ? b->disk_rd + b->disk_wr : -1;
+		x = dashboard_table_active(a) ? a->disk_rd + a->disk_wr : -1;
+		y = dashboard_table_active(b) ? b->disk_rd + b->disk_wr : -1;
 		break;
 	case TUI_COL_NET:
-		x = tui_table_active(a) ? a->net_rx + a->net_tx : -1;
-		y = tui_table_active(b) ? b->net_rx + b->net_tx : -1;
+		x = dashboard_table_active(a) ? a->net_rx + a->net_tx : -1;
+		y = dashboard_table_active(b) ? b->net_rx + b->net_tx : -1;
 		break;
 	case TUI_COL_UPTIME:
-		x = tui_table_uptime(a, now);
-		y = tui_table_uptime(b, now);
+		x = dashboard_table_uptime(a, now);
+		y = dashboard_table_uptime(b, now);
 		break;
 	}
 	if (c == 0)
 		c = (x > y) - (x < y);
-	if (tui_table_cols[t->sort_col].descending)
+	if (dashboard_table_cols[t->sort_col].descending)
 		c = -c;
 	if (t->sort_reverse)
 		c = -c;
@@ -217,7 +216,7 @@ tui_table_compare(const void *pa, const void *pb, void *arg)
 
 /* Whether vm matches the filter: in its name, state or owner. */
 static int
-tui_table_match(const struct tui_table *t, const struct tui_vm *vm)
+dashboard_table_match(const struct dashboard_table *t, const struct tui_vm *vm)
 {
 	if (t->filter[0] == '\0')
 		return 1;
@@ -228,17 +227,17 @@ tui_table_match(const struct tui_table *t, const struct tui_vm *vm)
 
 /* Rebuild the rows (filter, sort) and find the selected VM among them. */
 void
-tui_table_view(struct tui_table *t)
+dashboard_table_view(struct dashboard_table *t)
 {
 	size_t i;
 
 	t->rows = xreallocarray(t->rows, t->nvms + 1, sizeof *t->rows);
 	t->nrows = 0;
 	for (i = 0; i < t->nvms; i++) {
-		if (tui_table_match(t, &t->vms[i]))
+		if (dashboard_table_match(t, &t->vms[i]))
 			t->rows[t->nrows++] = &t->vms[i];
 	}
-	qsort_r(t->rows, t->nrows, sizeof *t->rows, tui_table_compare, t);
+	qsort_r(t->rows, t->nrows, sizeof *t->rows, dashboard_table_compare, t);
 	if (t->nrows == 0) {
 		t->cursor = 0;
 		return;
@@ -256,12 +255,12 @@ tui_table_view(struct tui_table *t)
 
 /* Move the selection by delta rows, or to an end with absolute. */
 void
-tui_table_move(struct tui_table *t, long delta, int absolute)
+dashboard_table_move(struct dashboard_table *t, long delta, int absolute)
 {
 	long c;
 
 	if (t->nrows == 0)
-		tui_table_view(t);
+		dashboard_table_view(t);
 	if (t->nrows == 0)
 		return;
 	c = t->cursor;
@@ -279,41 +278,41 @@ tui_table_move(struct tui_table *t, long delta, int absolute)
 
 /* The column called name (as sort takes it), or -1. */
 int
-tui_table_column(const char *name)
+dashboard_table_column(const char *name)
 {
 	int i;
 
 	if (strcasecmp(name, "memory") == 0)
 		return TUI_COL_MEM;
 	for (i = 0; i < TUI_COL_COUNT; i++) {
-		if (strcasecmp(name, tui_table_cols[i].name) == 0 ||
-		    strcasecmp(name, tui_table_cols[i].title) == 0)
+		if (strcasecmp(name, dashboard_table_cols[i].name) == 0 ||
+		    strcasecmp(name, dashboard_table_cols[i].title) == 0)
 			return i;
 	}
 	return -1;
 }
 
 const char *
-tui_table_column_name(int col)
+dashboard_table_column_name(int col)
 {
-	return tui_table_cols[col].name;
+	return dashboard_table_cols[col].name;
 }
 
 int
-tui_table_right(int col)
+dashboard_table_right(int col)
 {
-	return tui_table_cols[col].right;
+	return dashboard_table_cols[col].right;
 }
 
 void
-tui_table_title(int col, char *buf, size_t len)
+dashboard_table_title(int col, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", tui_table_cols[col].title);
+	snprintf(buf, len, "%s", dashboard_table_cols[col].title);
 }
 
 /* A rate in bytes per second, in at most 5 characters: 0, 812, 1.2K, 34M. */
 static void
-tui_table_rate(double v, char *buf, size_t len)
+dashboard_table_rate(double v, char *buf, size_t len)
 {
 	static const char units[] = "KMGTPE";
 	int i = -1;
@@ -332,7 +331,7 @@ tui_table_rate(double v, char *buf, size_t len)
 
 /* The text of one cell, safe to print. */
 void
-tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
+dashboard_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
     size_t len)
 {
 	const struct proto_vm_info *vi = &vm->info;
@@ -353,7 +352,7 @@ tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
 		snprintf(buf, len, "%u", vi->vcpus);
 		break;
 	case TUI_COL_CPU:
-		if (tui_table_active(vm))
+		if (dashboard_table_active(vm))
 			snprintf(buf, len, "%.1f", vm->cpu);
 		else
 			snprintf(buf, len, "-");
@@ -363,21 +362,21 @@ tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
 		break;
 	case TUI_COL_DISK:
 	case TUI_COL_NET:
-		if (!tui_table_active(vm)) {
+		if (!dashboard_table_active(vm)) {
 			snprintf(buf, len, "-");
 			break;
 		}
-		tui_table_rate(col == TUI_COL_DISK ? vm->disk_rd : vm->net_rx,
+		dashboard_table_rate(col == TUI_COL_DISK ? vm->disk_rd : vm->net_rx,
 		    a, sizeof a);
-		tui_table_rate(col == TUI_COL_DISK ? vm->disk_wr : vm->net_tx,
+		dashboard_table_rate(col == TUI_COL_DISK ? vm->disk_wr : vm->net_tx,
 		    b, sizeof b);
 		snprintf(buf, len, "%s/%s", a, b);
 		break;
 	case TUI_COL_UPTIME:
-		if (tui_table_uptime(vm, now) < 0)
+		if (dashboard_table_uptime(vm, now) < 0)
 			snprintf(buf, len, "-");
 		else
-			cmd_format_duration(tui_table_uptime(vm, now), buf,
+			format_duration(dashboard_table_uptime(vm, now), buf,
 			    len);
 		break;
 	case TUI_COL_OWNER:
@@ -394,7 +393,7 @@ tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
 		buf[0] = '\0';
 		break;
 	}
-	cmd_clean(buf);
+	format_clean(buf);
 }
 
 /*
@@ -403,7 +402,7 @@ tui_table_cell(const struct tui_vm *vm, int col, time_t now, char *buf,
  * fit, and cutting NAME last.
  */
 void
-tui_table_layout(struct tui_table *t, int columns)
+dashboard_table_layout(struct dashboard_table *t, int columns)
 {
 	char buf[VM_PATH_SIZE];
 	int i, c, total, drop, w;
@@ -412,13 +411,13 @@ tui_table_layout(struct tui_table *t, int columns)
 
 	for (c = 0; c < TUI_COL_COUNT; c++) {
 		t->visible[c] = 1;
-		tui_table_title(c, buf, sizeof buf);
+		dashboard_table_title(c, buf, sizeof buf);
 		t->width[c] = strlen(buf);
-		if (tui_table_cols[c].width > t->width[c])
-			t->width[c] = tui_table_cols[c].width;
-		for (n = 0; n < t->nvms && tui_table_cols[c].width == 0;
+		if (dashboard_table_cols[c].width > t->width[c])
+			t->width[c] = dashboard_table_cols[c].width;
+		for (n = 0; n < t->nvms && dashboard_table_cols[c].width == 0;
 		    n++) {
-			tui_table_cell(&t->vms[n], c, now, buf, sizeof buf);
+			dashboard_table_cell(&t->vms[n], c, now, buf, sizeof buf);
 			if ((w = strlen(buf)) > t->width[c])
 				t->width[c] = w;
 		}
@@ -434,7 +433,7 @@ tui_table_layout(struct tui_table *t, int columns)
 		if (total <= columns)
 			return;
 		for (i = 0; i < TUI_COL_COUNT; i++) {
-			if (tui_table_cols[i].drop == drop)
+			if (dashboard_table_cols[i].drop == drop)
 				t->visible[i] = 0;
 		}
 	}
@@ -444,7 +443,7 @@ tui_table_layout(struct tui_table *t, int columns)
 
 /* Draw one line of cells (or titles when vm is NULL) at row y. */
 static void
-tui_table_line(struct tui_table *t, int y, const struct tui_vm *vm,
+dashboard_table_line(struct dashboard_table *t, int y, const struct tui_vm *vm,
     time_t now)
 {
 	char buf[VM_PATH_SIZE];
@@ -455,9 +454,9 @@ tui_table_line(struct tui_table *t, int y, const struct tui_vm *vm,
 		if (!t->visible[c])
 			continue;
 		if (vm == NULL)
-			tui_table_title(c, buf, sizeof buf);
+			dashboard_table_title(c, buf, sizeof buf);
 		else
-			tui_table_cell(vm, c, now, buf, sizeof buf);
+			dashboard_table_cell(vm, c, now, buf, sizeof buf);
 		w = t->width[c];
 		if (x + w > COLS)
 			w = COLS - x;
@@ -469,7 +468,7 @@ tui_table_line(struct tui_table *t, int y, const struct tui_vm *vm,
 		/* The sort column's title is underlined. */
 		if (vm == NULL && c == t->sort_col)
 			attron(A_UNDERLINE | A_BOLD);
-		if (tui_table_cols[c].right)
+		if (dashboard_table_cols[c].right)
 			mvprintw(y, x, "%*.*s", w, len, buf);
 		else
 			mvprintw(y, x, "%-*.*s", w, len, buf);
@@ -483,19 +482,19 @@ tui_table_line(struct tui_table *t, int y, const struct tui_vm *vm,
 
 /* Draw the titles and the rows in height lines from y, scrolled to fit. */
 void
-tui_table_draw(struct dashboard *dash, int y, int height)
+dashboard_table_draw(struct dashboard *dash, int y, int height)
 {
-	struct tui_table *t = &dash->table;
+	struct dashboard_table *t = &dash->table;
 	time_t now = time(NULL);
 	size_t i;
 	int attr;
 
 	if (height < 1)
 		return;
-	tui_table_layout(t, COLS);
+	dashboard_table_layout(t, COLS);
 	attron(dashboard_attr(dash, TUI_ATTR_TITLES));
 	mvhline(y, 0, ' ', COLS);
-	tui_table_line(t, y, NULL, now);
+	dashboard_table_line(t, y, NULL, now);
 	attroff(dashboard_attr(dash, TUI_ATTR_TITLES));
 	height--;
 	y++;
@@ -522,7 +521,7 @@ tui_table_draw(struct dashboard *dash, int y, int height)
 		attron(attr);
 		if (i == t->cursor)
 			mvhline(y, 0, ' ', COLS);
-		tui_table_line(t, y, t->rows[i], now);
+		dashboard_table_line(t, y, t->rows[i], now);
 		attroff(attr);
 		y++;
 	}
