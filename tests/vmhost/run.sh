@@ -14,9 +14,11 @@
 # 1800 s, or VMHOST_TIMEOUT), 125 when the host itself failed. Files the
 # command writes vanish with the host, except under /vmhost/out, which is
 # $VMHOST_OUT here when set. VMHOST_MEM (4G) and VMHOST_SMP (2) size it;
-# VMHOST_TCG_THREAD (multi) picks QEMU's TCG threading. When the host
-# fails, its console goes to stderr from the kernel's first complaint on
-# (else its tail), and whole to $VMHOST_CONSOLE when set.
+# VMHOST_TCG_THREAD (multi) picks QEMU's TCG threading; VMHOST_APPEND
+# adds to the host kernel's command line, module parameters such as
+# kvm_amd.npt=0 too (tests/vmhost/init passes them to insmod). When the
+# host fails, its console goes to stderr from the kernel's first complaint
+# on (else its tail), and whole to $VMHOST_CONSOLE when set.
 # With -i, COMMAND gets this terminal (its size and TERM) as its
 # controlling tty, for interactive programs such as the dashboard.
 set -u
