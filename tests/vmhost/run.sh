@@ -13,7 +13,12 @@
 # out on stdout; the exit status is COMMAND's, 124 on timeout (default
 # 1800 s, or VMHOST_TIMEOUT), 125 when the host itself failed. Files the
 # command writes vanish with the host, except under /vmhost/out, which is
-# $VMHOST_OUT here when set. VMHOST_MEM (4G) and VMHOST_SMP (2) size it.
+# $VMHOST_OUT here when set. VMHOST_MEM (4G) and VMHOST_SMP (2) size it;
+# VMHOST_TCG_THREAD (multi) picks QEMU's TCG threading; VMHOST_APPEND
+# adds to the host kernel's command line, module parameters such as
+# kvm_amd.npt=0 too (tests/vmhost/init passes them to insmod). When the
+# host fails, its console goes to stderr from the kernel's first complaint
+# on (else its tail), and whole to $VMHOST_CONSOLE when set.
 # With -i, COMMAND gets this terminal (its size and TERM) as its
 # controlling tty, for interactive programs such as the dashboard.
 set -u
@@ -79,8 +84,9 @@ share() {	# share ID PATH TAG [readonly]
 outshare=
 [ -n "${VMHOST_OUT:-}" ] && outshare=$(share out "$VMHOST_OUT" vmhostout)
 # (the shares split into words on purpose: no path here has a space)
-set -- -accel tcg,thread=multi -cpu max -m "${VMHOST_MEM:-4G}" \
-    -smp "${VMHOST_SMP:-2}" -nodefaults -display none -no-reboot \
+set -- -accel "tcg,thread=${VMHOST_TCG_THREAD:-multi}" -cpu max \
+    -m "${VMHOST_MEM:-4G}" -smp "${VMHOST_SMP:-2}" \
+    -nodefaults -display none -no-reboot \
     -kernel "$TOP/build/vmhost/vmlinuz" -initrd "$TOP/build/vmhost/initrd.img" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 ${VMHOST_APPEND:-}" \
     -serial "file:$W/console.log" \
@@ -110,6 +116,14 @@ else
 	say "the host ended without the command's status (qemu: $qrc)"
 fi
 say "console:"
-tail -n 30 "$W/console.log" | tr -d '\r' | sed 's/^/vmhost:   /' >&2
+# from the kernel's first complaint (its trace's head), else the tail
+[ -n "${VMHOST_CONSOLE:-}" ] && cp "$W/console.log" "$VMHOST_CONSOLE"
+first=$(grep -nE 'BUG:|Oops|WARNING:|Kernel panic|general protection' \
+    "$W/console.log" | head -n 1 | cut -d: -f1)
+if [ -n "$first" ]; then
+	sed -n "$first,\$p" "$W/console.log" | head -n 60
+else
+	tail -n 30 "$W/console.log"
+fi | tr -d '\r' | sed 's/^/vmhost:   /' >&2
 [ "$qrc" -eq 124 ] && exit 124
 exit 125
