@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "log.h"
 #include "msg.h"
@@ -32,6 +33,8 @@ static struct msgconn		*handoff_conn;
 static struct event_base	*handoff_base;
 static const struct handoff_ops	*handoff_cbs;
 static int			 handoff_exiting = -1;
+/* Static, so that an exit before it fires leaves nothing allocated. */
+static struct event		 handoff_exit_ev;
 
 static int	handoff_on_pause(struct msgconn *, struct msg *, void *);
 static int	handoff_on_shutdown(struct msgconn *, struct msg *, void *);
@@ -332,6 +335,7 @@ handoff_exit(int code)
 	handoff_exiting = code;
 	/* handoff_on_close() exits once the engine has everything. */
 	msgconn_close_when_flushed(handoff_conn);
-	event_base_once(handoff_base, -1, EV_TIMEOUT, handoff_exit_timeout,
-	    NULL, &tv);
+	evtimer_assign(&handoff_exit_ev, handoff_base, handoff_exit_timeout,
+	    NULL);
+	evtimer_add(&handoff_exit_ev, &tv);
 }

@@ -98,6 +98,9 @@ on_timer(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	/* one shot: nothing of it stays behind an exit */
+	event_free(timer);
+	timer = NULL;
 	if (strcmp(mode, "poweroff") == 0) {
 		console("%s: powering off\n", params.name);
 		handoff_exit(RUNNER_EXIT_POWEROFF);
