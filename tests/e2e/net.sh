@@ -87,11 +87,11 @@ vmtop_add() {	# vmtop_add NAME CMDLINE NET: NET is user:RULE,... or switch
 		echo "}"
 	} >>"$CONF"
 }
-vmtop_start() { timeout 60 "$VMTOP" -S "$SOCK" -c "start $1" 2>&1; }
+vmtop_start() { timeout 300 "$VMTOP" -S "$SOCK" -c "start $1" 2>&1; }
 vmtop_console() { "$VMTOP" -S "$SOCK" -c "capture $1" 2>/dev/null | tr -d '\r'; }
 vmtop_state() { state "$1"; }
 vmtop_pid() { vtj "status $1" 2>/dev/null | sed -n 's/.*"pid": *\([0-9-]*\).*/\1/p'; }
-vmtop_stop() { timeout 60 "$VMTOP" -S "$SOCK" -c "stop $1 ${2:-} -w" 2>&1; }
+vmtop_stop() { timeout 300 "$VMTOP" -S "$SOCK" -c "stop $1 ${2:-} -w" 2>&1; }
 
 # The qemu backend: the same guests under qemu-system-x86_64.
 qemu_add() {

@@ -56,7 +56,7 @@ else
 		} >>"$CONF"
 	}
 	vm_setup() { start_engine; }
-	vm_start() { timeout 30 "$VMTOP" -S "$SOCK" -c "start $1" 2>&1; }
+	vm_start() { timeout 300 "$VMTOP" -S "$SOCK" -c "start $1" 2>&1; }
 	vm_console() { "$VMTOP" -S "$SOCK" -c "capture $1" 2>/dev/null | tr -d '\r'; }
 	vm_state() { state "$1"; }
 	vm_field() {	# vm_field NAME FIELD: a number from status -j
@@ -69,8 +69,8 @@ else
 		vtj "status $1" 2>/dev/null |
 		    sed -n 's/.*"reason": *"\([^"]*\)".*/\1/p'
 	}
-	vm_pause() { timeout 30 "$VMTOP" -S "$SOCK" -c "pause $1" 2>&1; }
-	vm_unpause() { timeout 30 "$VMTOP" -S "$SOCK" -c "unpause $1" 2>&1; }
+	vm_pause() { timeout 300 "$VMTOP" -S "$SOCK" -c "pause $1" 2>&1; }
+	vm_unpause() { timeout 300 "$VMTOP" -S "$SOCK" -c "unpause $1" 2>&1; }
 	vm_stop() {
 		timeout "$STOP_TIMEOUT" "$VMTOP" -S "$SOCK" -c "stop $1 ${2:-} -w" 2>&1
 		rc=$?
@@ -167,7 +167,7 @@ QOFF=$((769 * 4096)) QLEN=$((259 * 4096))
 qcow_setup() {
 	yes vmtop-qcow-base | head -c 16777216 >"$T/qbase.raw" &&
 	qemu-img convert -f raw -O qcow2 "$T/qbase.raw" "$T/qbase.qcow2" &&
-	timeout 30 "$VMTOP" -c "create $T/qcow.qcow2 -s 16M -F qcow2 -b $T/qbase.qcow2" &&
+	timeout 300 "$VMTOP" -c "create $T/qcow.qcow2 -s 16M -F qcow2 -b $T/qbase.qcow2" &&
 	cp "$T/qbase.raw" "$T/qexpect.raw" &&
 	yes vmtop-qcow-guest | head -c "$QLEN" | dd of="$T/qexpect.raw" \
 	    bs=4096 seek=769 conv=notrunc 2>/dev/null &&
