@@ -206,33 +206,6 @@ qcow2_is_fixed(struct qcow2 *q, uint64_t ci)
 	    ci < q->h.rt_offset / cs + q->h.rt_clusters;
 }
 
-size_t
-qcow2_iov_total(const struct iovec *iov, int n)
-{
-	size_t	total = 0;
-	int	i;
-
-	for (i = 0; i < n; i++)
-		total += iov[i].iov_len;
-	return total;
-}
-
-int
-qcow2_io_range(struct disk *d, const struct iovec *iov, int n, uint64_t off,
-    size_t *total)
-{
-	if (n < 0 || n > IOV_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	*total = qcow2_iov_total(iov, n);
-	if (off > d->size || *total > d->size - off) {
-		errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The bytes [off, off + len) of iov as a new iovec array out of at most
  * max entries. Returns how many, or -1 if it does not fit.

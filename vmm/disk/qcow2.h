@@ -232,10 +232,6 @@ int	qcow2_barrier(struct qcow2 *);
 void	qcow2_table_dirty(uint64_t *, uint64_t *, uint64_t);
 int	qcow2_flush_locked(struct qcow2 *);
 int	qcow2_is_fixed(struct qcow2 *, uint64_t);
-size_t	qcow2_iov_total(const struct iovec *, int);
-/* Check a request's iov count and range; -1 with errno set if bad. */
-int	qcow2_io_range(struct disk *, const struct iovec *, int, uint64_t,
-	    size_t *);
 int	qcow2_iov_slice(const struct iovec *, int, size_t, size_t,
 	    struct iovec *, int);
 void	qcow2_iov_zero(const struct iovec *, int, size_t, size_t);

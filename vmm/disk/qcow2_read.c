@@ -29,7 +29,7 @@ qcow2_preadv(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    strerror(errno));
 		if (r == 0) {
 			/* A cluster may end past the end of the file. */
-			qcow2_iov_zero(iov, n, 0, qcow2_iov_total(iov, n));
+			qcow2_iov_zero(iov, n, 0, disk_iov_total(iov, n));
 			return 0;
 		}
 		off += r;
@@ -238,7 +238,7 @@ qcow2_readv(struct disk *d, const struct iovec *iov, int n, uint64_t off)
 	size_t		 total;
 	int		 rv;
 
-	if (qcow2_io_range(d, iov, n, off, &total) == -1)
+	if (disk_io_range(d, iov, n, off, &total) == -1)
 		return -1;
 	pthread_mutex_lock(&q->lock);
 	rv = qcow2_read_locked(q, iov, n, off, total);
@@ -260,10 +260,12 @@ qcow2_block_status(struct disk *d, uint64_t off, uint64_t len,
 	uint64_t		 cs = q->cluster_size, vci, run, k, bp;
 	int			 st = -1;
 
-	if (len == 0 || off > d->size || len > d->size - off) {
+	if (len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (disk_range(d, off, len) == -1)
+		return -1;
 	pthread_mutex_lock(&q->lock);
 	vci = off / cs;
 	if (qcow2_l2_lookup(q, vci, &m) == -1)

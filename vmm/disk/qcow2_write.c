@@ -19,7 +19,7 @@
 static int
 qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 {
-	uint64_t	end = off + qcow2_iov_total(iov, n);
+	uint64_t	end = off + disk_iov_total(iov, n);
 	ssize_t		r;
 
 	q->unsynced = q->written = 1;
@@ -211,7 +211,7 @@ qcow2_writev(struct disk *d, const struct iovec *iov, int n, uint64_t off)
 	size_t		 total;
 	int		 rv;
 
-	if (qcow2_io_range(d, iov, n, off, &total) == -1)
+	if (disk_io_range(d, iov, n, off, &total) == -1)
 		return -1;
 	pthread_mutex_lock(&q->lock);
 	rv = qcow2_writable(d);
@@ -294,10 +294,8 @@ qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 	uint64_t	 first, end;
 	int		 rv;
 
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	pthread_mutex_lock(&q->lock);
 	qcow2_whole(q, off, len, &first, &end);
 	rv = qcow2_writable(d);
@@ -340,10 +338,8 @@ qcow2_write_zeroes(struct disk *d, uint64_t off, uint64_t len,
 	uint64_t	 cs = q->cluster_size, first, end, a, b;
 	int		 rv;
 
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	pthread_mutex_lock(&q->lock);
 	qcow2_whole(q, off, len, &first, &end);
 	rv = qcow2_writable(d);
