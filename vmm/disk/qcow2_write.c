@@ -33,15 +33,7 @@ qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    (unsigned long long)off,
 			    strerror(r == 0 ? EIO : errno));
 		off += r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= r;
-		}
+		disk_iov_advance(&iov, &n, r);
 	}
 	if (end > q->file_size)
 		q->file_size = end;

@@ -57,15 +57,7 @@ raw_rw(struct disk *d, const struct iovec *iov, int n, uint64_t off,
 			return -1;
 		}
 		done += r;
-		while (cnt > 0 && (size_t)r >= cur->iov_len) {
-			r -= cur->iov_len;
-			cur++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			cur->iov_base = (char *)cur->iov_base + r;
-			cur->iov_len -= r;
-		}
+		disk_iov_advance(&cur, &cnt, r);
 	}
 	return done;
 }

@@ -1,6 +1,6 @@
 /*
- * The bounds checks every image format makes before it touches a range of
- * the guest-visible disk.
+ * What every image format does around its I/O: the bounds checks before
+ * it touches a range of the guest-visible disk, and walking an iovec.
  */
 #include <sys/uio.h>
 
@@ -50,4 +50,19 @@ disk_io_range(struct disk *d, const struct iovec *iov, int n, uint64_t off,
 		return -1;
 	}
 	return 0;
+}
+
+/* Move past len bytes of the *n buffers at *iov, as after a short preadv. */
+void
+disk_iov_advance(struct iovec **iov, int *n, size_t len)
+{
+	while (*n > 0 && len >= (*iov)->iov_len) {
+		len -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + len;
+		(*iov)->iov_len -= len;
+	}
 }
