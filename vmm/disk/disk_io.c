@@ -1,6 +1,6 @@
 /*
- * What every image format does around its I/O: the bounds checks before
- * it touches a range of the guest-visible disk, and walking an iovec.
+ * The bounds checks every image format makes before it touches a range of
+ * the guest-visible disk.
  */
 #include <sys/uio.h>
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "disk_ops.h"
+#include "iov.h"
 
 /* 0 if [off, off + len) lies within the disk, else -1 with EINVAL. */
 int
@@ -19,17 +20,6 @@ disk_range(struct disk *d, uint64_t off, uint64_t len)
 		return -1;
 	}
 	return 0;
-}
-
-size_t
-disk_iov_total(const struct iovec *iov, int n)
-{
-	size_t	total = 0;
-	int	i;
-
-	for (i = 0; i < n; i++)
-		total += iov[i].iov_len;
-	return total;
 }
 
 /*
@@ -44,25 +34,10 @@ disk_io_range(struct disk *d, const struct iovec *iov, int n, uint64_t off,
 		errno = EINVAL;
 		return -1;
 	}
-	*total = disk_iov_total(iov, n);
+	*total = iov_total(iov, n);
 	if (off > d->size || *total > d->size - off) {
 		errno = EIO;
 		return -1;
 	}
 	return 0;
-}
-
-/* Move past len bytes of the *n buffers at *iov, as after a short preadv. */
-void
-disk_iov_advance(struct iovec **iov, int *n, size_t len)
-{
-	while (*n > 0 && len >= (*iov)->iov_len) {
-		len -= (*iov)->iov_len;
-		(*iov)++;
-		(*n)--;
-	}
-	if (*n > 0) {
-		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + len;
-		(*iov)->iov_len -= len;
-	}
 }

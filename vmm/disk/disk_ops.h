@@ -58,9 +58,7 @@ struct disk	*raw_open(int fd);
 
 /* disk_io.c */
 int		 disk_range(struct disk *, uint64_t off, uint64_t len);
-size_t		 disk_iov_total(const struct iovec *, int);
 int		 disk_io_range(struct disk *, const struct iovec *, int,
 		    uint64_t off, size_t *total);
-void		 disk_iov_advance(struct iovec **, int *, size_t);
 
 #endif

@@ -206,33 +206,6 @@ qcow2_is_fixed(struct qcow2 *q, uint64_t ci)
 	    ci < q->h.rt_offset / cs + q->h.rt_clusters;
 }
 
-/*
- * The bytes [off, off + len) of iov as a new iovec array out of at most
- * max entries. Returns how many, or -1 if it does not fit.
- */
-int
-qcow2_iov_slice(const struct iovec *iov, int n, size_t off, size_t len,
-    struct iovec *out, int max)
-{
-	int	i, k = 0;
-	size_t	take;
-
-	for (i = 0; i < n && off >= iov[i].iov_len; i++)
-		off -= iov[i].iov_len;
-	for (; i < n && len > 0; i++, off = 0) {
-		if (k == max)
-			return -1;
-		take = iov[i].iov_len - off;
-		if (take > len)
-			take = len;
-		out[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[k].iov_len = take;
-		k++;
-		len -= take;
-	}
-	return len == 0 ? k : -1;
-}
-
 /* Copy len bytes of buf (zeros if it is NULL) into iov from byte off on. */
 void
 qcow2_iov_from(const struct iovec *iov, int n, size_t off, const void *buf,

@@ -29,11 +29,11 @@ qcow2_preadv(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    strerror(errno));
 		if (r == 0) {
 			/* A cluster may end past the end of the file. */
-			qcow2_iov_zero(iov, n, 0, disk_iov_total(iov, n));
+			qcow2_iov_zero(iov, n, 0, iov_total(iov, n));
 			return 0;
 		}
 		off += r;
-		disk_iov_advance(&iov, &n, r);
+		iov_advance(&iov, &n, r);
 	}
 	return 0;
 }
@@ -57,7 +57,7 @@ qcow2_base_read(struct qcow2 *q, struct iovec *iov, int n, uint64_t guest,
 	if (in > b->size - guest) {
 		in = b->size - guest;
 		qcow2_iov_zero(iov, n, in, len - in);
-		if ((k = qcow2_iov_slice(iov, n, 0, in, part, IOV_MAX + 2)) < 0)
+		if ((k = iov_slice(iov, n, 0, in, part, IOV_MAX + 2)) < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);
 		iov = part;
@@ -208,7 +208,7 @@ qcow2_read_locked(struct qcow2 *q, const struct iovec *iov, int n,
 			pos += run;
 			continue;
 		}
-		cnt = qcow2_iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
+		cnt = iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
 		if (cnt < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);

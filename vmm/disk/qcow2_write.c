@@ -19,7 +19,7 @@
 static int
 qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 {
-	uint64_t	end = off + disk_iov_total(iov, n);
+	uint64_t	end = off + iov_total(iov, n);
 	ssize_t		r;
 
 	q->unsynced = q->written = 1;
@@ -33,7 +33,7 @@ qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    (unsigned long long)off,
 			    strerror(r == 0 ? EIO : errno));
 		off += r;
-		disk_iov_advance(&iov, &n, r);
+		iov_advance(&iov, &n, r);
 	}
 	if (end > q->file_size)
 		q->file_size = end;
@@ -110,7 +110,7 @@ qcow2_write_new(struct qcow2 *q, const struct iovec *iov, int n,
 			return -1;
 		tl = 1;
 	}
-	cnt = qcow2_iov_slice(iov, n, pos, bytes, q->iov + k, IOV_MAX);
+	cnt = iov_slice(iov, n, pos, bytes, q->iov + k, IOV_MAX);
 	if (cnt < 0)
 		return qcow2_fail(q, EINVAL, "%s: too many buffers", q->name);
 	k += cnt;
@@ -168,7 +168,7 @@ qcow2_write_locked(struct qcow2 *q, const struct iovec *iov, int n,
 				break;
 			run += cs < total - pos - run ? cs : total - pos - run;
 		}
-		cnt = qcow2_iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
+		cnt = iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
 		if (cnt < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);

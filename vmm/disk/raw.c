@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "disk_ops.h"
+#include "iov.h"
 
 #define RAW_ZERO_CHUNK	65536
 
@@ -57,7 +58,7 @@ raw_rw(struct disk *d, const struct iovec *iov, int n, uint64_t off,
 			return -1;
 		}
 		done += r;
-		disk_iov_advance(&cur, &cnt, r);
+		iov_advance(&cur, &cnt, r);
 	}
 	return done;
 }

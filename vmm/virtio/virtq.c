@@ -363,33 +363,3 @@ virtq_req_write(struct virtq_req *req, size_t off, const void *buf,
 	}
 	return done;
 }
-
-/*
- * The buffers covering [off, off + len) of iov, in dst (at most max).
- * Returns how many, or -1 if more than max are needed.
- */
-int
-virtq_iov_slice(const struct iovec *iov, int n, size_t off, size_t len,
-    struct iovec *dst, int max)
-{
-	size_t	l;
-	int	i, k = 0;
-
-	for (i = 0; i < n && len > 0; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		if (k == max)
-			return -1;
-		l = iov[i].iov_len - off;
-		if (l > len)
-			l = len;
-		dst[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		off = 0;
-	}
-	return k;
-}
