@@ -1,5 +1,6 @@
 /* The iovec walks of the disk formats and the virtqueues. */
 #include <stdint.h>
+#include <string.h>
 
 #include "iov.h"
 
@@ -49,4 +50,57 @@ iov_slice(const struct iovec *iov, int n, size_t off, size_t len,
 		len -= take;
 	}
 	return len == 0 ? k : -1;
+}
+
+size_t
+iov_to(const struct iovec *iov, int n, size_t off, void *buf, size_t len)
+{
+	uint8_t	*p = buf;
+	size_t	 take, left = len;
+	int	 i;
+
+	for (i = 0; i < n && off >= iov[i].iov_len; i++)
+		off -= iov[i].iov_len;
+	for (; i < n && left > 0; i++, off = 0) {
+		take = iov[i].iov_len - off;
+		if (take > left)
+			take = left;
+		memcpy(p, (uint8_t *)iov[i].iov_base + off, take);
+		p += take;
+		left -= take;
+	}
+	return len - left;
+}
+
+size_t
+iov_from(const struct iovec *iov, int n, size_t off, const void *buf,
+    size_t len)
+{
+	const uint8_t	*p = buf;
+	uint8_t		*dst;
+	size_t		 take, left = len;
+	int		 i;
+
+	for (i = 0; i < n && off >= iov[i].iov_len; i++)
+		off -= iov[i].iov_len;
+	for (; i < n && left > 0; i++, off = 0) {
+		take = iov[i].iov_len - off;
+		if (take > left)
+			take = left;
+		dst = (uint8_t *)iov[i].iov_base + off;
+		if (p == NULL)
+			memset(dst, 0, take);
+		else {
+			memcpy(dst, p, take);
+			p += take;
+		}
+		left -= take;
+	}
+	return len - left;
+}
+
+void
+iov_zero(const struct iovec *iov, int n, size_t off, size_t len)
+{
+	(void)iov_from(iov, n, off, NULL, len);
 }

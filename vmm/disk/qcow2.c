@@ -206,40 +206,6 @@ qcow2_is_fixed(struct qcow2 *q, uint64_t ci)
 	    ci < q->h.rt_offset / cs + q->h.rt_clusters;
 }
 
-/* Copy len bytes of buf (zeros if it is NULL) into iov from byte off on. */
-void
-qcow2_iov_from(const struct iovec *iov, int n, size_t off, const void *buf,
-    size_t len)
-{
-	const uint8_t	*p = buf;
-	uint8_t		*dst;
-	size_t		 take;
-	int		 i;
-
-	for (i = 0; i < n && off >= iov[i].iov_len; i++)
-		off -= iov[i].iov_len;
-	for (; i < n && len > 0; i++, off = 0) {
-		take = iov[i].iov_len - off;
-		if (take > len)
-			take = len;
-		dst = (uint8_t *)iov[i].iov_base + off;
-		if (p == NULL)
-			memset(dst, 0, take);
-		else {
-			memcpy(dst, p, take);
-			p += take;
-		}
-		len -= take;
-	}
-}
-
-/* Zero the bytes [off, off + len) of iov. */
-void
-qcow2_iov_zero(const struct iovec *iov, int n, size_t off, size_t len)
-{
-	qcow2_iov_from(iov, n, off, NULL, len);
-}
-
 static int
 qcow2_flush(struct disk *d)
 {

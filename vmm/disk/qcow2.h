@@ -233,9 +233,6 @@ int	qcow2_barrier(struct qcow2 *);
 void	qcow2_table_dirty(uint64_t *, uint64_t *, uint64_t);
 int	qcow2_flush_locked(struct qcow2 *);
 int	qcow2_is_fixed(struct qcow2 *, uint64_t);
-void	qcow2_iov_zero(const struct iovec *, int, size_t, size_t);
-void	qcow2_iov_from(const struct iovec *, int, size_t, const void *,
-	    size_t);
 
 /* qcow2_read.c */
 int	qcow2_read_locked(struct qcow2 *, const struct iovec *, int,

@@ -29,7 +29,7 @@ qcow2_preadv(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    strerror(errno));
 		if (r == 0) {
 			/* A cluster may end past the end of the file. */
-			qcow2_iov_zero(iov, n, 0, iov_total(iov, n));
+			iov_zero(iov, n, 0, iov_total(iov, n));
 			return 0;
 		}
 		off += r;
@@ -50,13 +50,13 @@ qcow2_base_read(struct qcow2 *q, struct iovec *iov, int n, uint64_t guest,
 	const char	*why;
 
 	if (b == NULL || guest >= b->size) {
-		qcow2_iov_zero(iov, n, 0, len);
+		iov_zero(iov, n, 0, len);
 		return 0;
 	}
 	in = len;
 	if (in > b->size - guest) {
 		in = b->size - guest;
-		qcow2_iov_zero(iov, n, in, len - in);
+		iov_zero(iov, n, in, len - in);
 		if ((k = iov_slice(iov, n, 0, in, part, IOV_MAX + 2)) < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);
@@ -197,14 +197,14 @@ qcow2_read_locked(struct qcow2 *q, const struct iovec *iov, int n,
 			run += cs < total - pos - run ? cs : total - pos - run;
 		}
 		if (m.kind == QCOW2_ZEROED) {
-			qcow2_iov_zero(iov, n, pos, run);
+			iov_zero(iov, n, pos, run);
 			pos += run;
 			continue;
 		}
 		if (m.kind == QCOW2_ZDATA) {
 			if (qcow2_inflate(q, &m, vci) == -1)
 				return -1;
-			qcow2_iov_from(iov, n, pos, q->zout + coff, run);
+			iov_from(iov, n, pos, q->zout + coff, run);
 			pos += run;
 			continue;
 		}
