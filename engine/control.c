@@ -104,6 +104,17 @@ control_reply_error(struct client *cl, int code, const char *fmt, ...)
 	msgconn_send(cl->conn, MSG_ERROR, 0, -1, &e, sizeof e);
 }
 
+/* The VM called name, or NULL once cl is told there is none. */
+static struct vm *
+control_find(struct client *cl, const char *name)
+{
+	struct vm *vm;
+
+	if ((vm = vm_find(name)) == NULL)
+		control_reply_error(cl, ENOENT, "vm %s: no such vm", name);
+	return vm;
+}
+
 /* A waiter's answer (vm_wait): OK, or the error. */
 static void
 control_woken(struct vm *vm, const char *err, void *arg)
@@ -211,10 +222,8 @@ control_list(struct msgconn *c, struct msg *m, void *arg)
 		control_send_list(cl);
 		return 0;
 	}
-	if ((vm = vm_find(n->name)) == NULL) {
-		control_reply_error(cl, ENOENT, "vm %s: no such vm", n->name);
+	if ((vm = control_find(cl, n->name)) == NULL)
 		return 0;
-	}
 	control_send_info(cl, vm);
 	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
 	return 0;
@@ -475,11 +484,8 @@ control_stop(struct msgconn *c, struct msg *m, void *arg)
 	if (control_str(name, sizeof name, s->name, sizeof s->name) == -1)
 		return -1;
 	if (!(s->flags & STOP_ALL)) {
-		if ((vm = vm_find(name)) == NULL) {
-			control_reply_error(cl, ENOENT, "vm %s: no such vm",
-			    name);
+		if ((vm = control_find(cl, name)) == NULL)
 			return 0;
-		}
 		return control_stop_one(cl, vm, s->flags);
 	}
 	cl->stop_all_left = 1;	/* held until every VM is asked */
@@ -690,11 +696,8 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 			    __func__, msgconn_name(c));
 			return -1;
 		}
-		if ((req.vm = vm_find(name)) == NULL) {
-			control_reply_error(cl, ENOENT, "vm %s: no such vm",
-			    name);
+		if ((req.vm = control_find(cl, name)) == NULL)
 			return 0;
-		}
 		if (cmd->flags & CTL_ACT &&
 		    !vm_may_act(req.vm, cl->uid, cl->gid)) {
 			control_reply_error(cl, EPERM, "vm %s: permission "

@@ -58,6 +58,28 @@ format_utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* The letter after the backslash that JSON escapes c with, or 0. */
+static char
+format_json_escape(unsigned char c)
+{
+	switch (c) {
+	case '"':
+	case '\\':
+		return c;
+	case '\b':
+		return 'b';
+	case '\f':
+		return 'f';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	}
+	return 0;
+}
+
 /*
  * Quote s as a JSON string (malloc'd): escape quotes, backslashes and
  * control characters, and replace bytes that are not UTF-8 with U+FFFD.
@@ -66,37 +88,16 @@ char *
 format_json_quote(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char *out, *o;
+	char *out, *o, esc;
 	size_t n;
 
 	/* Six bytes per input byte is the worst case ("\u001f"). */
 	out = o = xmalloc(strlen(s) * 6 + 3);
 	*o++ = '"';
 	while (*p != '\0') {
-		switch (*p) {
-		case '"':
-		case '\\':
+		if ((esc = format_json_escape(*p)) != 0) {
 			*o++ = '\\';
-			*o++ = *p++;
-			continue;
-		case '\b':
-			o += sprintf(o, "\\b");
-			p++;
-			continue;
-		case '\f':
-			o += sprintf(o, "\\f");
-			p++;
-			continue;
-		case '\n':
-			o += sprintf(o, "\\n");
-			p++;
-			continue;
-		case '\r':
-			o += sprintf(o, "\\r");
-			p++;
-			continue;
-		case '\t':
-			o += sprintf(o, "\\t");
+			*o++ = esc;
 			p++;
 			continue;
 		}

@@ -56,4 +56,9 @@ struct disk {
 /* A raw image on fd (a file or block device). NULL with errno set. */
 struct disk	*raw_open(int fd);
 
+/* disk_io.c */
+int		 disk_range(struct disk *, uint64_t off, uint64_t len);
+int		 disk_io_range(struct disk *, const struct iovec *, int,
+		    uint64_t off, size_t *total);
+
 #endif

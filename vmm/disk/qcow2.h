@@ -29,6 +29,7 @@
 
 #include "disk.h"
 #include "disk_ops.h"
+#include "iov.h"
 
 #define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
 #define QCOW2_V2_HDR_SIZE	72
@@ -232,15 +233,6 @@ int	qcow2_barrier(struct qcow2 *);
 void	qcow2_table_dirty(uint64_t *, uint64_t *, uint64_t);
 int	qcow2_flush_locked(struct qcow2 *);
 int	qcow2_is_fixed(struct qcow2 *, uint64_t);
-size_t	qcow2_iov_total(const struct iovec *, int);
-/* Check a request's iov count and range; -1 with errno set if bad. */
-int	qcow2_io_range(struct disk *, const struct iovec *, int, uint64_t,
-	    size_t *);
-int	qcow2_iov_slice(const struct iovec *, int, size_t, size_t,
-	    struct iovec *, int);
-void	qcow2_iov_zero(const struct iovec *, int, size_t, size_t);
-void	qcow2_iov_from(const struct iovec *, int, size_t, const void *,
-	    size_t);
 
 /* qcow2_read.c */
 int	qcow2_read_locked(struct qcow2 *, const struct iovec *, int,

@@ -29,19 +29,11 @@ qcow2_preadv(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    strerror(errno));
 		if (r == 0) {
 			/* A cluster may end past the end of the file. */
-			qcow2_iov_zero(iov, n, 0, qcow2_iov_total(iov, n));
+			iov_zero(iov, n, 0, iov_total(iov, n));
 			return 0;
 		}
 		off += r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= r;
-		}
+		iov_advance(&iov, &n, r);
 	}
 	return 0;
 }
@@ -58,14 +50,14 @@ qcow2_base_read(struct qcow2 *q, struct iovec *iov, int n, uint64_t guest,
 	const char	*why;
 
 	if (b == NULL || guest >= b->size) {
-		qcow2_iov_zero(iov, n, 0, len);
+		iov_zero(iov, n, 0, len);
 		return 0;
 	}
 	in = len;
 	if (in > b->size - guest) {
 		in = b->size - guest;
-		qcow2_iov_zero(iov, n, in, len - in);
-		if ((k = qcow2_iov_slice(iov, n, 0, in, part, IOV_MAX + 2)) < 0)
+		iov_zero(iov, n, in, len - in);
+		if ((k = iov_slice(iov, n, 0, in, part, IOV_MAX + 2)) < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);
 		iov = part;
@@ -205,18 +197,18 @@ qcow2_read_locked(struct qcow2 *q, const struct iovec *iov, int n,
 			run += cs < total - pos - run ? cs : total - pos - run;
 		}
 		if (m.kind == QCOW2_ZEROED) {
-			qcow2_iov_zero(iov, n, pos, run);
+			iov_zero(iov, n, pos, run);
 			pos += run;
 			continue;
 		}
 		if (m.kind == QCOW2_ZDATA) {
 			if (qcow2_inflate(q, &m, vci) == -1)
 				return -1;
-			qcow2_iov_from(iov, n, pos, q->zout + coff, run);
+			iov_from(iov, n, pos, q->zout + coff, run);
 			pos += run;
 			continue;
 		}
-		cnt = qcow2_iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
+		cnt = iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
 		if (cnt < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);
@@ -238,7 +230,7 @@ qcow2_readv(struct disk *d, const struct iovec *iov, int n, uint64_t off)
 	size_t		 total;
 	int		 rv;
 
-	if (qcow2_io_range(d, iov, n, off, &total) == -1)
+	if (disk_io_range(d, iov, n, off, &total) == -1)
 		return -1;
 	pthread_mutex_lock(&q->lock);
 	rv = qcow2_read_locked(q, iov, n, off, total);
@@ -260,10 +252,12 @@ qcow2_block_status(struct disk *d, uint64_t off, uint64_t len,
 	uint64_t		 cs = q->cluster_size, vci, run, k, bp;
 	int			 st = -1;
 
-	if (len == 0 || off > d->size || len > d->size - off) {
+	if (len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (disk_range(d, off, len) == -1)
+		return -1;
 	pthread_mutex_lock(&q->lock);
 	vci = off / cs;
 	if (qcow2_l2_lookup(q, vci, &m) == -1)

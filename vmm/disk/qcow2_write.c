@@ -19,7 +19,7 @@
 static int
 qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 {
-	uint64_t	end = off + qcow2_iov_total(iov, n);
+	uint64_t	end = off + iov_total(iov, n);
 	ssize_t		r;
 
 	q->unsynced = q->written = 1;
@@ -33,15 +33,7 @@ qcow2_pwritev(struct qcow2 *q, struct iovec *iov, int n, uint64_t off)
 			    (unsigned long long)off,
 			    strerror(r == 0 ? EIO : errno));
 		off += r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= r;
-		}
+		iov_advance(&iov, &n, r);
 	}
 	if (end > q->file_size)
 		q->file_size = end;
@@ -118,7 +110,7 @@ qcow2_write_new(struct qcow2 *q, const struct iovec *iov, int n,
 			return -1;
 		tl = 1;
 	}
-	cnt = qcow2_iov_slice(iov, n, pos, bytes, q->iov + k, IOV_MAX);
+	cnt = iov_slice(iov, n, pos, bytes, q->iov + k, IOV_MAX);
 	if (cnt < 0)
 		return qcow2_fail(q, EINVAL, "%s: too many buffers", q->name);
 	k += cnt;
@@ -176,7 +168,7 @@ qcow2_write_locked(struct qcow2 *q, const struct iovec *iov, int n,
 				break;
 			run += cs < total - pos - run ? cs : total - pos - run;
 		}
-		cnt = qcow2_iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
+		cnt = iov_slice(iov, n, pos, run, q->iov, IOV_MAX + 2);
 		if (cnt < 0)
 			return qcow2_fail(q, EINVAL, "%s: too many buffers",
 			    q->name);
@@ -211,7 +203,7 @@ qcow2_writev(struct disk *d, const struct iovec *iov, int n, uint64_t off)
 	size_t		 total;
 	int		 rv;
 
-	if (qcow2_io_range(d, iov, n, off, &total) == -1)
+	if (disk_io_range(d, iov, n, off, &total) == -1)
 		return -1;
 	pthread_mutex_lock(&q->lock);
 	rv = qcow2_writable(d);
@@ -294,10 +286,8 @@ qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 	uint64_t	 first, end;
 	int		 rv;
 
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	pthread_mutex_lock(&q->lock);
 	qcow2_whole(q, off, len, &first, &end);
 	rv = qcow2_writable(d);
@@ -340,10 +330,8 @@ qcow2_write_zeroes(struct disk *d, uint64_t off, uint64_t len,
 	uint64_t	 cs = q->cluster_size, first, end, a, b;
 	int		 rv;
 
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	pthread_mutex_lock(&q->lock);
 	qcow2_whole(q, off, len, &first, &end);
 	rv = qcow2_writable(d);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "disk_ops.h"
+#include "iov.h"
 
 #define RAW_ZERO_CHUNK	65536
 
@@ -33,20 +34,12 @@ raw_rw(struct disk *d, const struct iovec *iov, int n, uint64_t off,
     int is_write)
 {
 	struct iovec	 v[IOV_MAX], *cur;
-	size_t		 total = 0, done = 0;
+	size_t		 total, done = 0;
 	ssize_t		 r;
-	int		 i, cnt;
+	int		 cnt;
 
-	if (n < 0 || n > IOV_MAX) {
-		errno = EINVAL;
+	if (disk_io_range(d, iov, n, off, &total) == -1)
 		return -1;
-	}
-	for (i = 0; i < n; i++)
-		total += iov[i].iov_len;
-	if (off > d->size || total > d->size - off) {
-		errno = EIO;
-		return -1;
-	}
 	memcpy(v, iov, n * sizeof *iov);
 	cur = v;
 	cnt = n;
@@ -65,15 +58,7 @@ raw_rw(struct disk *d, const struct iovec *iov, int n, uint64_t off,
 			return -1;
 		}
 		done += r;
-		while (cnt > 0 && (size_t)r >= cur->iov_len) {
-			r -= cur->iov_len;
-			cur++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			cur->iov_base = (char *)cur->iov_base + r;
-			cur->iov_len -= r;
-		}
+		iov_advance(&cur, &cnt, r);
 	}
 	return done;
 }
@@ -107,10 +92,8 @@ raw_discard(struct disk *d, uint64_t off, uint64_t len)
 		errno = EROFS;
 		return -1;
 	}
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	/* Only a hint: where the image cannot deallocate, do nothing. */
 	(void)fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 	    len);
@@ -128,10 +111,8 @@ raw_write_zeroes(struct disk *d, uint64_t off, uint64_t len, int may_unmap)
 		errno = EROFS;
 		return -1;
 	}
-	if (off > d->size || len > d->size - off) {
-		errno = EINVAL;
+	if (disk_range(d, off, len) == -1)
 		return -1;
-	}
 	if (may_unmap && fallocate(d->fd, FALLOC_FL_PUNCH_HOLE |
 	    FALLOC_FL_KEEP_SIZE, off, len) == 0)
 		return 0;

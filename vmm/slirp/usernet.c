@@ -419,21 +419,27 @@ usernet_hostfwd(struct usernet *un, const char *rule, char *err,
 	return 0;
 }
 
+/* libslirp's poll events and poll(2)'s, bit for bit. */
+static const struct {
+	int	slirp;
+	short	poll;
+} un_poll_bits[] = {
+	{ SLIRP_POLL_IN, POLLIN },
+	{ SLIRP_POLL_OUT, POLLOUT },
+	{ SLIRP_POLL_PRI, POLLPRI },
+	{ SLIRP_POLL_ERR, POLLERR },
+	{ SLIRP_POLL_HUP, POLLHUP },
+};
+
 static short
 un_poll_events(int events)
 {
 	short	e = 0;
+	size_t	i;
 
-	if (events & SLIRP_POLL_IN)
-		e |= POLLIN;
-	if (events & SLIRP_POLL_OUT)
-		e |= POLLOUT;
-	if (events & SLIRP_POLL_PRI)
-		e |= POLLPRI;
-	if (events & SLIRP_POLL_ERR)
-		e |= POLLERR;
-	if (events & SLIRP_POLL_HUP)
-		e |= POLLHUP;
+	for (i = 0; i < sizeof un_poll_bits / sizeof un_poll_bits[0]; i++)
+		if (events & un_poll_bits[i].slirp)
+			e |= un_poll_bits[i].poll;
 	return e;
 }
 
@@ -460,20 +466,14 @@ un_get_revents(int idx, void *arg)
 	struct usernet	*un = arg;
 	short		 r;
 	int		 e = 0;
+	size_t		 i;
 
 	if (idx < 0 || (size_t)idx >= un->npfds)
 		return 0;
 	r = un->pfds[idx].revents;
-	if (r & POLLIN)
-		e |= SLIRP_POLL_IN;
-	if (r & POLLOUT)
-		e |= SLIRP_POLL_OUT;
-	if (r & POLLPRI)
-		e |= SLIRP_POLL_PRI;
-	if (r & POLLERR)
-		e |= SLIRP_POLL_ERR;
-	if (r & POLLHUP)
-		e |= SLIRP_POLL_HUP;
+	for (i = 0; i < sizeof un_poll_bits / sizeof un_poll_bits[0]; i++)
+		if (r & un_poll_bits[i].poll)
+			e |= un_poll_bits[i].slirp;
 	return e;
 }
 

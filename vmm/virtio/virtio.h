@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iov.h"
 #include "pci.h"
 #include "vmm.h"
 
@@ -81,8 +82,6 @@ size_t	virtq_req_read(const struct virtq_req *, size_t off, void *,
 	    size_t);
 size_t	virtq_req_write(struct virtq_req *, size_t off, const void *,
 	    size_t);
-int	virtq_iov_slice(const struct iovec *, int n, size_t off, size_t len,
-	    struct iovec *dst, int max);
 
 /* What a device model provides. Calls with dev->lock held. */
 struct virtio_ops {

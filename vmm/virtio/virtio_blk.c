@@ -62,11 +62,11 @@ blk_rw(struct virtio_blk *blk, struct virtq_req *req, uint64_t sector,
 
 	if (is_write) {
 		len = req->out_len - BLK_HDR_SIZE;
-		n = virtq_iov_slice(req->iov, req->nout, BLK_HDR_SIZE, len,
+		n = iov_slice(req->iov, req->nout, BLK_HDR_SIZE, len,
 		    blk->data, VIRTQ_MAX_SEGS);
 	} else {
 		len = req->in_len - 1;
-		n = virtq_iov_slice(req->iov + req->nout, req->nin, 0, len,
+		n = iov_slice(req->iov + req->nout, req->nin, 0, len,
 		    blk->data, VIRTQ_MAX_SEGS);
 	}
 	if (n < 0 || len % BLK_SECTOR != 0 || !in_range(blk, sector, len))

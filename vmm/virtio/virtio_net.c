@@ -56,7 +56,7 @@ net_tx_frame(struct virtio_net *net, struct virtq_req *req)
 		if (memcmp(src, net->mac, sizeof src) != 0)
 			return 0;
 	}
-	n = virtq_iov_slice(req->iov, req->nout, NET_HDR_SIZE, len,
+	n = iov_slice(req->iov, req->nout, NET_HDR_SIZE, len,
 	    net->frame, VIRTQ_MAX_SEGS);
 	if (n < 0)
 		return 0;

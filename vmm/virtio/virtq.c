@@ -320,23 +320,7 @@ size_t
 virtq_req_read(const struct virtq_req *req, size_t off, void *buf,
     size_t len)
 {
-	size_t	done = 0, n;
-	int	i;
-
-	for (i = 0; i < req->nout && done < len; i++) {
-		if (off >= req->iov[i].iov_len) {
-			off -= req->iov[i].iov_len;
-			continue;
-		}
-		n = req->iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)buf + done,
-		    (uint8_t *)req->iov[i].iov_base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_to(req->iov, req->nout, off, buf, len);
 }
 
 /* Copy into the writable buffers at off; the bytes copied. */
@@ -344,52 +328,5 @@ size_t
 virtq_req_write(struct virtq_req *req, size_t off, const void *buf,
     size_t len)
 {
-	struct iovec	*iov = req->iov + req->nout;
-	size_t		 done = 0, n;
-	int		 i;
-
-	for (i = 0; i < req->nin && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		    (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-/*
- * The buffers covering [off, off + len) of iov, in dst (at most max).
- * Returns how many, or -1 if more than max are needed.
- */
-int
-virtq_iov_slice(const struct iovec *iov, int n, size_t off, size_t len,
-    struct iovec *dst, int max)
-{
-	size_t	l;
-	int	i, k = 0;
-
-	for (i = 0; i < n && len > 0; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		if (k == max)
-			return -1;
-		l = iov[i].iov_len - off;
-		if (l > len)
-			l = len;
-		dst[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		off = 0;
-	}
-	return k;
+	return iov_from(req->iov + req->nout, req->nin, off, buf, len);
 }
