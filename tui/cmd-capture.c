@@ -22,11 +22,18 @@ const struct cmd_entry cmd_capture_entry = {
 	.needs_engine = 1
 };
 
+/* What a capture request is answered with. */
+static const struct msg_handler cmd_capture_replies[] = {
+	{ MSG_CAPTURE_DATA, "capture data", 0, MSG_MAX_PAYLOAD, NULL },
+	{ MSG_END, "end", 0, 0, NULL },
+};
+
 /* Copy the data until MSG_END, reading it all even if writing fails. */
 static enum cmd_retval
 cmd_capture_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct proto_name pn;
+	const struct msg_handler *h;
 	struct msg m;
 	int error = 0;
 
@@ -35,12 +42,12 @@ cmd_capture_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    cmd_send(ctx, MSG_CMD_CAPTURE, &pn, sizeof pn) == -1)
 		return CMD_RETURN_ERROR;
 	for (;;) {
-		if (cmd_recv(ctx, &m) == -1)
+		if ((h = cmd_recv_expect(ctx, cmd_capture_replies,
+		    sizeof cmd_capture_replies / sizeof cmd_capture_replies[0],
+		    &m)) == NULL)
 			return CMD_RETURN_ERROR;
-		if (m.hdr.type == MSG_END && m.hdr.len == 0)
+		if (h->type == MSG_END)
 			break;
-		if (m.hdr.type != MSG_CAPTURE_DATA)
-			return cmd_bad_reply(ctx, &m);
 		if (m.hdr.len > 0 && error == 0 &&
 		    fwrite(m.data, 1, m.hdr.len, ctx->out) != m.hdr.len)
 			error = errno != 0 ? errno : EIO;

@@ -198,11 +198,19 @@ cmd_list_table(FILE *f, const struct proto_vm_info *vms, size_t n)
 	free(cells);
 }
 
+/* What a list request is answered with. */
+static const struct msg_handler cmd_list_replies[] = {
+	{ MSG_VM_INFO, "vm info", sizeof(struct proto_vm_info), 0, NULL },
+	{ MSG_END, "end", 0, 0, NULL },
+};
+#define CMD_LIST_NREPLIES (sizeof cmd_list_replies / sizeof cmd_list_replies[0])
+
 static enum cmd_retval
 cmd_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct proto_name pn;
 	struct proto_vm_info *vms = NULL;
+	const struct msg_handler *h;
 	struct msg m;
 	size_t n = 0, i;
 
@@ -210,15 +218,12 @@ cmd_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    cmd_send(ctx, MSG_CMD_LIST, &pn, sizeof pn) == -1)
 		return CMD_RETURN_ERROR;
 	for (;;) {
-		if (cmd_recv(ctx, &m) == -1)
+		if ((h = cmd_recv_expect(ctx, cmd_list_replies,
+		    CMD_LIST_NREPLIES, &m)) == NULL)
 			goto fail;
-		if (m.hdr.type == MSG_END && m.hdr.len == 0) {
+		if (h->type == MSG_END) {
 			msg_clear(&m);
 			break;
-		}
-		if (m.hdr.type != MSG_VM_INFO || m.hdr.len != sizeof *vms) {
-			cmd_bad_reply(ctx, &m);
-			goto fail;
 		}
 		vms = xreallocarray(vms, n + 1, sizeof *vms);
 		memcpy(&vms[n], m.data, sizeof *vms);
@@ -251,6 +256,7 @@ int
 cmd_list_one(struct cmd_ctx *ctx, const char *name, struct proto_vm_info *vi)
 {
 	struct proto_name pn;
+	const struct msg_handler *h;
 	struct msg m;
 	int have = 0;
 
@@ -258,14 +264,14 @@ cmd_list_one(struct cmd_ctx *ctx, const char *name, struct proto_vm_info *vi)
 	    cmd_send(ctx, MSG_CMD_LIST, &pn, sizeof pn) == -1)
 		return -1;
 	for (;;) {
-		if (cmd_recv(ctx, &m) == -1)
+		if ((h = cmd_recv_expect(ctx, cmd_list_replies,
+		    CMD_LIST_NREPLIES, &m)) == NULL)
 			return -1;
-		if (m.hdr.type == MSG_END && m.hdr.len == 0 && have) {
+		if (h->type == MSG_END && have) {
 			msg_clear(&m);
 			return 0;
 		}
-		if (m.hdr.type != MSG_VM_INFO || m.hdr.len != sizeof *vi ||
-		    have) {
+		if (h->type != MSG_VM_INFO || have) {
 			cmd_bad_reply(ctx, &m);
 			return -1;
 		}

@@ -135,12 +135,20 @@ cmd_show_json(FILE *f, const struct proto_vm_info *vi,
 	fputs("]}\n", f);
 }
 
+/* What a show request is answered with: the VM, its details, the end. */
+static const struct msg_handler cmd_show_replies[] = {
+	{ MSG_VM_INFO, "vm info", sizeof(struct proto_vm_info), 0, NULL },
+	{ MSG_VM_DETAIL, "vm detail", sizeof(struct proto_detail), 0, NULL },
+	{ MSG_END, "end", 0, 0, NULL },
+};
+
 static enum cmd_retval
 cmd_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct proto_name pn;
 	struct proto_vm_info vi;
 	struct proto_detail *details = NULL, *d;
+	const struct msg_handler *h;
 	struct msg m;
 	size_t n = 0;
 	int have_info = 0;
@@ -150,19 +158,19 @@ cmd_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    cmd_send(ctx, MSG_CMD_SHOW, &pn, sizeof pn) == -1)
 		return CMD_RETURN_ERROR;
 	for (;;) {
-		if (cmd_recv(ctx, &m) == -1)
+		if ((h = cmd_recv_expect(ctx, cmd_show_replies,
+		    sizeof cmd_show_replies / sizeof cmd_show_replies[0],
+		    &m)) == NULL)
 			goto fail;
-		if (m.hdr.type == MSG_END && m.hdr.len == 0 && have_info) {
+		if (h->type == MSG_END && have_info) {
 			msg_clear(&m);
 			break;
 		}
-		if (m.hdr.type == MSG_VM_INFO && m.hdr.len == sizeof vi &&
-		    !have_info) {
+		if (h->type == MSG_VM_INFO && !have_info) {
 			memcpy(&vi, m.data, sizeof vi);
 			cmd_list_sanitize(&vi);
 			have_info = 1;
-		} else if (m.hdr.type == MSG_VM_DETAIL &&
-		    m.hdr.len == sizeof *d && have_info) {
+		} else if (h->type == MSG_VM_DETAIL && have_info) {
 			details = xreallocarray(details, n + 1,
 			    sizeof *details);
 			d = &details[n++];

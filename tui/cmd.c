@@ -406,6 +406,34 @@ cmd_recv(struct cmd_ctx *ctx, struct msg *m)
 }
 
 /*
+ * Read one reply of the kinds a command expects (tab, sizes checked by
+ * msg_lookup). Return values: its entry with m filled (clear it), or NULL
+ * with the error set: the engine's MSG_ERROR text, or a sentence naming
+ * what came instead (the connection is then dropped).
+ */
+const struct msg_handler *
+cmd_recv_expect(struct cmd_ctx *ctx, const struct msg_handler *tab, size_t n,
+    struct msg *m)
+{
+	const struct msg_handler *h;
+	char why[128];
+
+	if (cmd_recv(ctx, m) == -1)
+		return NULL;
+	if ((h = msg_lookup(tab, n, m, why, sizeof why)) != NULL)
+		return h;
+	if (m->hdr.type == MSG_ERROR || errno == ENOMSG) {
+		cmd_bad_reply(ctx, m);
+		return NULL;
+	}
+	snprintf(ctx->error, sizeof ctx->error, "malformed reply from the "
+	    "engine: %s", why);
+	cmd_disconnect(ctx);
+	msg_clear(m);
+	return NULL;
+}
+
+/*
  * Finish a reply that is not what the command waits for: MSG_ERROR gives
  * the engine's text, anything else is malformed and drops the connection.
  */

@@ -96,6 +96,15 @@ dashboard_batch_json(FILE *f, struct dashboard_table *t, uint64_t tick)
 	}
 }
 
+/* What a subscription brings: its answer, then each tick's info and VMs. */
+static const struct msg_handler dashboard_batch_updates[] = {
+	{ MSG_OK, "ok", 0, 0, NULL },
+	{ MSG_ENGINE_INFO, "engine info", sizeof(struct proto_engine_info), 0,
+	    NULL },
+	{ MSG_VM_INFO, "vm info", sizeof(struct proto_vm_info), 0, NULL },
+	{ MSG_END, "end", 0, 0, NULL },
+};
+
 /*
  * Print count tables (0: until interrupted) at the context's interval.
  * Returns the exit status.
@@ -108,6 +117,7 @@ dashboard_batch_main(struct cmd_ctx *ctx, int count, int json)
 	struct proto_vm_info info;
 	struct dashboard_table t;
 	struct tui_host h;
+	const struct msg_handler *up;
 	struct msg m;
 	uint64_t tick = 0;
 	int printed = 0, status = 1, in_tick = 0;
@@ -120,22 +130,22 @@ dashboard_batch_main(struct cmd_ctx *ctx, int count, int json)
 	if (cmd_send(ctx, MSG_CMD_SUBSCRIBE, &s, sizeof s) == -1)
 		goto out;
 	for (;;) {
-		if (cmd_recv(ctx, &m) == -1)
+		if ((up = cmd_recv_expect(ctx, dashboard_batch_updates,
+		    sizeof dashboard_batch_updates /
+		    sizeof dashboard_batch_updates[0], &m)) == NULL)
 			goto out;
-		if (m.hdr.type == MSG_OK && m.hdr.len == 0)
+		if (up->type == MSG_OK)
 			;
-		else if (m.hdr.type == MSG_ENGINE_INFO &&
-		    m.hdr.len == sizeof ei) {
+		else if (up->type == MSG_ENGINE_INFO) {
 			memcpy(&ei, m.data, sizeof ei);
 			tick++;
 			in_tick = 1;
 			dashboard_header_sample(&h);
-		} else if (m.hdr.type == MSG_VM_INFO &&
-		    m.hdr.len == sizeof info) {
+		} else if (up->type == MSG_VM_INFO) {
 			memcpy(&info, m.data, sizeof info);
 			cmd_list_sanitize(&info);
 			dashboard_table_update(&t, &info, tick);
-		} else if (m.hdr.type == MSG_END && m.hdr.len == 0) {
+		} else {
 			if (in_tick) {
 				dashboard_table_expire(&t, tick);
 				if (json)
@@ -156,9 +166,6 @@ dashboard_batch_main(struct cmd_ctx *ctx, int count, int json)
 				printed++;
 			}
 			in_tick = 0;
-		} else {
-			cmd_bad_reply(ctx, &m);
-			goto out;
 		}
 		msg_clear(&m);
 		if (count > 0 && printed >= count)

@@ -26,6 +26,7 @@ struct dashboard_prompt;
 struct event;
 struct event_base;
 struct msg;
+struct msg_handler;
 struct msgconn;
 struct split_list;
 
@@ -247,6 +248,8 @@ int		 cmd_connect(struct cmd_ctx *, int);
 int		 cmd_send(struct cmd_ctx *, uint32_t, const void *, size_t);
 int		 cmd_recv(struct cmd_ctx *, struct msg *);
 enum cmd_retval	 cmd_bad_reply(struct cmd_ctx *, struct msg *);
+const struct msg_handler *cmd_recv_expect(struct cmd_ctx *,
+		    const struct msg_handler *, size_t, struct msg *);
 enum cmd_retval	 cmd_ok_reply(struct cmd_ctx *, struct msg *);
 enum cmd_retval	 cmd_ok_result(struct cmd_ctx *, struct msg *, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));

@@ -3,7 +3,8 @@
  * answers each client (one process per connection) as its mode says:
  *   shorthello  a hello three bytes long
  *   shortreply  a good hello, then three-byte answers: a VM for a
- *               subscription, MSG_OK for any other request
+ *               subscription, a list or a show, MSG_OK for any other
+ *               request
  * It runs until it is killed.
  */
 #include <sys/socket.h>
@@ -36,7 +37,9 @@ serve(int c, int shorthello)
 	if (msg_send_sync(c, MSG_HELLO, 0, -1, &h, sizeof h) == -1)
 		return;
 	while (msg_recv_sync(c, &m) == 1) {
-		type = m.hdr.type == MSG_CMD_SUBSCRIBE ? MSG_VM_INFO : MSG_OK;
+		type = m.hdr.type == MSG_CMD_SUBSCRIBE ||
+		    m.hdr.type == MSG_CMD_LIST || m.hdr.type == MSG_CMD_SHOW ?
+		    MSG_VM_INFO : MSG_OK;
 		msg_clear(&m);
 		if (msg_send_sync(c, type, 0, -1, "abc", 3) == -1)
 			return;

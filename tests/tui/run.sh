@@ -522,6 +522,14 @@ check_fail "a short hello is named" \
 check_fail "a short reply to a wait is named" \
     "malformed reply from the engine: ok message of 3 bytes (expected 0)" \
     "$VMTOP" -S "$T/short-reply.sock" -c 'wait web'
+for c in status 'show web'; do
+	check_fail "a short vm info to $c is named" \
+	    "malformed reply from the engine: vm info message of 3 bytes (expected" \
+	    "$VMTOP" -S "$T/short-reply.sock" -c "$c"
+done
+check_fail "a short update in -b output is named" \
+    "malformed reply from the engine: vm info message of 3 bytes (expected" \
+    "$VMTOP" -S "$T/short-reply.sock" -b -n 1
 run 132 40 "$VMTOP -S $T/short-reply.sock"
 see "a short update is named on the message line" \
     "malformed update from the engine: vm info message of 3 bytes (expected"
