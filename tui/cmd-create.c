@@ -16,7 +16,6 @@
 
 #include "tui.h"
 #include "disk.h"
-#include "disk_ops.h"
 #include "size.h"
 
 static enum cmd_retval	cmd_create_exec(struct cmd_ctx *, int, char **);
@@ -70,8 +69,8 @@ cmd_create_base(struct cmd_ctx *ctx, const char *path, const char *base,
 		cmd_error(ctx, "cannot create %s: %s", path, err);
 		return -1;
 	}
-	*size = d->size;
-	d->ops->close(d);
+	*size = disk_size(d);
+	disk_close(d);
 	return 0;
 }
 

@@ -13,7 +13,6 @@
 
 #include "tui.h"
 #include "disk.h"
-#include "disk_ops.h"
 #include "size.h"
 
 static enum cmd_retval	cmd_info_exec(struct cmd_ctx *, int, char **);
@@ -162,10 +161,10 @@ cmd_info_one(struct cmd_info_image *im, enum disk_format fmt, char *err,
 	if (disk_info(d, &im->info) == -1) {
 		snprintf(err, errlen, "%s", disk_error(d) != NULL ?
 		    disk_error(d) : strerror(errno));
-		d->ops->close(d);
+		disk_close(d);
 		return -1;
 	}
-	d->ops->close(d);
+	disk_close(d);
 	return 0;
 }
 

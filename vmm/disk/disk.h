@@ -99,6 +99,10 @@ int		 disk_block_status(struct disk *, uint64_t off, uint64_t len,
 		    uint64_t *pnum);
 /* The last error of an image as a sentence that names it, or NULL. */
 const char	*disk_error(struct disk *);
+/* The size the image shows its guest, in bytes. */
+uint64_t	 disk_size(const struct disk *);
+/* Flush and free an open image; its fd is closed. */
+void		 disk_close(struct disk *);
 
 /* What `info` shows about one image. */
 struct disk_info {

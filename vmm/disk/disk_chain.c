@@ -362,6 +362,18 @@ disk_error(struct disk *d)
 	return d->ops->error != NULL ? d->ops->error(d) : NULL;
 }
 
+uint64_t
+disk_size(const struct disk *d)
+{
+	return d->size;
+}
+
+void
+disk_close(struct disk *d)
+{
+	d->ops->close(d);
+}
+
 int
 disk_info(struct disk *d, struct disk_info *info)
 {
