@@ -7,6 +7,7 @@
 # Figures never fail the bench: it exits non-zero only when something broke
 # (an engine that did not start, a missing reply, a start that failed).
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/bench/lib.sh"
 BENCH="$TOP/tests/bench/vmtop-bench"
 NVMS=1000		# VMs defined
 NPIPE=100		# started at once over one connection
@@ -24,17 +25,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# broke WHAT: a bench that cannot go on; show the engine's last words.
-broke() {
-	echo "bench: $*" >&2
-	[ -f "$T/engine.log" ] &&
-	    tail -n 20 "$T/engine.log" | sed 's/^/#   /' >&2
-	exit 1
-}
-
-for f in "$VMTOP" "$TEST_RUNNER" "$BENCH"; do
-	[ -x "$f" ] || broke "$f is missing: run \`make bench\`"
-done
+need_built "$VMTOP" "$TEST_RUNNER" "$BENCH"
 
 # alive: give up if the engine is gone (a client would start another).
 alive() { kill -0 "$ENGINE_PID" 2>/dev/null || broke "the engine died"; }

@@ -8,6 +8,7 @@
 # /proc/PID/stat. Figures never fail the bench: it exits non-zero only when
 # something broke (an engine or a dashboard that did not start).
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/bench/lib.sh"
 NIDLE=100		# running VMs for the idle figure
 IDLE_S=20		# seconds the idle dashboard is watched
 NROWS=1000		# VMs defined for the redraw figure
@@ -30,16 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-broke() {
-	echo "bench: $*" >&2
-	[ -f "$T/engine.log" ] &&
-	    tail -n 20 "$T/engine.log" | sed 's/^/#   /' >&2
-	exit 1
-}
-
-for f in "$VMTOP" "$TEST_RUNNER"; do
-	[ -x "$f" ] || broke "$f is missing: run \`make bench\`"
-done
+need_built "$VMTOP" "$TEST_RUNNER"
 command -v tmux >/dev/null 2>&1 || broke "tmux is not installed"
 HZ=$(getconf CLK_TCK)
 

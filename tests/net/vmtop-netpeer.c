@@ -375,6 +375,16 @@ dhcp(int verbose)
 		    r[22], r[23], r[24], r[25], r[26], r[27]);
 }
 
+/* Fill sin with addr:port, both in host order. */
+static void
+sin_set(struct sockaddr_in *sin, uint32_t addr, int port)
+{
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(addr);
+	sin->sin_port = htons(port);
+}
+
 /* A socket on 127.0.0.1:port (or any address), listening if TCP. */
 static int
 host_socket(int type, uint32_t addr, int port)
@@ -385,10 +395,7 @@ host_socket(int type, uint32_t addr, int port)
 	if ((s = socket(AF_INET, type, 0)) == -1)
 		fail("socket: %s", strerror(errno));
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(addr);
-	sin.sin_port = htons(port);
+	sin_set(&sin, addr, port);
 	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1)
 		fail("bind port %d: %s", port, strerror(errno));
 	if (type == SOCK_STREAM && listen(s, 4) == -1)
@@ -421,6 +428,22 @@ add_rule(struct proto_slirp_config *sc, const char *fmt, int port)
 	sc->nhostfwd++;
 }
 
+/*
+ * Start the helper with one hostfwd rule (fmt with port) and lease the
+ * guest its address; returns a host socket of type, and 127.0.0.1:port
+ * in sin.
+ */
+static int
+hostfwd_start(struct proto_slirp_config *sc, const char *fmt, int port,
+    int type, struct sockaddr_in *sin)
+{
+	add_rule(sc, fmt, port);
+	start_ok(sc);
+	dhcp(0);
+	sin_set(sin, INADDR_LOOPBACK, port);
+	return socket(AF_INET, type, 0);
+}
+
 /* The TCP header and payload of a frame from recv_ip(). */
 static const uint8_t *
 tcp_of(const uint8_t *f, size_t n, size_t *paylen)
@@ -448,14 +471,7 @@ scenario_hostfwd_tcp(struct proto_slirp_config *sc, int port)
 	size_t		 n, plen;
 	int		 c;
 
-	add_rule(sc, "tcp:127.0.0.1:%d-:80", port);
-	start_ok(sc);
-	dhcp(0);
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
+	c = hostfwd_start(sc, "tcp:127.0.0.1:%d-:80", port, SOCK_STREAM, &sin);
 	if (connect(c, (struct sockaddr *)&sin, sizeof sin) == -1)
 		fail("connect to 127.0.0.1:%d: %s", port, strerror(errno));
 	if ((n = recv_ip(f, sizeof f, 6, 3000)) == 0)
@@ -508,14 +524,7 @@ scenario_hostfwd_udp(struct proto_slirp_config *sc, int port)
 	size_t		 n;
 	int		 c;
 
-	add_rule(sc, "udp:127.0.0.1:%d-:5353", port);
-	start_ok(sc);
-	dhcp(0);
-	c = socket(AF_INET, SOCK_DGRAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
+	c = hostfwd_start(sc, "udp:127.0.0.1:%d-:5353", port, SOCK_DGRAM, &sin);
 	if (sendto(c, "ping", 4, 0, (struct sockaddr *)&sin, sizeof sin) != 4)
 		fail("sendto: %s", strerror(errno));
 	if ((n = recv_ip(f, sizeof f, 17, 3000)) == 0)

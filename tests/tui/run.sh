@@ -65,6 +65,11 @@ wait_gone() {
 	return 1
 }
 dump() { screen | sed 's/^/#   /'; }
+# signal_client SIG: send SIG to the vmtop that runs in the pane.
+signal_client() {
+	cpid=$(pgrep -P "$(tm display -p -t vt '#{pane_pid}')" -x vmtop | head -n 1)
+	[ -n "$cpid" ] && kill -"$1" "$cpid"
+}
 # see NAME PATTERN: the screen shows PATTERN (waiting for it).
 see() {
 	if wait_screen "$2"; then ok "$1"; else not_ok "$1 (no \"$2\")"; dump; fi
@@ -381,16 +386,12 @@ tm kill-window -t vt:other
 # SIGTERM, and a killed engine: the terminal is restored
 run 100 30 "$VMTOP -S $SOCK -c 'console web'"
 see "attached again" "vmtop: console of web"
-pid=$(tm display -p -t vt '#{pane_pid}')
-cpid=$(pgrep -P "$pid" -x vmtop | head -n 1)
-[ -n "$cpid" ] && kill -TERM "$cpid"
+signal_client TERM
 see "SIGTERM detaches" "vmtop-exit="
 see "and restores the terminal" "^icanon$"
 run 100 30 "$VMTOP -S $SOCK -c 'console web'"
 see "attached once more" "vmtop: console of web"
-pid=$(tm display -p -t vt '#{pane_pid}')
-cpid=$(pgrep -P "$pid" -x vmtop | head -n 1)
-[ -n "$cpid" ] && kill -HUP "$cpid"
+signal_client HUP
 see "SIGHUP detaches" "vmtop-exit="
 see "and restores the terminal too" "^icanon$"
 run 100 30 "$VMTOP -S $SOCK -c 'console db'"

@@ -162,14 +162,22 @@ loop_until_idle(struct fixture *f)
 }
 
 /* A wait parks its list; the loop resumes it with the engine's answer. */
+/* Append line to the queue; it must parse. */
+static void
+queue_ok(struct fixture *f, const char *line)
+{
+	char	err[256];
+
+	if (cmd_queue_append(f->queue, line, err, sizeof err) != 0)
+		fail_msg("%s: %s", line, err);
+}
+
 static void
 test_wait_resumes(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
 
-	assert_int_equal(cmd_queue_append(f->queue, "wait web; list-keys",
-	    err, sizeof err), 0);
+	queue_ok(f, "wait web; list-keys");
 	assert_int_equal(cmd_queue_waiting(f->queue), 1);
 	assert_int_equal(f->seen.waiting, 1);
 	assert_string_equal(f->seen.log, "");
@@ -178,8 +186,7 @@ test_wait_resumes(void **state)
 	engine_expect(f, MSG_CMD_WAIT);
 
 	/* Another list runs meanwhile; the rest of the first one does not. */
-	assert_int_equal(cmd_queue_append(f->queue, "cursor down", err,
-	    sizeof err), 0);
+	queue_ok(f, "cursor down");
 	assert_string_equal(f->seen.log, "cursor error: cursor works only in "
 	    "the dashboard\n");
 	f->seen.log[0] = '\0';
@@ -197,12 +204,9 @@ static void
 test_wait_lends_connection(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
 
-	assert_int_equal(cmd_queue_append(f->queue, "wait web", err,
-	    sizeof err), 0);
-	assert_int_equal(cmd_queue_append(f->queue, "reload", err,
-	    sizeof err), 0);
+	queue_ok(f, "wait web");
+	queue_ok(f, "reload");
 	assert_string_equal(f->seen.log, "reload error: the socket path "
 	    UNREACHABLE_SOCKET " is too long\n");
 	f->seen.log[0] = '\0';
@@ -219,7 +223,6 @@ test_restart_waits_twice(void **state)
 {
 	struct fixture *f = *state;
 	struct proto_vm_info vi;
-	char err[256];
 
 	memset(&vi, 0, sizeof vi);
 	snprintf(vi.name, sizeof vi.name, "web");
@@ -227,8 +230,7 @@ test_restart_waits_twice(void **state)
 	/* The list request is answered at once, before the restart runs. */
 	engine_answer(f, MSG_VM_INFO, &vi, sizeof vi);
 	engine_answer(f, MSG_END, NULL, 0);
-	assert_int_equal(cmd_queue_append(f->queue, "restart web; wait web",
-	    err, sizeof err), 0);
+	queue_ok(f, "restart web; wait web");
 	engine_expect(f, MSG_CMD_LIST);
 	engine_expect(f, MSG_CMD_STOP);
 	assert_int_equal(cmd_queue_waiting(f->queue), 1);
@@ -251,10 +253,8 @@ static void
 test_wait_bad_reply(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
 
-	assert_int_equal(cmd_queue_append(f->queue, "stop web -w", err,
-	    sizeof err), 0);
+	queue_ok(f, "stop web -w");
 	engine_expect(f, MSG_CMD_STOP);
 	engine_answer(f, MSG_OK, "abc", 3);
 	loop_until_idle(f);
@@ -269,10 +269,8 @@ static void
 test_wait_engine_gone(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
 
-	assert_int_equal(cmd_queue_append(f->queue, "wait web", err,
-	    sizeof err), 0);
+	queue_ok(f, "wait web");
 	engine_expect(f, MSG_CMD_WAIT);
 	close(f->engine);
 	f->engine = -1;

@@ -299,9 +299,9 @@ rig_serve_replay(struct rig *r, const char *capture)
 	    0);
 }
 
-/* Attach to t1 (replay lines, or -1), up to its status line. */
+/* Start attaching to t1 (replay lines, or -1) in the rig's thread. */
 static void
-rig_start(struct rig *r, int replay, const char *capture)
+rig_open(struct rig *r, int replay)
 {
 	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 	char name[64];
@@ -327,6 +327,13 @@ rig_start(struct rig *r, int replay, const char *capture)
 	r->opts.in = r->opts.out = r->ts;
 	assert_int_equal(pthread_create(&r->thread, NULL, rig_thread, r), 0);
 	rig_live = r;
+}
+
+/* Attach to t1 (replay lines, or -1), up to its status line. */
+static void
+rig_start(struct rig *r, int replay, const char *capture)
+{
+	rig_open(r, replay);
 	if (replay != -1)
 		rig_serve_replay(r, capture);
 	rig_screen(r, " vmtop: console of t1 (");
@@ -470,21 +477,9 @@ test_attach_replay_refused(void **state)
 	static struct rig r;	/* outlives a failed test */
 	struct proto_error pe;
 	struct msg m;
-	char name[64];
 
 	(void)state;
-	memset(&r, 0, sizeof r);
-	r.tm = pty_open(name, sizeof name);
-	r.ts = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	assert_int_equal(tcgetattr(r.ts, &r.before), 0);
-	r.gm = pty_open(r.tty, sizeof r.tty);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, r.engine), 0);
-	r.opts.name = "t1";
-	r.opts.tty = r.tty;
-	r.opts.engine = r.engine[0];
-	r.opts.in = r.opts.out = r.ts;
-	assert_int_equal(pthread_create(&r.thread, NULL, rig_thread, &r), 0);
-	rig_live = &r;
+	rig_open(&r, 0);
 	assert_int_equal(msg_recv_sync(r.engine[1], &m), 1);
 	msg_clear(&m);
 	memset(&pe, 0, sizeof pe);

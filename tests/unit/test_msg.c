@@ -561,6 +561,22 @@ test_sync_fd_interleaved(void **state)
 	close(sv[1]);
 }
 
+/* msg_recv_sync refuses a header of len and flags with EBADMSG. */
+static void
+recv_sync_refuses(uint32_t len, uint32_t flags)
+{
+	struct msg	m;
+	int		sv[2];
+
+	make_pair(sv);
+	write_hdr(sv[0], 1, len, 0, flags);
+	errno = 0;
+	assert_int_equal(msg_recv_sync(sv[1], &m), -1);
+	assert_int_equal(errno, EBADMSG);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* msg_recv_sync: end of file, truncated and bad messages. */
 static void
 test_sync_recv_errors(void **state)
@@ -602,29 +618,11 @@ test_sync_recv_errors(void **state)
 	close(sv[1]);
 
 	/* A payload that is too long, unknown flags. */
-	make_pair(sv);
-	write_hdr(sv[0], 1, MSG_MAX_PAYLOAD + 1, 0, 0);
-	errno = 0;
-	assert_int_equal(msg_recv_sync(sv[1], &m), -1);
-	assert_int_equal(errno, EBADMSG);
-	close(sv[0]);
-	close(sv[1]);
-	make_pair(sv);
-	write_hdr(sv[0], 1, 0, 0, 0x10);
-	errno = 0;
-	assert_int_equal(msg_recv_sync(sv[1], &m), -1);
-	assert_int_equal(errno, EBADMSG);
-	close(sv[0]);
-	close(sv[1]);
+	recv_sync_refuses(MSG_MAX_PAYLOAD + 1, 0);
+	recv_sync_refuses(0, 0x10);
 
 	/* MSG_F_FD without an fd. */
-	make_pair(sv);
-	write_hdr(sv[0], 1, 0, 0, MSG_F_FD);
-	errno = 0;
-	assert_int_equal(msg_recv_sync(sv[1], &m), -1);
-	assert_int_equal(errno, EBADMSG);
-	close(sv[0]);
-	close(sv[1]);
+	recv_sync_refuses(0, MSG_F_FD);
 
 	/* An fd without MSG_F_FD: refused, and the fd is not kept. */
 	make_pair(sv);

@@ -491,25 +491,30 @@ test_hostfwd(void **state)
 static void
 test_owner(void **state)
 {
+	static const struct {
+		uid_t	uid;
+		gid_t	gid;
+	} want[] = {
+		{ 0, (gid_t)-1 },
+		{ 0, 0 },
+		{ 1234, 5678 },
+		{ 4321, (gid_t)-1 },
+	};
 	struct config	 conf;
 	struct conf_vm	*vm;
+	size_t		 i = 0;
 
 	(void)state;
 	parse_ok("vm a { owner root }\nvm b { owner root:root }\n"
 	    "vm c { owner 1234:5678 }\nvm d { owner \"4321\" }", &conf);
-	vm = TAILQ_FIRST(&conf.vms);
-	assert_int_equal(vm->has_owner, 1);
-	assert_int_equal(vm->uid, 0);
-	assert_int_equal(vm->gid, (gid_t)-1);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->uid, 0);
-	assert_int_equal(vm->gid, 0);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->uid, 1234);
-	assert_int_equal(vm->gid, 5678);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->uid, 4321);
-	assert_int_equal(vm->gid, (gid_t)-1);
+	assert_int_equal(TAILQ_FIRST(&conf.vms)->has_owner, 1);
+	TAILQ_FOREACH(vm, &conf.vms, entry) {
+		assert_true(i < sizeof want / sizeof want[0]);
+		assert_int_equal(vm->uid, want[i].uid);
+		assert_int_equal(vm->gid, want[i].gid);
+		i++;
+	}
+	assert_int_equal(i, sizeof want / sizeof want[0]);
 	config_free(&conf);
 
 	parse_fail("vm a {\nowner nosuchuser\n}", 1,
@@ -524,20 +529,20 @@ test_owner(void **state)
 static void
 test_enable(void **state)
 {
+	static const int want[] = { 0, 1, 1, 0 };
 	struct config	 conf;
 	struct conf_vm	*vm;
+	size_t		 i = 0;
 
 	(void)state;
 	parse_ok("vm a { disable }\nvm b { enable }\nvm c { disable; enable }\n"
 	    "vm d { enable; disable }", &conf);
-	vm = TAILQ_FIRST(&conf.vms);
-	assert_int_equal(vm->enabled, 0);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->enabled, 1);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->enabled, 1);
-	vm = TAILQ_NEXT(vm, entry);
-	assert_int_equal(vm->enabled, 0);
+	TAILQ_FOREACH(vm, &conf.vms, entry) {
+		assert_true(i < sizeof want / sizeof want[0]);
+		assert_int_equal(vm->enabled, want[i]);
+		i++;
+	}
+	assert_int_equal(i, sizeof want / sizeof want[0]);
 	config_free(&conf);
 }
 

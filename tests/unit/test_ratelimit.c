@@ -12,6 +12,15 @@
 
 #define SEC	1000000000ULL
 
+/* Three starts a second apart from t, all allowed. */
+static void
+start_three_fast(struct ratelimit *rl, uint64_t t)
+{
+	assert_int_equal(ratelimit_start(rl, t), 0);
+	assert_int_equal(ratelimit_start(rl, t + 1 * SEC), 0);
+	assert_int_equal(ratelimit_start(rl, t + 2 * SEC), 0);
+}
+
 static void
 test_first_start_is_slow(void **state)
 {
@@ -29,9 +38,7 @@ test_third_fast_start_fails(void **state)
 	uint64_t t = 100 * SEC;
 
 	(void)state;
-	assert_int_equal(ratelimit_start(&rl, t), 0);
-	assert_int_equal(ratelimit_start(&rl, t + 1 * SEC), 0);
-	assert_int_equal(ratelimit_start(&rl, t + 2 * SEC), 0);
+	start_three_fast(&rl, t);
 	assert_int_equal(ratelimit_start(&rl, t + 3 * SEC), -1);
 	/* After the refusal the count starts again. */
 	assert_int_equal(ratelimit_start(&rl, t + 4 * SEC), 0);
@@ -44,9 +51,7 @@ test_slow_start_resets(void **state)
 	uint64_t t = 100 * SEC;
 
 	(void)state;
-	assert_int_equal(ratelimit_start(&rl, t), 0);
-	assert_int_equal(ratelimit_start(&rl, t + 1 * SEC), 0);
-	assert_int_equal(ratelimit_start(&rl, t + 2 * SEC), 0);
+	start_three_fast(&rl, t);
 	assert_int_equal(rl.fast, 2);
 	assert_int_equal(ratelimit_start(&rl, t + 8 * SEC), 0);
 	assert_int_equal(rl.fast, 0);

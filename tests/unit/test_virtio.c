@@ -1432,14 +1432,12 @@ frame(uint8_t *f, size_t len, const uint8_t *src)
 		f[i] = i & 0xff;
 }
 
-/* Transmit a frame; returns what the peer got (0 for nothing). */
-static ssize_t
-net_send(struct tdev *t, int peer, const uint8_t *src, size_t len)
+/* The guest transmits a frame of len from src; returns its guest copy. */
+static const uint8_t *
+tx_one(struct tdev *t, const uint8_t *src, size_t len)
 {
 	struct buf	b[2];
-	uint8_t		got[2048];
 	uint32_t	id, used;
-	ssize_t		n;
 
 	b[0] = (struct buf){ galloc(12), 12, 0 };
 	b[1] = (struct buf){ galloc(len), len, 0 };
@@ -1449,6 +1447,18 @@ net_send(struct tdev *t, int peer, const uint8_t *src, size_t len)
 	run(t, 1);
 	assert_true(used_get(t, 1, &id, &used));
 	assert_int_equal(used, 0);
+	return gp(b[1].gpa);
+}
+
+/* Transmit a frame; returns what the peer got (0 for nothing). */
+static ssize_t
+net_send(struct tdev *t, int peer, const uint8_t *src, size_t len)
+{
+	const uint8_t	*sent;
+	uint8_t		 got[2048];
+	ssize_t		 n;
+
+	sent = tx_one(t, src, len);
 	if (peer == -1)
 		return 0;
 	n = recv(peer, got, sizeof got, MSG_DONTWAIT);
@@ -1457,7 +1467,7 @@ net_send(struct tdev *t, int peer, const uint8_t *src, size_t len)
 		return 0;
 	}
 	assert_int_equal(n, len);
-	assert_memory_equal(got, gp(b[1].gpa), len);
+	assert_memory_equal(got, sent, len);
 	return n;
 }
 
@@ -1821,24 +1831,6 @@ check_rx(const uint8_t *got, size_t n, const uint8_t *f, size_t len, int nb)
 	assert_false(nonzero(got, 10));
 	assert_int_equal(got[10] | got[11] << 8, nb);
 	assert_memory_equal(got + 12, f, len);
-}
-
-/* The guest transmits a frame of len from src; returns its guest copy. */
-static const uint8_t *
-tx_one(struct tdev *t, const uint8_t *src, size_t len)
-{
-	struct buf	b[2];
-	uint32_t	id, used;
-
-	b[0] = (struct buf){ galloc(12), 12, 0 };
-	b[1] = (struct buf){ galloc(len), len, 0 };
-	memset(gp(b[0].gpa), 0, 12);
-	frame(gp(b[1].gpa), len, src);
-	post(t, 1, b, 2);
-	run(t, 1);
-	assert_true(used_get(t, 1, &id, &used));
-	assert_int_equal(used, 0);
-	return gp(b[1].gpa);
 }
 
 static void
