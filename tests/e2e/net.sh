@@ -54,6 +54,7 @@ if [ -z "${VMTOP_E2E_INNER:-}" ]; then
 fi
 
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/e2e/lib.sh"
 VMM=${VMTOP_E2E_VMM:-vmtop}
 BOOT_TIMEOUT=${VMTOP_E2E_BOOT:-$([ -n "${VMTOP_E2E_INNER:-}" ] && echo 300 || echo 60)}
 CMDLINE="console=ttyS0 quiet"
@@ -154,36 +155,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# wait_console NAME PATTERN SECONDS
-wait_console() {
-	end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$end" ]; do
-		vm_console "$1" | grep -qE -- "$2" && return 0
-		case "$(vm_state "$1")" in
-		stopped|failed)
-			vm_console "$1" | grep -qE -- "$2" && return 0
-			echo "vm $1 is $(vm_state "$1") and its console never showed \"$2\""
-			vm_console "$1" | tail -n 15 | sed 's/^/  console: /'
-			return 1 ;;
-		esac
-		sleep 0.5
-	done
-	echo "vm $1: no \"$2\" on the console within $3 s"
-	vm_console "$1" | tail -n 15 | sed 's/^/  console: /'
-	return 1
-}
-expect() {	# expect NAME WHAT PATTERN [SECONDS]
-	if out=$(booted "$1" && wait_console "$1" "$3" "${4:-60}"); then ok "$1: $2"
-	else not_ok "$1: $2"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
-}
-case_() {	# case_ NAME WHAT COMMAND...
-	vm=$1; what=$2; shift 2
-	if out=$(booted "$vm" && "$@" 2>&1); then ok "$vm: $what"
-	else not_ok "$vm: $what"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
-}
-booted() {
-	case " $unbooted " in *" $1 "*) echo "vm $1 never booted"; return 1 ;; esac
-}
 # boot NAME...: start them side by side, wait for their init.
 boot() {
 	for vm in "$@"; do
@@ -195,14 +166,7 @@ boot() {
 	t0=$(date +%s)
 	for vm in "$@"; do
 		booted "$vm" >/dev/null || continue
-		left=$((BOOT_TIMEOUT - ($(date +%s) - t0)))
-		[ $left -lt 5 ] && left=5
-		if out=$(wait_console "$vm" '^vmtop-guest: init$' "$left"); then
-			ok "$vm boots to init ($(($(date +%s) - t0)) s)"
-		else
-			not_ok "$vm boots to init"; printf '%s\n' "$out" | sed 's/^/#   /'
-			unbooted="$unbooted $vm"
-		fi
+		await_init "$vm" "$t0"
 	done
 }
 unbooted=

@@ -27,6 +27,7 @@ if [ -z "${VMTOP_E2E_INNER:-}" ]; then
 fi
 
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/e2e/lib.sh"
 VMM=${VMTOP_E2E_VMM:-vmtop}
 BOOT_TIMEOUT=${VMTOP_E2E_BOOT:-$([ -n "${VMTOP_E2E_INNER:-}" ] && echo 300 || echo 60)}
 STOP_TIMEOUT=60
@@ -85,25 +86,6 @@ fi
 trap 'vm_cleanup; stop_engine; rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
-# wait_console NAME PATTERN SECONDS: until the console shows PATTERN (an
-# ERE); gives up early once the vm has stopped or failed without it.
-wait_console() {
-	end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$end" ]; do
-		vm_console "$1" | grep -qE -- "$2" && return 0
-		case "$(vm_state "$1")" in
-		stopped|failed)
-			vm_console "$1" | grep -qE -- "$2" && return 0
-			echo "vm $1 is $(vm_state "$1") ($(vm_reason "$1")) and its console never showed \"$2\""
-			vm_console "$1" | tail -n 15 | sed 's/^/  console: /'
-			return 1 ;;
-		esac
-		sleep 0.25
-	done
-	echo "vm $1: no \"$2\" on the console within $3 s (state $(vm_state "$1"))"
-	vm_console "$1" | tail -n 15 | sed 's/^/  console: /'
-	return 1
-}
 
 # wait_for NAME STATE SECONDS
 wait_for() {
@@ -116,13 +98,6 @@ wait_for() {
 	return 1
 }
 
-# booted NAME: did it reach init? Cases of a guest that never booted fail
-# at once instead of waiting again.
-booted() {
-	case " $unbooted " in *" $1 "*)
-		echo "vm $1 never booted (see the boot case above)"; return 1 ;;
-	esac
-}
 
 # last_tick NAME: the number of the newest "tick" line.
 last_tick() {
@@ -214,14 +189,7 @@ t0=$(date +%s)
 unbooted=
 for vm in $guests; do
 	case " $started " in *" $vm "*) ;; *) unbooted="$unbooted $vm"; continue ;; esac
-	left=$((BOOT_TIMEOUT - ($(date +%s) - t0)))
-	[ $left -lt 5 ] && left=5
-	if out=$(wait_console "$vm" '^vmtop-guest: init$' "$left"); then
-		ok "$vm boots to init ($(($(date +%s) - t0)) s)"
-	else
-		not_ok "$vm boots to init"; printf '%s\n' "$out" | sed 's/^/#   /'
-		unbooted="$unbooted $vm"
-	fi
+	await_init "$vm" "$t0"
 done
 
 # note_runners: remember the runners' pids, to check none outlives us.
@@ -235,21 +203,6 @@ note_runners() {
 }
 note_runners
 
-# expect NAME WHAT PATTERN [SECONDS]: the guest prints PATTERN.
-expect() {
-	if out=$(booted "$1" && wait_console "$1" "$3" "${4:-60}"); then
-		ok "$1: $2"
-	else
-		not_ok "$1: $2"; printf '%s\n' "$out" | sed 's/^/#   /'
-	fi
-}
-# case_ NAME WHAT COMMAND...: a check on a guest that booted.
-case_() {
-	vm=$1; what=$2; shift 2
-	if out=$(booted "$vm" && "$@" 2>&1); then ok "$vm: $what"; else
-		not_ok "$vm: $what"; printf '%s\n' "$out" | sed 's/^/#   /'
-	fi
-}
 
 # four: vcpus, disk, rng, clean shutdown by the power button
 expect four "the guest sees 4 vcpus" '^vmtop-guest: cpus 4$'
