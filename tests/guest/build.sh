@@ -58,25 +58,11 @@ KVER=$(kernel_version) || exit 1
 sum=$(cat "$HERE/build.sh" "$HERE/debian.sh" "$HERE/init" "$HERE/virtq.c" \
     "$HERE"/tests/* | cksum)
 stamp="$KVER $sum"
-if [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
-    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$stamp" ]; then
-	exit 0
-fi
+built_from "$OUT" "$stamp" && exit 0
 
-mkdir -p "$OUT" || die "cannot create $OUT"
-debian_kernel
-debian_busybox
-
-S=$(mktemp -d "${TMPDIR:-/tmp}/vmtop-guest.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$S"' EXIT
-trap 'exit 1' HUP INT TERM
-mkdir -p "$S/bin" "$S/dev" "$S/proc" "$S/sys" "$S/tmp" "$S/etc/vmtop/tests" \
-    "$S/etc/acpi/PWRF" "$S/root"
-cp "$BUSYBOX" "$S/bin/busybox"
-ln -s busybox "$S/bin/sh"
-cp "$HERE/init" "$S/init"
+stage_begin "$OUT" guest "$HERE/init"
+mkdir -p "$S/etc/vmtop/tests" "$S/etc/acpi/PWRF" "$S/root"
 cp "$HERE"/tests/* "$S/etc/vmtop/tests/"
-chmod 755 "$S/init"
 stage_modules "$S" $MODULES
 # the virtq test's helper, static so it runs on busybox alone
 if ! ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$S/bin/vmtop-virtq" \
@@ -105,7 +91,4 @@ echo "root:x:0:0:root:/root:/bin/sh" >"$S/etc/passwd"
 echo "root:x:0:" >"$S/etc/group"
 echo 'PS1="vmtop-guest# "' >"$S/etc/profile"
 
-make_cpio "$S" "$OUT/initrd.img"
-cp "$VMLINUZ" "$OUT/vmlinuz.tmp.$$" && mv "$OUT/vmlinuz.tmp.$$" "$OUT/vmlinuz" ||
-    die "cannot write $OUT/vmlinuz"
-echo "$stamp" >"$OUT/.stamp"
+stage_end "$OUT" "$stamp"

@@ -8,6 +8,8 @@
 #                    a NAME ending in "?" is optional
 #   stage_modules STAGE NAME...  copies them (decompressed) into
 #                    STAGE/lib/modules and writes STAGE/etc/modules
+#   built_from, stage_begin, stage_end  the cache check, start and end of
+#                    a kernel + busybox initramfs build
 #
 # VMTOP_CACHE overrides the cache folder (default build/cache),
 # VMTOP_KVER the kernel version (default: what linux-image-amd64 depends on).
@@ -146,4 +148,35 @@ make_cpio() {
 	(cd "$1" && find . | LC_ALL=C sort |
 	    "$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) | gzip -9n >"$2.tmp.$$" &&
 	    mv "$2.tmp.$$" "$2" || { rm -f "$2.tmp.$$"; die "cannot write $2"; }
+}
+
+# built_from OUT STAMP: OUT's vmlinuz and initrd.img were made from STAMP.
+built_from() {
+	[ -f "$1/vmlinuz" ] && [ -f "$1/initrd.img" ] &&
+	    [ "$(cat "$1/.stamp" 2>/dev/null)" = "$2" ]
+}
+
+# stage_begin OUT NAME INIT: fetch the kernel and busybox and set S to a
+# staging folder (removed on exit) holding busybox as /bin/sh and INIT as
+# /init.
+stage_begin() {
+	mkdir -p "$1" || die "cannot create $1"
+	debian_kernel
+	debian_busybox
+	S=$(mktemp -d "${TMPDIR:-/tmp}/vmtop-$2.XXXXXX") || die "mktemp failed"
+	trap 'rm -rf "$S"' EXIT
+	trap 'exit 1' HUP INT TERM
+	mkdir -p "$S/bin" "$S/dev" "$S/proc" "$S/sys" "$S/tmp" "$S/etc"
+	cp "$BUSYBOX" "$S/bin/busybox"
+	ln -s busybox "$S/bin/sh"
+	cp "$3" "$S/init"
+	chmod 755 "$S/init"
+}
+
+# stage_end OUT STAMP: the staged initramfs and the kernel into OUT.
+stage_end() {
+	make_cpio "$S" "$1/initrd.img"
+	cp "$VMLINUZ" "$1/vmlinuz.tmp.$$" && mv "$1/vmlinuz.tmp.$$" "$1/vmlinuz" ||
+	    die "cannot write $1/vmlinuz"
+	echo "$2" >"$1/.stamp"
 }

@@ -21,25 +21,8 @@ overlay virtio_console tun? bridge? virtio_net? virtio_blk?"
 KVER=$(kernel_version) || exit 1
 sum=$(cat "$HERE/build.sh" "$HERE/init" "$TOP/tests/guest/debian.sh" | cksum)
 stamp="$KVER $sum"
-if [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
-    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$stamp" ]; then
-	exit 0
-fi
+built_from "$OUT" "$stamp" && exit 0
 
-mkdir -p "$OUT" || die "cannot create $OUT"
-debian_kernel
-debian_busybox
-
-S=$(mktemp -d "${TMPDIR:-/tmp}/vmtop-vmhost.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$S"' EXIT
-trap 'exit 1' HUP INT TERM
-mkdir -p "$S/bin" "$S/dev" "$S/proc" "$S/sys" "$S/tmp" "$S/etc"
-cp "$BUSYBOX" "$S/bin/busybox"
-ln -s busybox "$S/bin/sh"
-cp "$HERE/init" "$S/init"
-chmod 755 "$S/init"
+stage_begin "$OUT" vmhost "$HERE/init"
 stage_modules "$S" $MODULES
-make_cpio "$S" "$OUT/initrd.img"
-cp "$VMLINUZ" "$OUT/vmlinuz.tmp.$$" && mv "$OUT/vmlinuz.tmp.$$" "$OUT/vmlinuz" ||
-    die "cannot write $OUT/vmlinuz"
-echo "$stamp" >"$OUT/.stamp"
+stage_end "$OUT" "$stamp"
