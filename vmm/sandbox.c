@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "filter.h"
 #include "privdrop.h"
 #include "sandbox.h"
 
@@ -292,18 +293,7 @@ sandbox_seccomp(char *err, size_t errlen)
 	    0);
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat2),
 	    0);
-	if (rv != 0) {
-		snprintf(err, errlen, "seccomp: building the filter failed");
-		seccomp_release(ctx);
-		return -1;
-	}
-	if ((rv = seccomp_load(ctx)) != 0) {
-		snprintf(err, errlen, "seccomp: %s", strerror(-rv));
-		seccomp_release(ctx);
-		return -1;
-	}
-	seccomp_release(ctx);
-	return 0;
+	return filter_load(ctx, rv, err, errlen);
 }
 
 int

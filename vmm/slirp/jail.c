@@ -21,6 +21,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "privdrop.h"
 #include "usernet.h"
 
@@ -109,18 +110,7 @@ jail_seccomp(int restricted, char *err, size_t errlen)
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
 		    O_APPEND, O_RDONLY));
 	}
-	if (rv != 0) {
-		snprintf(err, errlen, "seccomp: building the filter failed");
-		seccomp_release(ctx);
-		return -1;
-	}
-	if ((rv = seccomp_load(ctx)) != 0) {
-		snprintf(err, errlen, "seccomp: %s", strerror(-rv));
-		seccomp_release(ctx);
-		return -1;
-	}
-	seccomp_release(ctx);
-	return 0;
+	return filter_load(ctx, rv, err, errlen);
 }
 
 static int
