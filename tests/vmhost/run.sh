@@ -83,17 +83,12 @@ share() {	# share ID PATH TAG [readonly]
 }
 outshare=
 [ -n "${VMHOST_OUT:-}" ] && outshare=$(share out "$VMHOST_OUT" vmhostout)
-# The host's kernel runs without its speculative-execution mitigations: it
-# is a throwaway test host, and with them (Debian 6.1.0-57 under QEMU 7.2's
-# TCG emulation of SVM) it died in a vcpu thread returning from KVM_RUN,
-# its per-CPU data unreachable, in 7 of the 7 hosts that make check booted
-# one day; with mitigations=off none of the hosts died.
 # (the shares split into words on purpose: no path here has a space)
 set -- -accel "tcg,thread=${VMHOST_TCG_THREAD:-multi}" -cpu max \
     -m "${VMHOST_MEM:-4G}" -smp "${VMHOST_SMP:-2}" \
     -nodefaults -display none -no-reboot \
     -kernel "$TOP/build/vmhost/vmlinuz" -initrd "$TOP/build/vmhost/initrd.img" \
-    -append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off ${VMHOST_APPEND:-}" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 ${VMHOST_APPEND:-}" \
     -serial "file:$W/console.log" \
     -chardev stdio,id=out,signal=off \
     -device virtio-serial-pci -device virtconsole,chardev=out \
