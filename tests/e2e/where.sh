@@ -10,9 +10,9 @@ e2e_where() {
 	trap 'rm -f "$log" "$log.rc"' EXIT
 	# A host whose own kernel dies (status 125, no summary: its nested
 	# KVM on TCG has panicked now and then, in runs of two in a row too)
-	# gets another go, up to VMTOP_E2E_TRIES (3) hosts in all; the
+	# gets another go, up to VMTOP_E2E_TRIES (5) hosts in all; the
 	# suite's own failures never do.
-	tries=${VMTOP_E2E_TRIES:-3}
+	tries=${VMTOP_E2E_TRIES:-5}
 	attempt=1
 	while :; do
 		{ VMTOP_E2E_INNER=1 sh "$TOP/tests/vmhost/run.sh" \
