@@ -22,6 +22,21 @@ config_init(struct config *conf)
 	TAILQ_INIT(&conf->vms);
 	TAILQ_INIT(&conf->switches);
 	conf->socket_gid = (gid_t)-1;
+	conf->limits.user_memory = CONF_LIMIT_USER_MEMORY;
+	conf->limits.user_vcpus = CONF_LIMIT_USER_VCPUS;
+	conf->limits.user_adhoc = CONF_LIMIT_USER_ADHOC;
+	conf->limits.clients = CONF_LIMIT_CLIENTS;
+	conf->limits.user_clients = CONF_LIMIT_USER_CLIENTS;
+	conf->limits.subscribers = CONF_LIMIT_SUBSCRIBERS;
+	conf->limits.waiters = CONF_LIMIT_WAITERS;
+	conf->limits.queue_bytes = CONF_LIMIT_QUEUE_BYTES;
+	conf->limits.hello_timeout = CONF_LIMIT_HELLO;
+	conf->limits.include_files = CONF_LIMIT_INCLUDES;
+	conf->limits.include_bytes = CONF_LIMIT_INCLUDE_BYTES;
+	conf->console_log_size = CONF_CONSOLE_LOG_SIZE;
+	conf->console_log_keep = CONF_CONSOLE_LOG_KEEP;
+	conf->runner_uid_first = CONF_RUNNER_UID_FIRST;
+	conf->runner_uid_count = CONF_RUNNER_UID_COUNT;
 }
 
 /* Free everything a config holds; it is empty again after. */

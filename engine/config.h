@@ -68,6 +68,48 @@ struct conf_switch {
 	int		 line;
 };
 
+/*
+ * What the engine lets any one client or user make it hold or run. A
+ * root-owned request is bound only by the engine-wide figures. 0 in a
+ * per-user figure means no limit.
+ */
+struct conf_limits {
+	uint64_t	 user_memory;	/* sum over a user's active VMs */
+	uint32_t	 user_vcpus;	/* sum over a user's active VMs */
+	uint32_t	 user_adhoc;	/* ad hoc VMs one user may have defined */
+	uint32_t	 clients;	/* connections in all */
+	uint32_t	 user_clients;	/* connections of one uid */
+	uint32_t	 subscribers;	/* event subscriptions of one client */
+	uint32_t	 waiters;	/* outstanding waits of one client */
+	uint64_t	 queue_bytes;	/* unsent bytes before a client is dropped */
+	uint32_t	 hello_timeout;	/* seconds for a client to say hello */
+	uint32_t	 include_files;	/* files one parse may include */
+	uint64_t	 include_bytes;	/* bytes one parse may read */
+};
+
+#define CONF_LIMIT_USER_MEMORY	(16ULL << 30)
+#define CONF_LIMIT_USER_VCPUS	16
+#define CONF_LIMIT_USER_ADHOC	32
+#define CONF_LIMIT_CLIENTS	1024
+#define CONF_LIMIT_USER_CLIENTS	64
+#define CONF_LIMIT_SUBSCRIBERS	8
+#define CONF_LIMIT_WAITERS	256
+#define CONF_LIMIT_QUEUE_BYTES	(4ULL << 20)
+#define CONF_LIMIT_HELLO	10
+#define CONF_LIMIT_INCLUDES	64
+#define CONF_LIMIT_INCLUDE_BYTES (4ULL << 20)
+
+/* Console logs: rotated to NAME.log.1 .. NAME.log.KEEP past size bytes. */
+#define CONF_CONSOLE_LOG_SIZE	(1ULL << 20)
+#define CONF_CONSOLE_LOG_KEEP	2
+
+/* Runner uids of a root engine: one per active VM, from this range. */
+#define CONF_RUNNER_UID_FIRST	900000
+#define CONF_RUNNER_UID_COUNT	65536
+
+/* Users and groups who may start VMs without opening /dev/kvm themselves. */
+#define CONF_MAX_KVM_ALLOW	32
+
 struct config {
 	TAILQ_HEAD(, conf_vm)	 vms;
 	TAILQ_HEAD(, conf_switch) switches;
@@ -76,6 +118,15 @@ struct config {
 	int			 has_socket_owner;
 	uid_t			 socket_uid;
 	gid_t			 socket_gid;		/* (gid_t)-1 if none */
+	struct conf_limits	 limits;
+	uint64_t		 console_log_size;	/* bytes per log file */
+	uint32_t		 console_log_keep;	/* rotated files kept */
+	uid_t			 runner_uid_first;
+	uint32_t		 runner_uid_count;
+	uid_t			 kvm_users[CONF_MAX_KVM_ALLOW];
+	int			 nkvm_users;
+	gid_t			 kvm_groups[CONF_MAX_KVM_ALLOW];
+	int			 nkvm_groups;
 };
 
 /*

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run every test suite, or those named (scripts unit config engine tui
-# disk net e2e e2e-net), and end with one "N passed, M failed" line.
+# disk net e2e e2e-net; engine includes the hostile-user suite), and end
+# with one "N passed, M failed" line.
 # TOP, if set, is where the programs were built (make asan's build/asan);
 # by default the tree itself.
 cd "$(dirname "$0")/.." || exit 1
@@ -56,6 +57,7 @@ for t in "$TOP"/tests/unit/test_*; do
 done
 run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
+run_suite "engine: hostile" sh tests/engine/hostile.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Hostile-user suite: a root engine (the test runner standing in for
+# vmtop-vm) and a second uid, 65534, that tries to make it open what is not
+# its own, block, run out of fds or memory, or show what another user owns.
+# Each case lives in tests/engine/hostile/NN-what.sh, runs in name order
+# against the same engine, and ends with root_answers: root's `status`
+# must still be answered while (or right after) the abuse goes on.
+. "$(dirname "$0")/../lib.sh"
+RAW="$TOP/tests/runner/vmtop-rawclient"
+HOSTILE_UID=65534
+HOSTILE_GID=65534
+
+if [ "$(id -u)" -ne 0 ]; then
+	not_ok "the hostile-user suite runs as root (it needs a second uid)"
+	finish; exit 1
+fi
+
+touch "$T/kernel"
+chmod 755 "$T"
+cat >"$CONF" <<CONF
+k = "$T/kernel"
+vm "roots" { kernel \$k; cmdline "test=run" }
+vm "nobodys" { kernel \$k; owner $HOSTILE_UID; cmdline "test=run" }
+CONF
+
+# as_hostile COMMAND...: run a command as the second uid, no groups.
+as_hostile() {
+	setpriv --reuid=$HOSTILE_UID --regid=$HOSTILE_GID --clear-groups "$@"
+}
+# hv COMMANDS: a batch command to the root engine as the second uid.
+hv() { as_hostile "$VMTOP" -S "$SOCK" -c "$*"; }
+hvj() { as_hostile "$VMTOP" -S "$SOCK" -j -c "$*"; }
+# root_answers CASE: root's status is answered, within a generous bound
+# that only catches an engine that no longer serves anyone.
+root_answers() {
+	check_out "$1: root's status still answers" roots \
+	    timeout 60 "$VMTOP" -S "$SOCK" -c status
+}
+# engine_rss_kb: the engine's resident set, in KiB.
+engine_rss_kb() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$ENGINE_PID/status"; }
+# engine_fds: how many fds the engine holds.
+engine_fds() { ls "/proc/$ENGINE_PID/fd" | wc -l; }
+
+start_engine
+check_out "the root engine serves root" roots vt status
+check_out "and the second uid" nobodys hv status
+
+for f in "$(dirname "$0")"/hostile/[0-9]*.sh; do
+	[ -f "$f" ] || continue
+	echo "# ${f##*/}"
+	. "$f"
+done
+check_out "engine still running at the end" roots vt status
+finish
