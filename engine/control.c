@@ -31,6 +31,12 @@
 #define CTL_VM		0x1	/* payload starts with the name of a VM */
 #define CTL_ACT		0x2	/* the client must be allowed to act on it */
 #define CTL_ADMIN	0x4	/* root or the engine's own user only */
+#define CTL_WAITS	0x8	/* may wait: counts against limits.waiters */
+
+/* A list reply is written this much at a time, as the client reads. */
+#define CONTROL_LIST_CHUNK	(64 * 1024)
+/* A subscriber that leaves its updates unread this long is dropped. */
+#define CONTROL_STALL_SECONDS	30
 
 /* A request's entry: lib's handler entry, then what it needs here. */
 struct control_cmd {
@@ -56,6 +62,7 @@ static int	control_reload(struct msgconn *, struct msg *, void *);
 static int	control_log(struct msgconn *, struct msg *, void *);
 static int	control_kill(struct msgconn *, struct msg *, void *);
 static int	control_subscribe(struct msgconn *, struct msg *, void *);
+static void	control_drop(struct client *);
 
 static const struct control_cmd control_cmds[] = {
 	{ { MSG_HELLO, "hello", sizeof(struct proto_hello), 0,
@@ -65,15 +72,15 @@ static const struct control_cmd control_cmds[] = {
 	{ { MSG_CMD_SHOW, "show", sizeof(struct proto_name), 0,
 	    control_show }, CTL_VM },
 	{ { MSG_CMD_START, "start", sizeof(struct proto_start), 0,
-	    control_start }, 0 },
+	    control_start }, CTL_WAITS },
 	{ { MSG_CMD_STOP, "stop", sizeof(struct proto_stop), 0,
-	    control_stop }, 0 },
+	    control_stop }, CTL_WAITS },
 	{ { MSG_CMD_PAUSE, "pause", sizeof(struct proto_name), 0,
-	    control_pause }, CTL_VM | CTL_ACT },
+	    control_pause }, CTL_VM | CTL_ACT | CTL_WAITS },
 	{ { MSG_CMD_UNPAUSE, "unpause", sizeof(struct proto_name), 0,
-	    control_pause }, CTL_VM | CTL_ACT },
+	    control_pause }, CTL_VM | CTL_ACT | CTL_WAITS },
 	{ { MSG_CMD_WAIT, "wait", sizeof(struct proto_name), 0,
-	    control_wait }, CTL_VM },
+	    control_wait }, CTL_VM | CTL_WAITS },
 	{ { MSG_CMD_CAPTURE, "capture", sizeof(struct proto_name), 0,
 	    control_capture }, CTL_VM | CTL_ACT },
 	{ { MSG_CMD_RELOAD, "reload", 0, 0, control_reload }, CTL_ADMIN },
@@ -115,6 +122,24 @@ control_find(struct client *cl, const char *name)
 	return vm;
 }
 
+/* Answer a request that waited: now, or after the list being written. */
+static void
+control_answer(struct client *cl, const char *err)
+{
+	struct answer *a;
+
+	if (cl->listing) {
+		a = xcalloc(1, sizeof *a);
+		a->err = err != NULL ? xstrdup(err) : NULL;
+		TAILQ_INSERT_TAIL(&cl->held, a, entry);
+		return;
+	}
+	if (err != NULL)
+		control_reply_error(cl, 0, "%s", err);
+	else
+		control_reply_ok(cl);
+}
+
 /* A waiter's answer (vm_wait): OK, or the error. */
 static void
 control_woken(struct vm *vm, const char *err, void *arg)
@@ -122,29 +147,35 @@ control_woken(struct vm *vm, const char *err, void *arg)
 	struct client *cl = arg;
 
 	(void)vm;
-	if (err != NULL)
-		control_reply_error(cl, 0, "%s", err);
-	else
-		control_reply_ok(cl);
+	cl->nwaits--;
+	control_answer(cl, err);
+}
+
+/* Wait for vm on cl's behalf; control_dispatch has checked the limit. */
+static void
+control_wait_for(struct client *cl, struct vm *vm, enum wait_kind kind)
+{
+	cl->nwaits++;
+	vm_wait(vm, kind, control_woken, cl);
 }
 
 /* One VM of `stop -a -w` stopped: answer when all have, the first error. */
 static void
 control_stop_all_woken(struct vm *vm, const char *err, void *arg)
 {
-	struct client *cl = arg;
+	struct stopall *sa = arg;
+	struct client *cl = sa->cl;
 
 	(void)vm;
-	if (err != NULL && cl->stop_all_err == NULL)
-		cl->stop_all_err = xstrdup(err);
-	if (--cl->stop_all_left > 0)
+	if (err != NULL && sa->err == NULL)
+		sa->err = xstrdup(err);
+	if (--sa->left > 0)
 		return;
-	if (cl->stop_all_err != NULL) {
-		control_reply_error(cl, 0, "%s", cl->stop_all_err);
-		free(cl->stop_all_err);
-		cl->stop_all_err = NULL;
-	} else
-		control_reply_ok(cl);
+	TAILQ_REMOVE(&cl->stopalls, sa, entry);
+	cl->nwaits--;
+	control_answer(cl, sa->err);
+	free(sa->err);
+	free(sa);
 }
 
 /* Push one VM's new state to the clients that subscribed. */
@@ -155,8 +186,9 @@ control_broadcast_vm(struct vm *vm)
 	struct client *cl;
 
 	vm_fill_info(vm, &info);
+	/* A client in the middle of a list gets the VM from its next tick. */
 	TAILQ_FOREACH(cl, &engine->clients, entry)
-		if (cl->sub_timer != NULL)
+		if (cl->sub_timer != NULL && !cl->listing)
 			msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info,
 			    sizeof info);
 }
@@ -183,6 +215,10 @@ control_hello(struct msgconn *c, struct msg *m, void *arg)
 		return 0;
 	}
 	cl->hello = 1;
+	if (cl->hello_timer != NULL) {
+		event_free(cl->hello_timer);
+		cl->hello_timer = NULL;
+	}
 	memset(&reply, 0, sizeof reply);
 	reply.version = PROTOCOL_VERSION;
 	reply.pid = getpid();
@@ -199,14 +235,65 @@ control_send_info(struct client *cl, struct vm *vm)
 	msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info, sizeof info);
 }
 
+static void	control_list_more(struct client *);
+
+static void
+control_list_drained(struct msgconn *c, void *arg)
+{
+	(void)c;
+	control_list_more(arg);
+}
+
+/*
+ * Write the list from cl->list_next on, a chunk at a time: a chunk the
+ * socket does not take at once is followed by the next one when it has
+ * been read, so a list of any length never piles up here. The client's
+ * next requests wait until MSG_END has gone.
+ */
+static void
+control_list_more(struct client *cl)
+{
+	struct answer *a;
+	struct vm *vm;
+
+	for (;;) {
+		TAILQ_FOREACH(vm, &engine->vms, entry)
+			if (vm->id >= cl->list_next)
+				break;
+		msgconn_cork(cl->conn);
+		for (; vm != NULL && msgconn_queued(cl->conn) <
+		    CONTROL_LIST_CHUNK; vm = TAILQ_NEXT(vm, entry)) {
+			control_send_info(cl, vm);
+			cl->list_next = vm->id + 1;
+		}
+		if (vm == NULL)
+			break;
+		msgconn_uncork(cl->conn);
+		if (msgconn_queued(cl->conn) > 0) {
+			msgconn_on_drain(cl->conn, control_list_drained);
+			return;
+		}
+	}
+	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+	cl->listing = 0;
+	while ((a = TAILQ_FIRST(&cl->held)) != NULL) {
+		TAILQ_REMOVE(&cl->held, a, entry);
+		control_answer(cl, a->err);
+		free(a->err);
+		free(a);
+	}
+	msgconn_uncork(cl->conn);
+	msgconn_resume(cl->conn);
+}
+
 static void
 control_send_list(struct client *cl)
 {
-	struct vm *vm;
-
-	TAILQ_FOREACH(vm, &engine->vms, entry)
-		control_send_info(cl, vm);
-	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+	cl->listing = 1;
+	cl->list_next = 0;
+	cl->list_started = time(NULL);
+	msgconn_pause(cl->conn);
+	control_list_more(cl);
 }
 
 static int
@@ -446,7 +533,7 @@ control_start(struct msgconn *conn, struct msg *m, void *arg)
 			return 0;
 		}
 	}
-	vm_wait(vm, WAIT_START, control_woken, cl);
+	control_wait_for(cl, vm, WAIT_START);
 	return 0;
 }
 
@@ -465,7 +552,7 @@ control_stop_one(struct client *cl, struct vm *vm, uint32_t flags)
 		return 0;
 	}
 	if (flags & (STOP_WAIT | STOP_FORCE))
-		vm_wait(vm, WAIT_STOP, control_woken, cl);
+		control_wait_for(cl, vm, WAIT_STOP);
 	else
 		control_reply_ok(cl);
 	return 0;
@@ -478,6 +565,7 @@ control_stop(struct msgconn *c, struct msg *m, void *arg)
 	struct client *cl = r->cl;
 	struct vm *vm;
 	struct proto_stop *s = m->data;
+	struct stopall *sa;
 	char name[VM_NAME_SIZE], err[PROTO_TEXT_SIZE];
 
 	(void)c;
@@ -488,18 +576,22 @@ control_stop(struct msgconn *c, struct msg *m, void *arg)
 			return 0;
 		return control_stop_one(cl, vm, s->flags);
 	}
-	cl->stop_all_left = 1;	/* held until every VM is asked */
+	sa = xcalloc(1, sizeof *sa);
+	sa->cl = cl;
+	sa->left = 1;	/* held until every VM is asked */
+	TAILQ_INSERT_TAIL(&cl->stopalls, sa, entry);
+	cl->nwaits++;
 	TAILQ_FOREACH(vm, &engine->vms, entry) {
 		/* VMs that are not running refuse the stop: skipped. */
 		if (!vm_may_act(vm, cl->uid, cl->gid) ||
 		    vm_stop(vm, s->flags & STOP_FORCE, err, sizeof err) == -1)
 			continue;
 		if (s->flags & (STOP_WAIT | STOP_FORCE)) {
-			cl->stop_all_left++;
-			vm_wait(vm, WAIT_STOP, control_stop_all_woken, cl);
+			sa->left++;
+			vm_wait(vm, WAIT_STOP, control_stop_all_woken, sa);
 		}
 	}
-	control_stop_all_woken(NULL, NULL, cl);
+	control_stop_all_woken(NULL, NULL, sa);
 	return 0;
 }
 
@@ -517,7 +609,7 @@ control_pause(struct msgconn *c, struct msg *m, void *arg)
 		control_reply_error(cl, 0, "%s", err);
 		return 0;
 	}
-	vm_wait(vm, WAIT_RUNNER, control_woken, cl);
+	control_wait_for(cl, vm, WAIT_RUNNER);
 	return 0;
 }
 
@@ -530,7 +622,7 @@ control_wait(struct msgconn *c, struct msg *m, void *arg)
 
 	(void)c;
 	(void)m;
-	vm_wait(vm, WAIT_STOP, control_woken, cl);
+	control_wait_for(cl, vm, WAIT_STOP);
 	return 0;
 }
 
@@ -623,6 +715,16 @@ control_sub_tick(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	if (cl->listing) {
+		/* The last tick's list is still unread: skip this one. */
+		if (time(NULL) - cl->list_started > CONTROL_STALL_SECONDS) {
+			log_warnx("%s: dropping %s: it has not read its "
+			    "updates for %d s", __func__,
+			    msgconn_name(cl->conn), CONTROL_STALL_SECONDS);
+			control_drop(cl);
+		}
+		return;
+	}
 	memset(&ei, 0, sizeof ei);
 	ei.started = engine->started;
 	ei.pid = getpid();
@@ -640,9 +742,22 @@ control_subscribe(struct msgconn *c, struct msg *m, void *arg)
 	struct control_req *r = arg;
 	struct client *cl = r->cl;
 	struct proto_subscribe *s = m->data;
+	struct client *other;
 	struct timeval tv;
+	uint32_t n = 0;
 
 	(void)c;
+	TAILQ_FOREACH(other, &engine->clients, entry)
+		if (other != cl && other->uid == cl->uid &&
+		    other->sub_timer != NULL)
+			n++;
+	if (s->interval_ms != 0 && cl->uid != 0 &&
+	    n >= engine->conf.limits.subscribers) {
+		control_reply_error(cl, EAGAIN, "subscribe: refused: uid %u "
+		    "has %u subscriptions, the limit per user",
+		    (unsigned)cl->uid, n);
+		return 0;
+	}
 	if (cl->sub_timer != NULL) {
 		event_free(cl->sub_timer);
 		cl->sub_timer = NULL;
@@ -689,6 +804,13 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 		    "root or the engine's user may)", cmd->msg.name);
 		return 0;
 	}
+	if (cmd->flags & CTL_WAITS &&
+	    cl->nwaits >= engine->conf.limits.waiters) {
+		control_reply_error(cl, EAGAIN, "%s: refused: this connection "
+		    "has %u requests waiting, the limit", cmd->msg.name,
+		    cl->nwaits);
+		return 0;
+	}
 	if (cmd->flags & CTL_VM) {
 		if (control_str(name, sizeof name, m->data, VM_NAME_SIZE) ==
 		    -1) {
@@ -715,12 +837,36 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 static void
 control_client_free(struct client *cl)
 {
+	struct stopall *sa;
+	struct answer *a;
+
 	vm_wait_cancel(cl);
+	while ((sa = TAILQ_FIRST(&cl->stopalls)) != NULL) {
+		vm_wait_cancel(sa);
+		TAILQ_REMOVE(&cl->stopalls, sa, entry);
+		free(sa->err);
+		free(sa);
+	}
+	while ((a = TAILQ_FIRST(&cl->held)) != NULL) {
+		TAILQ_REMOVE(&cl->held, a, entry);
+		free(a->err);
+		free(a);
+	}
 	TAILQ_REMOVE(&engine->clients, cl, entry);
 	if (cl->sub_timer != NULL)
 		event_free(cl->sub_timer);
-	free(cl->stop_all_err);
+	if (cl->hello_timer != NULL)
+		event_free(cl->hello_timer);
 	free(cl);
+	listen_slot_freed();
+}
+
+/* Hang up on a client from outside its connection's callbacks. */
+static void
+control_drop(struct client *cl)
+{
+	msgconn_free(cl->conn);
+	control_client_free(cl);
 }
 
 static void
@@ -733,119 +879,58 @@ control_closed(struct msgconn *c, void *arg)
 }
 
 static void
-control_accept(int fd, short events, void *arg)
+control_hello_late(int fd, short events, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)fd;
+	(void)events;
+	log_debug("%s: dropping %s: no hello in %u s", __func__,
+	    msgconn_name(cl->conn), engine->conf.limits.hello_timeout);
+	control_drop(cl);
+}
+
+uint32_t
+control_count(uid_t uid, uint32_t *all)
 {
 	struct client *cl;
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-	char name[64];
-	int s;
+	uint32_t n = 0, total = 0;
 
-	(void)events;
-	(void)arg;
-	if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("%s: accept", __func__);
-		return;
+	TAILQ_FOREACH(cl, &engine->clients, entry) {
+		total++;
+		if (cl->uid == uid)
+			n++;
 	}
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("%s: SO_PEERCRED", __func__);
-		close(s);
-		return;
-	}
+	if (all != NULL)
+		*all = total;
+	return n;
+}
+
+int
+control_client_new(int s, const struct ucred *cred)
+{
+	struct timeval tv = { engine->conf.limits.hello_timeout, 0 };
+	struct client *cl;
+	char name[64];
+
 	cl = xcalloc(1, sizeof *cl);
-	cl->uid = cred.uid;
-	cl->gid = cred.gid;
-	cl->pid = cred.pid;
-	snprintf(name, sizeof name, "client pid %d uid %u", (int)cred.pid,
-	    (unsigned)cred.uid);
+	cl->uid = cred->uid;
+	cl->gid = cred->gid;
+	cl->pid = cred->pid;
+	TAILQ_INIT(&cl->stopalls);
+	TAILQ_INIT(&cl->held);
+	snprintf(name, sizeof name, "client pid %d uid %u", (int)cred->pid,
+	    (unsigned)cred->uid);
 	cl->conn = msgconn_new(engine->base, s, control_dispatch,
 	    control_closed, cl, name);
 	if (cl->conn == NULL) {
-		close(s);
 		free(cl);
-		return;
+		return -1;
 	}
+	msgconn_set_max_queued(cl->conn, engine->conf.limits.queue_bytes);
+	cl->hello_timer = evtimer_new(engine->base, control_hello_late, cl);
+	evtimer_add(cl->hello_timer, &tv);
 	TAILQ_INSERT_TAIL(&engine->clients, cl, entry);
 	log_debug("%s: %s connected", __func__, name);
-}
-
-/* Set the socket's owner and mode as root's or a user's engine wants. */
-static void
-control_socket_perms(const char *path)
-{
-	struct config *conf = &engine->conf;
-
-	if (geteuid() != 0) {
-		chmod(path, 0600);
-		return;
-	}
-	if (conf->has_socket_owner) {
-		if (chown(path, conf->socket_uid, conf->socket_gid) == -1)
-			log_warn("%s: chown %s", __func__, path);
-		chmod(path, 0660);
-	} else
-		chmod(path, 0666);	/* anyone may look; SO_PEERCRED rules */
-}
-
-/*
- * Take the engine lock and listen on the socket. Returns 0, 1 when another
- * engine already serves it, or -1 with errno set.
- */
-int
-control_listen(void)
-{
-	struct sockaddr_un sun;
-	char *lockpath, *dir, *copy;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(engine->socket_path) >= sizeof sun.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, engine->socket_path);
-	copy = xstrdup(engine->socket_path);
-	dir = dirname(copy);
-	if (paths_mkdirs(dir, geteuid() == 0 ? 0755 : 0700) == -1) {
-		free(copy);
-		return -1;
-	}
-	free(copy);
-	xasprintf(&lockpath, "%s.lock", engine->socket_path);
-	engine->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(lockpath);
-	if (engine->lockfd == -1)
-		return -1;
-	if (flock(engine->lockfd, LOCK_EX | LOCK_NB) == -1)
-		return errno == EWOULDBLOCK ? 1 : -1;
-	unlink(engine->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
-	    listen(fd, 128) == -1) {
-		close(fd);
-		return -1;
-	}
-	control_socket_perms(engine->socket_path);
-	engine->listenfd = fd;
-	engine->listen_ev = event_new(engine->base, fd, EV_READ | EV_PERSIST,
-	    control_accept, NULL);
-	event_add(engine->listen_ev, NULL);
 	return 0;
-}
-
-void
-control_close(void)
-{
-	if (engine->listen_ev != NULL)
-		event_free(engine->listen_ev);
-	engine->listen_ev = NULL;
-	if (engine->listenfd != -1) {
-		close(engine->listenfd);
-		unlink(engine->socket_path);
-	}
-	engine->listenfd = -1;
 }

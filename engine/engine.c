@@ -146,7 +146,7 @@ engine_shutdown(void)
 		return;
 	engine->exiting = 1;
 	log_info("shutting down");
-	control_close();
+	listen_close();
 	TAILQ_FOREACH(vm, &engine->vms, entry)
 		if (vm->pid != 0)
 			vm_stop(vm, 0, err, sizeof err);
@@ -286,7 +286,7 @@ engine_main(const struct engine_opts *opts)
 		    NULL);
 		evsignal_add(sigs[i], NULL);
 	}
-	if ((rv = control_listen()) != 0) {
+	if ((rv = listen_open()) != 0) {
 		if (rv == 1) {
 			log_warnx("an engine already serves %s",
 			    engine->socket_path);
@@ -306,7 +306,7 @@ engine_main(const struct engine_opts *opts)
 	stagger_begin();
 	event_base_dispatch(engine->base);
 	engine_kill_runners();
-	control_close();
+	listen_close();
 	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	return 0;

@@ -19,6 +19,7 @@
 struct event;
 struct event_base;
 struct msgconn;
+struct ucred;
 
 /* What `vmtop` hands the engine on its command line. */
 struct engine_opts {
@@ -132,6 +133,22 @@ struct vm {
 };
 TAILQ_HEAD(vmlist, vm);
 
+/* One `stop -a -w` request: answered once every VM it asked has stopped. */
+struct stopall {
+	TAILQ_ENTRY(stopall) entry;
+	struct client	*cl;
+	uint32_t	 left;		/* VMs not stopped yet, + 1 while asking */
+	char		*err;		/* the first error */
+};
+TAILQ_HEAD(stopalls, stopall);
+
+/* An answer held back while a list reply is being written. */
+struct answer {
+	TAILQ_ENTRY(answer) entry;
+	char		*err;		/* NULL: MSG_OK */
+};
+TAILQ_HEAD(answers, answer);
+
 struct client {
 	TAILQ_ENTRY(client) entry;
 	struct msgconn	*conn;
@@ -139,9 +156,14 @@ struct client {
 	gid_t		 gid;
 	pid_t		 pid;
 	int		 hello;
-	int		 stop_all_left;	/* WAIT_STOP_ALL waiters left */
-	char		*stop_all_err;
+	struct event	*hello_timer;	/* drops it if it never says hello */
+	uint32_t	 nwaits;	/* requests waiting for their answer */
+	struct stopalls	 stopalls;
 	struct event	*sub_timer;
+	int		 listing;	/* a list reply is being written */
+	uint32_t	 list_next;	/* the id of the next VM it gets */
+	time_t		 list_started;
+	struct answers	 held;		/* answers due once the list ends */
 };
 TAILQ_HEAD(clientlist, client);
 
@@ -268,9 +290,16 @@ int		 runner_send(struct vm *, uint32_t type);
 void		 runner_kill(struct vm *);
 void		 runner_reap(void);
 
-/* control.c: the control socket and client requests */
-int		 control_listen(void);
-void		 control_close(void);
+/* listen.c: the listening socket and who gets in */
+int		 listen_open(void);
+void		 listen_close(void);
+void		 listen_slot_freed(void);
+
+/* control.c: clients and their requests */
+/* A new client on socket s; -1 (s not taken) if it cannot be served. */
+int		 control_client_new(int s, const struct ucred *);
+/* The connections of uid, and (in all) of everyone. */
+uint32_t	 control_count(uid_t uid, uint32_t *all);
 void		 control_broadcast_vm(struct vm *);
 
 /* engine.c */

@@ -54,6 +54,11 @@ struct msgconn {
 
 	TAILQ_HEAD(, msgout)	 out;
 	size_t			 queued;
+	size_t			 max_queued;
+	msg_drain_cb		 drain_cb;	/* once the output is written */
+
+	int			 paused;	/* no messages handed out */
+	int			 pending;	/* paused with input buffered */
 
 	int			 closing;	/* close once flushed */
 	int			 corked;
@@ -87,6 +92,7 @@ msgconn_new(struct event_base *base, int fd, msg_cb cb, msg_close_cb close_cb,
 	c->close_cb = close_cb;
 	c->arg = arg;
 	msgconn_set_name(c, name);
+	c->max_queued = MSG_MAX_QUEUED;
 	c->incap = MSG_INBUF_MIN;
 	c->in = xmalloc(c->incap);
 	TAILQ_INIT(&c->out);
@@ -161,6 +167,40 @@ size_t
 msgconn_queued(struct msgconn *c)
 {
 	return c->queued;
+}
+
+void
+msgconn_set_max_queued(struct msgconn *c, size_t max)
+{
+	c->max_queued = max;
+}
+
+void
+msgconn_on_drain(struct msgconn *c, msg_drain_cb fn)
+{
+	c->drain_cb = fn;
+}
+
+/* Hand out no more messages (and read no more) until resumed. */
+void
+msgconn_pause(struct msgconn *c)
+{
+	if (c->paused)
+		return;
+	c->paused = 1;
+	event_del(c->rev);
+}
+
+/* Read again; messages that arrived before the pause come first. */
+void
+msgconn_resume(struct msgconn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = 0;
+	event_add(c->rev, NULL);
+	if (c->pending)
+		event_active(c->rev, EV_READ, 0);
 }
 
 /* Schedule a drop from the event loop, never from inside a caller. */
@@ -298,12 +338,19 @@ msgconn_write(int fd, short events, void *arg)
 {
 	struct msgconn *c = arg;
 
+	msg_drain_cb fn;
+
 	(void)fd;
 	(void)events;
 	if (msgconn_flush(c) == -1) {
 		log_debug("%s: %s: write: %s", __func__, msgconn_label(c),
 		    strerror(errno));
 		msgconn_kill(c);
+		return;
+	}
+	if (TAILQ_EMPTY(&c->out) && !c->dead && (fn = c->drain_cb) != NULL) {
+		c->drain_cb = NULL;
+		fn(c, c->arg);
 	}
 }
 
@@ -341,9 +388,10 @@ msgconn_send(struct msgconn *c, uint32_t type, uint32_t peerid, int fd,
 		errno = EPIPE;
 		return -1;
 	}
-	if (c->queued + MSG_HDR_SIZE + len > MSG_MAX_QUEUED) {
-		log_warnx("%s: dropping %s: it does not read its messages",
-		    __func__, msgconn_label(c));
+	if (c->queued + MSG_HDR_SIZE + len > c->max_queued) {
+		log_warnx("%s: dropping %s: it does not read its messages "
+		    "(%zu bytes unsent)", __func__, msgconn_label(c),
+		    c->queued);
 		msgconn_kill(c);
 		errno = ENOBUFS;
 		return -1;
@@ -450,8 +498,13 @@ msgconn_parse(struct msgconn *c)
 	size_t off = 0, pad;
 	int rv = 0;
 
+	c->pending = 0;
 	while (rv == 0 && !c->freed && !c->dead &&
 	    c->inlen - off >= MSG_HDR_SIZE) {
+		if (c->paused) {
+			c->pending = 1;
+			break;
+		}
 		memcpy(&m.hdr, c->in + off, sizeof m.hdr);
 		if ((why = msg_check_hdr(&m.hdr)) != NULL) {
 			log_warnx("%s: dropping %s: message type %u: %s",
@@ -511,6 +564,10 @@ msgconn_read(int fd, short events, void *arg)
 		msgconn_drop(c);
 		return;
 	}
+	if (c->paused)
+		return;
+	if (c->pending)
+		goto parse;
 	/* Grow the buffer while a burst or a large message needs room. */
 	if (c->incap - c->inlen < MSG_INBUF_MIN && c->incap < MSG_INBUF_SIZE) {
 		c->incap = c->incap * 2 > MSG_INBUF_SIZE ? MSG_INBUF_SIZE :
@@ -535,6 +592,7 @@ msgconn_read(int fd, short events, void *arg)
 		return;
 	}
 	c->inlen += n;
+parse:
 	if (msgconn_parse(c) == -1 || c->dead) {
 		if (c->freed)
 			msgconn_destroy(c);

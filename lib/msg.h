@@ -20,7 +20,7 @@ struct msg_hdr {
 };
 
 #define MSG_MAX_PAYLOAD	(64 * 1024)
-/* A peer whose unsent output grows past this is dropped. */
+/* By default, a peer whose unsent output grows past this is dropped. */
 #define MSG_MAX_QUEUED	(8 * 1024 * 1024)
 
 struct msg {
@@ -38,6 +38,8 @@ struct msgconn;
 typedef int	(*msg_cb)(struct msgconn *, struct msg *, void *);
 /* Called once when the peer hangs up, errs or is dropped. */
 typedef void	(*msg_close_cb)(struct msgconn *, void *);
+/* Called once the queued output has all been written (msgconn_on_drain). */
+typedef void	(*msg_drain_cb)(struct msgconn *, void *);
 
 struct msgconn	*msgconn_new(struct event_base *, int, msg_cb, msg_close_cb,
 		    void *, const char *);
@@ -55,6 +57,16 @@ void		 msgconn_uncork(struct msgconn *);
 /* Close once the queued output has been written. */
 void		 msgconn_close_when_flushed(struct msgconn *);
 size_t		 msgconn_queued(struct msgconn *);
+/* Drop the peer once more than max bytes wait unsent (MSG_MAX_QUEUED). */
+void		 msgconn_set_max_queued(struct msgconn *, size_t);
+/*
+ * Call fn once, from the event loop, when output that could not be
+ * written at once has all been written; NULL cancels.
+ */
+void		 msgconn_on_drain(struct msgconn *, msg_drain_cb);
+/* Stop handing out messages (the rest stay queued) and start again. */
+void		 msgconn_pause(struct msgconn *);
+void		 msgconn_resume(struct msgconn *);
 
 /* Blocking I/O on a plain socket, for peers without an event loop. */
 int		 msg_send_sync(int, uint32_t, uint32_t, int, const void *,

@@ -148,6 +148,21 @@ check "log brief" vt log brief
 check "start two" vt "start web; start roots"
 check "stop -a -w" vt stop -a -w
 check_out "all stopped" stopped vt status roots
+# Two stop -a -w back to back, on one connection and on two: each answers
+# once, after every VM has stopped, and nothing else follows.
+check "start web and roots" vt "start web; start roots"
+"$RAW" "$SOCK" stopall 1 >"$T/stopall.out" 2>&1
+printf '%s\n' "conn 1 stop 1: ok" "conn 1 stop 2: ok" \
+    "conn 1: running after the answers: 0" >"$T/stopall.want"
+check "two stop -a -w on one connection" \
+    diff "$T/stopall.want" "$T/stopall.out"
+check "start web and roots again" vt "start web; start roots"
+"$RAW" "$SOCK" stopall 2 >"$T/stopall.out" 2>&1
+printf '%s\n' "conn 1 stop 1: ok" "conn 1 stop 2: ok" "conn 2 stop 1: ok" \
+    "conn 2 stop 2: ok" "conn 1: running after the answers: 0" \
+    "conn 2: running after the answers: 0" >"$T/stopall.want"
+check "two stop -a -w on each of two connections" \
+    diff "$T/stopall.want" "$T/stopall.out"
 check "ad hoc start" vt start adhoc -k "$T/kernel2" -a "test=run" -m 64M -p 2
 check_out "ad hoc vm runs with its options" '"vcpus": *2' vtj status adhoc
 check_fail "ad hoc memory below the limit" \
