@@ -15,7 +15,7 @@
 
 struct conf_disk {
 	char		*path;
-	enum disk_format format;	/* AUTO: detected when opened */
+	enum disk_format format;	/* AUTO: from the name, never the data */
 };
 
 enum nic_type {

@@ -186,7 +186,9 @@ resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
 	res->disks[i] = fd;
 	if (resource_lock(vm, fd, "disk", d->path, LOCK_EX, err, errlen) == -1)
 		return -1;
-	fmt = d->format != DISK_FORMAT_AUTO ? d->format : disk_probe(fd);
+	/* Never from the contents: a guest writes its raw disk's header. */
+	fmt = d->format != DISK_FORMAT_AUTO ? d->format :
+	    disk_format_of_name(d->path);
 	res->formats[i] = fmt;
 	if (fstat(fd, &st) == -1)
 		return -1;
@@ -233,11 +235,7 @@ resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
 		if (resource_lock(vm, fd, "base image", path, LOCK_SH, err,
 		    errlen) == -1)
 			goto fail;
-		/*
-		 * The format the image records for its base wins: probing a
-		 * raw base would follow a qcow2 header its guest wrote.
-		 */
-		fmt = basefmt != DISK_FORMAT_AUTO ? basefmt : disk_probe(fd);
+		fmt = disk_base_format(basefmt);
 	}
 	free(path);
 	return 0;

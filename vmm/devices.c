@@ -37,14 +37,18 @@ devices_disk(struct vmm *vmm, int i, struct vmm_fds *fds)
 	char		 err[PROTO_TEXT_SIZE - VM_NAME_SIZE - 32];
 	struct disk	*d;
 	int		 j, nbases = vmm->params.disk_nbase[i];
+	enum disk_format fmt = vmm->params.disk_format[i];
 
 	if (nbases < 0 || nbases > VM_MAX_BASE_IMAGES) {
 		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %d "
 		    "base images", vmm->params.name, i, nbases);
 		return NULL;
 	}
-	d = disk_open(fds->disks[i], vmm->params.disk_format[i], fds->bases[i],
-	    nbases, 0, err, sizeof err);
+	/* Never probed here: the guest may have written the header. */
+	if (fmt != DISK_FORMAT_QCOW2)
+		fmt = DISK_FORMAT_RAW;
+	d = disk_open(fds->disks[i], fmt, fds->bases[i], nbases, 0, err,
+	    sizeof err);
 	if (d == NULL) {
 		snprintf(vmm->error, sizeof vmm->error, "vm %s: disk %d: %s",
 		    vmm->params.name, i, err);

@@ -12,7 +12,8 @@
  *   test=error        report an error and exit instead of starting
  *   test=noshutdown   ignore the power button
  * With write=TEXT it writes TEXT at the start of disk 0, so a test can
- * check that the right file was handed over. Once running it answers each
+ * check that the right file was handed over; each disk's format and base
+ * count are told on the console at boot. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
  * `flood N` typed writes N MiB of 64-byte lines to the pty alone (not to
@@ -314,12 +315,18 @@ static void
 start(void)
 {
 	struct timeval tv = { 1, 0 };
+	uint32_t i;
 
 	if (strcmp(mode, "hang") == 0)
 		return;
 	handoff_ready();
 	console("%s: booted with %u vcpus, %u disks, %d fds\n", params.name,
 	    params.vcpus, params.ndisks, nfds);
+	for (i = 0; i < params.ndisks && i < VM_MAX_DISKS; i++)
+		console("%s: disk %u: %s with %u base images\n", params.name, i,
+		    params.disk_format[i] == DISK_FORMAT_QCOW2 ? "qcow2" :
+		    params.disk_format[i] == DISK_FORMAT_RAW ? "raw" : "auto",
+		    params.disk_nbase[i]);
 	stats_ev = event_new(base, -1, EV_PERSIST, on_stats, NULL);
 	event_add(stats_ev, &tv);
 	pty_ev = event_new(base, fds.pty, EV_READ | EV_PERSIST, on_pty, NULL);

@@ -574,6 +574,46 @@ test_chains(void **state)
 	assert_int_equal(fcntl(bfd, F_GETFD), -1);
 }
 
+/*
+ * A base whose format its image does not record is raw, even when it
+ * holds a qcow2 header (a guest may have written one onto a raw disk):
+ * the header's own base is never followed.
+ */
+static void
+test_base_unrecorded_is_raw(void **state)
+{
+	struct disk_chain	 c;
+	struct disk		*d;
+	uint8_t			 buf[4];
+	char			 err[512];
+	int			 fd;
+
+	(void)state;
+	/* The "raw" base holds a qcow2 header naming a third image. */
+	make(tpath("evil.qcow2"), 1 << 20, 16, 3, 4, NULL);
+	make(tpath("hdr.img"), 1 << 20, 16, 3, 4, "evil.qcow2");
+	fd = open(tpath("top.qcow2"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(qcow2_create(fd, 1 << 20, 16, 3, 4, "hdr.img", NULL,
+	    err, sizeof err), 0);
+	close(fd);
+	assert_int_equal(disk_chain_open(&c, tpath("top.qcow2"),
+	    DISK_FORMAT_QCOW2, DISK_RDONLY, err, sizeof err), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.formats[1], DISK_FORMAT_RAW);
+	disk_chain_close(&c);
+	d = disk_open_path(tpath("top.qcow2"), DISK_FORMAT_QCOW2, DISK_RDONLY,
+	    err, sizeof err);
+	assert_non_null(d);
+	/* Unallocated in the top: the base's bytes, its header, show. */
+	assert_int_equal(rd(d, buf, sizeof buf, 0), 0);
+	assert_memory_equal(buf, "QFI\xfb", 4);
+	d->ops->close(d);
+	assert_int_equal(disk_base_format(DISK_FORMAT_AUTO), DISK_FORMAT_RAW);
+	assert_int_equal(disk_base_format(DISK_FORMAT_QCOW2),
+	    DISK_FORMAT_QCOW2);
+}
+
 static void
 pattern(uint8_t *p, size_t len, uint64_t seed)
 {
@@ -1134,6 +1174,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_copy_round_trip),
 		cmocka_unit_test(test_copy_errors),
+		cmocka_unit_test(test_base_unrecorded_is_raw),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -2492,7 +2492,7 @@ test_devices(void **state)
 	assert_int_equal(write(fd, "QFI\xfb\0\0\0\3", 8), 8);
 	memset(&fds, 0xff, sizeof fds);
 	fds.disks[1] = fd;
-	F.vmm.params.disk_format[1] = DISK_FORMAT_AUTO;
+	F.vmm.params.disk_format[1] = DISK_FORMAT_QCOW2;
 	assert_int_equal(devices_create(&F.vmm, &fds), -1);
 	assert_string_equal(F.vmm.error,
 	    "vm test: disk 1: image: the qcow2 header is truncated");

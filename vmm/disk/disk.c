@@ -62,6 +62,16 @@ disk_format_of_name(const char *path)
 	return DISK_FORMAT_RAW;
 }
 
+/*
+ * A base image's format: what the image above records, else raw. Never
+ * probed: a raw base may hold a header some guest wrote.
+ */
+enum disk_format
+disk_base_format(enum disk_format recorded)
+{
+	return recorded != DISK_FORMAT_AUTO ? recorded : DISK_FORMAT_RAW;
+}
+
 int
 disk_base(int fd, enum disk_format fmt, char *base, size_t baselen,
     enum disk_format *basefmt, char *err, size_t errlen)

@@ -16,6 +16,8 @@ const char	*disk_format_name(enum disk_format);
 int		 disk_format_parse(const char *, enum disk_format *);
 /* The format a new image's name asks for: qcow2 for .qcow2, else raw. */
 enum disk_format disk_format_of_name(const char *);
+/* A base's format from what its image records (AUTO: raw, never probed). */
+enum disk_format disk_base_format(enum disk_format);
 
 /*
  * The base (backing) image an image reads through to: its path as stored
@@ -26,7 +28,7 @@ int		 disk_base_path(int fd, enum disk_format, char *base,
 		    size_t baselen, char *err, size_t errlen);
 /*
  * The same, with the base's format as the image records it in *basefmt
- * (DISK_FORMAT_AUTO when it does not: probe the base).
+ * (DISK_FORMAT_AUTO when it does not: the base is raw, disk_base_format).
  */
 int		 disk_base(int fd, enum disk_format, char *base,
 		    size_t baselen, enum disk_format *basefmt, char *err,

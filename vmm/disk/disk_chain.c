@@ -42,7 +42,7 @@ disk_open_one(int fd, enum disk_format fmt, struct disk *base, int flags,
 
 /*
  * Each image's format, top down: the top's as given (or probed), each
- * base's as its image records it (or probed). Returns 0, or -1 with err.
+ * base's as its image records it (raw when it does not). Returns 0, or -1 with err.
  */
 static int
 disk_open_formats(int *fds, int n, enum disk_format top,
@@ -88,8 +88,7 @@ disk_open_formats(int *fds, int n, enum disk_format top,
 			    "one was given", names[i]);
 			return -1;
 		}
-		fmts[i + 1] = bf != DISK_FORMAT_AUTO ? bf :
-		    disk_probe(fds[i + 1]);
+		fmts[i + 1] = disk_base_format(bf);
 	}
 	return 0;
 }
@@ -262,8 +261,7 @@ disk_chain_open(struct disk_chain *c, const char *path, enum disk_format fmt,
 		}
 		if (disk_chain_add(c, next, flags, i + 1, err, errlen) == -1)
 			goto fail;
-		c->formats[i + 1] = bf != DISK_FORMAT_AUTO ? bf :
-		    disk_probe(c->fds[i + 1]);
+		c->formats[i + 1] = disk_base_format(bf);
 	}
 	return 0;
 fail:
