@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <grp.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,120 @@ print_vm(FILE *f, const struct conf_vm *vm)
 	fputs("}\n", f);
 }
 
+/* The global figures that one statement of one value sets. */
+static const struct {
+	const char	*name;
+	int		 is_size;
+	size_t		 offset;	/* in struct conf_limits */
+	size_t		 width;
+} print_figures[] = {
+#define FIGURE(name, size, field)					\
+	{ name, size, offsetof(struct conf_limits, field),		\
+	    sizeof(((struct conf_limits *)0)->field) }
+	FIGURE("limit user memory", 1, user_memory),
+	FIGURE("limit user vcpus", 0, user_vcpus),
+	FIGURE("limit user adhoc", 0, user_adhoc),
+	FIGURE("limit subscribers", 0, subscribers),
+	FIGURE("limit waiters", 0, waiters),
+	FIGURE("limit queue", 1, queue_bytes),
+	FIGURE("limit hello-timeout", 0, hello_timeout),
+	FIGURE("limit include files", 0, include_files),
+	FIGURE("limit include bytes", 1, include_bytes),
+#undef FIGURE
+};
+
+static uint64_t
+figure_get(const struct conf_limits *l, size_t i)
+{
+	const char	*p = (const char *)l + print_figures[i].offset;
+	uint64_t	 v64;
+	uint32_t	 v32;
+
+	if (print_figures[i].width == sizeof v64) {
+		memcpy(&v64, p, sizeof v64);
+		return v64;
+	}
+	memcpy(&v32, p, sizeof v32);
+	return v32;
+}
+
+/* Write the allow kvm statements for ids, as names where they resolve. */
+static void
+print_allow(FILE *f, const char *what, const uint32_t *ids, int n)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	const char	*name;
+	char		 num[16];
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		name = NULL;
+		if (what[0] == 'u' && (pw = getpwuid(ids[i])) != NULL)
+			name = pw->pw_name;
+		else if (what[0] == 'g' && (gr = getgrgid(ids[i])) != NULL)
+			name = gr->gr_name;
+		if (name == NULL) {
+			snprintf(num, sizeof num, "%u", (unsigned)ids[i]);
+			name = num;
+		}
+		fprintf(f, "allow kvm %s ", what);
+		print_string(f, name);
+		fputc('\n', f);
+	}
+}
+
+/*
+ * Write the global figures that differ from their defaults. Returns 1 if
+ * it wrote any.
+ */
+static int
+print_limits(struct config *conf, FILE *f)
+{
+	const struct conf_limits	*l = &conf->limits, *d;
+	struct config			 def;
+	uint64_t			 v;
+	size_t				 i;
+	int				 any = 0;
+
+	config_init(&def);
+	d = &def.limits;
+	for (i = 0; i < sizeof print_figures / sizeof print_figures[0];
+	    i++) {
+		v = figure_get(l, i);
+		if (v == figure_get(d, i))
+			continue;
+		fprintf(f, "%s ", print_figures[i].name);
+		if (print_figures[i].is_size)
+			print_memory(f, v);
+		else
+			fprintf(f, "%llu", (unsigned long long)v);
+		fputc('\n', f);
+		any = 1;
+	}
+	if (l->clients != d->clients || l->user_clients != d->user_clients) {
+		fprintf(f, "limit clients %u per-user %u\n", l->clients,
+		    l->user_clients);
+		any = 1;
+	}
+	if (conf->console_log_size != def.console_log_size ||
+	    conf->console_log_keep != def.console_log_keep) {
+		fputs("console-log size ", f);
+		print_memory(f, conf->console_log_size);
+		fprintf(f, " keep %u\n", conf->console_log_keep);
+		any = 1;
+	}
+	if (conf->runner_uid_first != def.runner_uid_first ||
+	    conf->runner_uid_count != def.runner_uid_count) {
+		fprintf(f, "runner-uids %u count %u\n",
+		    (unsigned)conf->runner_uid_first, conf->runner_uid_count);
+		any = 1;
+	}
+	print_allow(f, "user", conf->kvm_users, conf->nkvm_users);
+	print_allow(f, "group", conf->kvm_groups, conf->nkvm_groups);
+	return any || conf->nkvm_users > 0 || conf->nkvm_groups > 0;
+}
+
 /* Write the config as vm.conf text, a blank line between blocks. */
 void
 config_print(struct config *conf, FILE *f)
@@ -334,6 +449,8 @@ config_print(struct config *conf, FILE *f)
 		fputc('\n', f);
 		blank = 1;
 	}
+	if (print_limits(conf, f))
+		blank = 1;
 	TAILQ_FOREACH(sw, &conf->switches, entry) {
 		if (blank)
 			fputc('\n', f);

@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,15 @@
 #define PARSE_MAX_DEPTH		8		/* nested includes */
 #define PARSE_MAX_TOKEN		8192		/* longest word or string */
 #define PARSE_MAX_FILE		(4 << 20)	/* largest file read */
+
+/* Bounds of the global figures (the defaults are in config.h). */
+#define PARSE_MIN_QUEUE		(128ULL << 10)	/* two whole messages */
+#define PARSE_MAX_QUEUE		(1ULL << 30)
+#define PARSE_MAX_HELLO		3600
+#define PARSE_MAX_INCLUDES	4096
+#define PARSE_MAX_INCLUDE_BYTES	(256ULL << 20)
+#define PARSE_MIN_LOG		(4ULL << 10)
+#define PARSE_MAX_LOG_KEEP	100
 
 /* pushfile's error for what is neither a file nor a directory. */
 #define PARSE_ENOTREG		-1
@@ -154,6 +164,19 @@ static int	 parse_number(const char *, int64_t, int64_t, int64_t *);
 static void	 nic_clear(struct conf_nic *);
 static int	 parse_owner(const YYSTYPE *, const char *, const char *,
 		    uid_t *, gid_t *);
+static int	 parse_user(const char *, uid_t *);
+static int	 parse_group(const char *, gid_t *);
+static void	 setting_set(const YYSTYPE *, const char *, const YYSTYPE *);
+static void	 setting_set2(const YYSTYPE *, const char *, const YYSTYPE *,
+		    const YYSTYPE *);
+static void	 set_clients(const YYSTYPE *, const YYSTYPE *, const YYSTYPE *,
+		    const YYSTYPE *, const YYSTYPE *);
+static void	 set_console_log(const YYSTYPE *, const YYSTYPE *,
+		    const YYSTYPE *, const YYSTYPE *, const YYSTYPE *);
+static void	 set_runner_uids(const YYSTYPE *, const YYSTYPE *,
+		    const YYSTYPE *, const YYSTYPE *);
+static void	 allow_kvm(const YYSTYPE *, const YYSTYPE *, const char *,
+		    const YYSTYPE *);
 static int	 parse_lladdr(const char *, uint8_t *);
 static const char *parse_hostfwd(const char *);
 static const char *hostfwd_taken(struct conf_nic *, const char *);
@@ -172,9 +195,10 @@ static struct conf_switch *find_switch(const char *);
 static void	 check_switches(void);
 %}
 
-%token	BOOT CDROM CMDLINE DELAY DISABLE DISK DOWN ENABLE FORMAT HOSTFWD
-%token	INCLUDE INITRD INTERFACE KERNEL LLADDR LOCKED MEMORY MTU OWNER PARALLEL
-%token	RESTRICTED SOCKET STAGGERED START SWITCH UP USER VCPUS VM
+%token	ALLOW BOOT CDROM CMDLINE CONSOLELOG DELAY DISABLE DISK DOWN ENABLE
+%token	FORMAT HOSTFWD INCLUDE INITRD INTERFACE KERNEL LIMIT LLADDR LOCKED
+%token	MEMORY MTU OWNER PARALLEL RESTRICTED RUNNERUIDS SOCKET STAGGERED START
+%token	SWITCH UP USER VCPUS VM
 %token	STRING ERROR
 
 %%
@@ -193,6 +217,10 @@ sep		: '\n'
 statement	: varset
 		| stagger
 		| socketowner
+		| limit
+		| consolelog
+		| runneruids
+		| allowkvm
 		| vm
 		| switch
 		;
@@ -225,6 +253,47 @@ socketowner	: SOCKET OWNER STRING		{
 				conf->socket_uid = uid;
 				conf->socket_gid = gid;
 			}
+		}
+		;
+
+limit		: LIMIT USER MEMORY STRING	{
+			setting_set(&$1, "limit user memory", &$4);
+		}
+		| LIMIT USER VCPUS STRING	{
+			setting_set(&$1, "limit user vcpus", &$4);
+		}
+		| LIMIT USER STRING STRING	{
+			setting_set2(&$1, "limit user", &$3, &$4);
+		}
+		| LIMIT INCLUDE STRING STRING	{
+			setting_set2(&$1, "limit include", &$3, &$4);
+		}
+		| LIMIT STRING STRING		{
+			setting_set2(&$1, "limit", &$2, &$3);
+		}
+		| LIMIT STRING STRING STRING STRING {
+			set_clients(&$1, &$2, &$3, &$4, &$5);
+		}
+		;
+
+consolelog	: CONSOLELOG STRING STRING	{
+			set_console_log(&$1, &$2, &$3, NULL, NULL);
+		}
+		| CONSOLELOG STRING STRING STRING STRING {
+			set_console_log(&$1, &$2, &$3, &$4, &$5);
+		}
+		;
+
+runneruids	: RUNNERUIDS STRING STRING STRING {
+			set_runner_uids(&$1, &$2, &$3, &$4);
+		}
+		;
+
+allowkvm	: ALLOW STRING USER STRING	{
+			allow_kvm(&$1, &$2, "user", &$4);
+		}
+		| ALLOW STRING STRING STRING	{
+			allow_kvm(&$1, &$2, $3.string, &$4);
 		}
 		;
 
@@ -622,9 +691,11 @@ lookup(const char *s)
 {
 	/* This table must stay sorted. */
 	static const struct keywords keywords[] = {
+		{ "allow",	ALLOW },
 		{ "boot",	BOOT },
 		{ "cdrom",	CDROM },
 		{ "cmdline",	CMDLINE },
+		{ "console-log", CONSOLELOG },
 		{ "delay",	DELAY },
 		{ "disable",	DISABLE },
 		{ "disk",	DISK },
@@ -636,6 +707,7 @@ lookup(const char *s)
 		{ "initrd",	INITRD },
 		{ "interface",	INTERFACE },
 		{ "kernel",	KERNEL },
+		{ "limit",	LIMIT },
 		{ "lladdr",	LLADDR },
 		{ "locked",	LOCKED },
 		{ "memory",	MEMORY },
@@ -643,6 +715,7 @@ lookup(const char *s)
 		{ "owner",	OWNER },
 		{ "parallel",	PARALLEL },
 		{ "restricted",	RESTRICTED },
+		{ "runner-uids", RUNNERUIDS },
 		{ "socket",	SOCKET },
 		{ "staggered",	STAGGERED },
 		{ "start",	START },
@@ -1172,6 +1245,38 @@ parse_number(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
+/* A user by numeric id or name. Returns 0 or -1 if there is none. */
+static int
+parse_user(const char *s, uid_t *uid)
+{
+	struct passwd	*pw;
+	int64_t		 id;
+
+	if (parse_number(s, 0, UINT32_MAX - 1, &id) == 0)
+		*uid = id;
+	else if ((pw = getpwnam(s)) != NULL)
+		*uid = pw->pw_uid;
+	else
+		return -1;
+	return 0;
+}
+
+/* A group by numeric id or name. Returns 0 or -1 if there is none. */
+static int
+parse_group(const char *s, gid_t *gid)
+{
+	struct group	*gr;
+	int64_t		 id;
+
+	if (parse_number(s, 0, UINT32_MAX - 1, &id) == 0)
+		*gid = id;
+	else if ((gr = getgrnam(s)) != NULL)
+		*gid = gr->gr_gid;
+	else
+		return -1;
+	return 0;
+}
+
 /*
  * Parse user[:group], by name or numeric id. Reports its own errors at
  * the token's line, naming the VM if vmname is not NULL; returns 0 or -1.
@@ -1180,11 +1285,8 @@ static int
 parse_owner(const YYSTYPE *tok, const char *vmname, const char *s,
     uid_t *uid, gid_t *gid)
 {
-	struct passwd	*pw;
-	struct group	*gr;
-	char		*user, *group, *prefix;
-	int64_t		 id;
-	int		 rv = -1;
+	char	*user, *group, *prefix;
+	int	 rv = -1;
 
 	if (vmname != NULL)
 		xasprintf(&prefix, "vm \"%s\": ", vmname);
@@ -1198,23 +1300,13 @@ parse_owner(const YYSTYPE *tok, const char *vmname, const char *s,
 		    "(user or user:group)", prefix, s);
 		goto out;
 	}
-	if (parse_number(user, 0, UINT32_MAX - 1, &id) == 0)
-		*uid = id;
-	else if ((pw = getpwnam(user)) != NULL)
-		*uid = pw->pw_uid;
-	else {
+	if (parse_user(user, uid) == -1) {
 		errorat(tok->file, tok->lineno, "%sunknown user \"%s\"",
 		    prefix, user);
 		goto out;
 	}
 	*gid = (gid_t)-1;
-	if (group == NULL)
-		;
-	else if (parse_number(group, 0, UINT32_MAX - 1, &id) == 0)
-		*gid = id;
-	else if ((gr = getgrnam(group)) != NULL)
-		*gid = gr->gr_gid;
-	else {
+	if (group != NULL && parse_group(group, gid) == -1) {
 		errorat(tok->file, tok->lineno, "%sunknown group \"%s\"",
 		    prefix, group);
 		goto out;
@@ -1356,6 +1448,285 @@ set_stagger(const YYSTYPE *kw, const YYSTYPE *par, const YYSTYPE *delay)
 		conf->stagger_parallel = n;
 		conf->stagger_delay = s;
 	}
+}
+
+/*
+ * The global figures of vm.conf: each statement's words, how its value is
+ * read (a count, or a size whose bare digits count in unit) and its range.
+ */
+struct setting {
+	const char	*name;
+	int		 is_size;
+	uint64_t	 unit;
+	uint64_t	 min;
+	uint64_t	 max;
+	size_t		 offset;	/* in struct config */
+	size_t		 width;		/* 4 or 8 bytes */
+};
+
+#define SETTING(name, size, unit, min, max, field)			\
+	{ name, size, unit, min, max, offsetof(struct config, field),	\
+	    sizeof(((struct config *)0)->field) }
+
+static const struct setting settings[] = {
+	SETTING("limit user memory", 1, SIZE_MIB, 0, UINT64_MAX,
+	    limits.user_memory),
+	SETTING("limit user vcpus", 0, 0, 0, INT_MAX, limits.user_vcpus),
+	SETTING("limit user adhoc", 0, 0, 0, INT_MAX, limits.user_adhoc),
+	SETTING("limit clients", 0, 0, 1, INT_MAX, limits.clients),
+	SETTING("limit clients per-user", 0, 0, 0, INT_MAX,
+	    limits.user_clients),
+	SETTING("limit subscribers", 0, 0, 1, INT_MAX, limits.subscribers),
+	SETTING("limit waiters", 0, 0, 1, INT_MAX, limits.waiters),
+	SETTING("limit queue", 1, 1, PARSE_MIN_QUEUE, PARSE_MAX_QUEUE,
+	    limits.queue_bytes),
+	SETTING("limit hello-timeout", 0, 0, 1, PARSE_MAX_HELLO,
+	    limits.hello_timeout),
+	SETTING("limit include files", 0, 0, 0, PARSE_MAX_INCLUDES,
+	    limits.include_files),
+	SETTING("limit include bytes", 1, 1, 1, PARSE_MAX_INCLUDE_BYTES,
+	    limits.include_bytes),
+	SETTING("console-log size", 1, 1, PARSE_MIN_LOG, UINT64_MAX,
+	    console_log_size),
+	SETTING("console-log keep", 0, 0, 0, PARSE_MAX_LOG_KEEP,
+	    console_log_keep),
+	SETTING("runner-uids", 0, 0, 1, UINT32_MAX - 1, runner_uid_first),
+	SETTING("runner-uids count", 0, 0, 1, UINT32_MAX - 1,
+	    runner_uid_count),
+};
+#define NSETTINGS	(sizeof settings / sizeof settings[0])
+
+/* Which settings this parse has set, one bit each. */
+static uint32_t			 settings_done;
+
+static const struct setting *
+setting_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	}
+	return NULL;
+}
+
+/* A bound as vm.conf would write it. */
+static void
+setting_bound(const struct setting *st, uint64_t v, char *buf, size_t len)
+{
+	if (st->is_size)
+		size_format(v, buf, len);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/*
+ * Read tok's text as the value of st, reporting its own errors at kw's
+ * line. Returns 0 with *out set, or -1.
+ */
+static int
+setting_value(const YYSTYPE *kw, const struct setting *st,
+    const YYSTYPE *tok, uint64_t *out)
+{
+	char	 lo[32], hi[32];
+	int64_t	 n = 0;
+	int	 rv = 0;
+
+	if (st->is_size) {
+		if (size_scan(tok->string, st->unit, out) == -1)
+			rv = errno == ERANGE ? -2 : -1;
+	} else {
+		rv = parse_number(tok->string, 0, INT64_MAX, &n);
+		*out = n;
+	}
+	if (rv == -1 && st->is_size) {
+		errorat(kw->file, kw->lineno, "%s: invalid size \"%s\" (a "
+		    "number with an optional K, M, G or T)", st->name,
+		    tok->string);
+		return -1;
+	}
+	if (rv == -1) {
+		errorat(kw->file, kw->lineno, "%s: \"%s\" is not a number",
+		    st->name, tok->string);
+		return -1;
+	}
+	if (rv == -2) {
+		errorat(kw->file, kw->lineno, "%s %s is too large", st->name,
+		    tok->string);
+		return -1;
+	}
+	if ((*out < st->min || *out > st->max) && st->max == UINT64_MAX) {
+		setting_bound(st, st->min, lo, sizeof lo);
+		errorat(kw->file, kw->lineno, "%s %s is too small (at least "
+		    "%s)", st->name, tok->string, lo);
+		return -1;
+	}
+	if (*out < st->min || *out > st->max) {
+		setting_bound(st, st->min, lo, sizeof lo);
+		setting_bound(st, st->max, hi, sizeof hi);
+		errorat(kw->file, kw->lineno, "%s %s is out of range (%s to "
+		    "%s)", st->name, tok->string, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* Mark st set; an error if it was set before. Returns 0 or -1. */
+static int
+setting_once(const YYSTYPE *kw, const struct setting *st)
+{
+	uint32_t	bit = 1U << (st - settings);
+
+	if (settings_done & bit) {
+		errorat(kw->file, kw->lineno, "%s is set more than once",
+		    st->name);
+		return -1;
+	}
+	settings_done |= bit;
+	return 0;
+}
+
+static void
+setting_store(const struct setting *st, uint64_t v)
+{
+	char		*p = (char *)conf + st->offset;
+	uint32_t	 v32 = v;
+
+	if (st->width == sizeof v)
+		memcpy(p, &v, sizeof v);
+	else
+		memcpy(p, &v32, sizeof v32);
+}
+
+/* A whole statement that sets one figure: name, then value. */
+static void
+setting_set(const YYSTYPE *kw, const char *name, const YYSTYPE *value)
+{
+	const struct setting	*st;
+	uint64_t		 v;
+
+	if ((st = setting_find(name)) == NULL) {
+		errorat(kw->file, kw->lineno, "unknown statement \"%s\" (limit "
+		    "user memory, user vcpus, user adhoc, clients, subscribers, "
+		    "waiters, queue, hello-timeout, include files or include "
+		    "bytes)", name);
+		return;
+	}
+	if (setting_value(kw, st, value, &v) == 0 && setting_once(kw, st) == 0)
+		setting_store(st, v);
+}
+
+/* setting_set() of the statement "prefix word value". */
+static void
+setting_set2(const YYSTYPE *kw, const char *prefix, const YYSTYPE *word,
+    const YYSTYPE *value)
+{
+	char	*name;
+
+	xasprintf(&name, "%s %s", prefix, word->string);
+	setting_set(kw, name, value);
+	free(name);
+}
+
+/* limit clients N per-user M */
+static void
+set_clients(const YYSTYPE *kw, const YYSTYPE *what, const YYSTYPE *n,
+    const YYSTYPE *peruser, const YYSTYPE *m)
+{
+	if (strcmp(what->string, "clients") != 0 ||
+	    strcmp(peruser->string, "per-user") != 0) {
+		errorat(kw->file, kw->lineno, "unknown statement \"limit %s %s "
+		    "%s %s\" (limit clients N per-user N)", what->string,
+		    n->string, peruser->string, m->string);
+		return;
+	}
+	setting_set(kw, "limit clients", n);
+	setting_set(kw, "limit clients per-user", m);
+}
+
+/* console-log size SIZE [keep N] */
+static void
+set_console_log(const YYSTYPE *kw, const YYSTYPE *size, const YYSTYPE *s,
+    const YYSTYPE *keep, const YYSTYPE *k)
+{
+	if (strcmp(size->string, "size") != 0 || (keep != NULL &&
+	    strcmp(keep->string, "keep") != 0)) {
+		errorat(kw->file, kw->lineno, "console-log: expected "
+		    "console-log size SIZE [keep N]");
+		return;
+	}
+	setting_set(kw, "console-log size", s);
+	if (keep != NULL)
+		setting_set(kw, "console-log keep", k);
+}
+
+/* runner-uids FIRST count N, a range that ends below (uid_t)-1. */
+static void
+set_runner_uids(const YYSTYPE *kw, const YYSTYPE *first,
+    const YYSTYPE *count, const YYSTYPE *n)
+{
+	const struct setting	*sf, *sn;
+	uint64_t		 vf, vn;
+
+	if (strcmp(count->string, "count") != 0) {
+		errorat(kw->file, kw->lineno, "runner-uids: expected "
+		    "runner-uids FIRST count N");
+		return;
+	}
+	sf = setting_find("runner-uids");
+	sn = setting_find("runner-uids count");
+	if (setting_value(kw, sf, first, &vf) == -1 ||
+	    setting_value(kw, sn, n, &vn) == -1)
+		return;
+	if (vf + vn - 1 > UINT32_MAX - 1) {
+		errorat(kw->file, kw->lineno, "runner-uids %s count %s goes "
+		    "past the largest uid, %u", first->string, n->string,
+		    UINT32_MAX - 1);
+		return;
+	}
+	if (setting_once(kw, sf) == 0) {
+		setting_store(sf, vf);
+		setting_store(sn, vn);
+	}
+}
+
+/* allow kvm user NAME|UID, allow kvm group NAME|GID */
+static void
+allow_kvm(const YYSTYPE *kw, const YYSTYPE *kvm, const char *what,
+    const YYSTYPE *name)
+{
+	uint32_t	*ids, id;
+	int		*n, i, isuser;
+
+	isuser = strcmp(what, "user") == 0;
+	if (strcmp(kvm->string, "kvm") != 0 || (!isuser &&
+	    strcmp(what, "group") != 0)) {
+		errorat(kw->file, kw->lineno, "allow: expected allow kvm "
+		    "user NAME or allow kvm group NAME");
+		return;
+	}
+	if (isuser ? parse_user(name->string, &id) == -1 :
+	    parse_group(name->string, &id) == -1) {
+		errorat(kw->file, kw->lineno, "allow kvm %s: unknown %s "
+		    "\"%s\"", what, what, name->string);
+		return;
+	}
+	ids = isuser ? conf->kvm_users : conf->kvm_groups;
+	n = isuser ? &conf->nkvm_users : &conf->nkvm_groups;
+	for (i = 0; i < *n; i++) {
+		if (ids[i] == id) {
+			errorat(kw->file, kw->lineno, "allow kvm %s \"%s\" is "
+			    "given more than once", what, name->string);
+			return;
+		}
+	}
+	if (*n >= CONF_MAX_KVM_ALLOW) {
+		errorat(kw->file, kw->lineno, "allow kvm %s \"%s\": too many "
+		    "(at most %d)", what, name->string, CONF_MAX_KVM_ALLOW);
+		return;
+	}
+	ids[(*n)++] = id;
 }
 
 /* Start a vm block: a new VM with the defaults. */
@@ -1593,6 +1964,7 @@ config_parse(const char *path, const char *text, struct config *c,
 	curnic = NULL;
 	cursw = NULL;
 	memset(&nic_scratch, 0, sizeof nic_scratch);
+	settings_done = 0;
 	config_init(conf);
 
 	if ((file = pushfile(path, text, NULL, &error)) == NULL) {

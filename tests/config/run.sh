@@ -1,6 +1,8 @@
 #!/bin/sh
 # Check vm.conf parsing with `vmtop -n`: for each NAME.conf here, its output
-# and exit status must match NAME.ok (the output, then "exit N").
+# and exit status must match NAME.ok (the output, then "exit N"). Files
+# named print-*.conf are checked with `vmtop -n -v`, which prints the
+# config back.
 #
 # usage: tests/config/run.sh path/to/vmtop
 
@@ -27,7 +29,11 @@ passed=0
 failed=0
 for conf in *.conf; do
 	name=${conf%.conf}
-	{ "$VMTOP" -n -f "$conf" 2>&1; echo "exit $?"; } |
+	case $name in
+	print-*)	flags=-nv ;;
+	*)		flags=-n ;;
+	esac
+	{ "$VMTOP" $flags -f "$conf" 2>&1; echo "exit $?"; } |
 	    sed "s|$here/||g" >"$out"
 	if [ ! -f "$name.ok" ]; then
 		echo "FAIL $name: no $name.ok"
