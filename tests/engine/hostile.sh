@@ -37,9 +37,40 @@ root_answers() {
 	    timeout 60 "$VMTOP" -S "$SOCK" -c status
 }
 # engine_rss_kb: the engine's resident set, in KiB.
-engine_rss_kb() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$ENGINE_PID/status"; }
+engine_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$ENGINE_PID/status"; }
 # engine_fds: how many fds the engine holds.
 engine_fds() { ls "/proc/$ENGINE_PID/fd" | wc -l; }
+# fds_at_most N: the engine holds N fds or fewer.
+fds_at_most() { [ "$(engine_fds)" -le "$1" ]; }
+# wait_for WHAT COMMAND...: poll until the command succeeds, for at most
+# 3 minutes (a bound that only catches an engine that is stuck).
+wait_for() {
+	what=$1; shift
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge 1800 ]; then
+			echo "# gave up waiting: $what"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+# raw_bg UID OUT ARGS...: the raw client as UID in the background, its
+# output in OUT; its pid joins RAW_PIDS. raw_as also waits for its
+# first line. raw_kill ends them all.
+RAW_PIDS=
+raw_bg() {
+	u=$1; out=$2; shift 2
+	setpriv --reuid="$u" --regid="$u" --clear-groups \
+	    "$RAW" "$SOCK" "$@" >"$out" 2>&1 &
+	RAW_PIDS="$RAW_PIDS $!"
+}
+raw_as() { raw_bg "$@"; wait_for "raw client as uid $1" test -s "$2"; }
+raw_kill() {
+	for p in $RAW_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	RAW_PIDS=
+}
 
 start_engine
 check_out "the root engine serves root" roots vt status
