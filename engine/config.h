@@ -79,8 +79,8 @@ struct conf_limits {
 	uint32_t	 user_adhoc;	/* ad hoc VMs one user may have defined */
 	uint32_t	 clients;	/* connections in all */
 	uint32_t	 user_clients;	/* connections of one uid */
-	uint32_t	 subscribers;	/* event subscriptions of one client */
-	uint32_t	 waiters;	/* outstanding waits of one client */
+	uint32_t	 subscribers;	/* subscribed connections of one user */
+	uint32_t	 waiters;	/* waiting requests of one connection */
 	uint64_t	 queue_bytes;	/* unsent bytes before a client is dropped */
 	uint32_t	 hello_timeout;	/* seconds for a client to say hello */
 	uint32_t	 include_files;	/* files one parse may include */

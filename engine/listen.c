@@ -30,7 +30,7 @@
 
 #define LISTEN_BACKOFF_MS	250	/* after EMFILE or ENFILE */
 #define LISTEN_LOG_SECONDS	10	/* one line per trouble this often */
-#define LISTEN_ROOT_RESERVE	16	/* connections only root may use */
+#define LISTEN_ROOT_RESERVE	16	/* root's, beyond limits.clients */
 
 /* A trouble that may repeat fast: logged once per interval. */
 struct listen_trouble {
@@ -62,15 +62,6 @@ listen_warn(struct listen_trouble *t, const char *fmt, ...)
 		log_warnx("%s", text);
 	t->last = now;
 	t->count = 0;
-}
-
-/* Connections that root's reserve keeps from everyone else. */
-static uint32_t
-listen_root_reserve(uint32_t max)
-{
-	if (max >= 4 * LISTEN_ROOT_RESERVE)
-		return LISTEN_ROOT_RESERVE;
-	return (max + 3) / 4;
 }
 
 /* Every client's connections. */
@@ -105,7 +96,7 @@ listen_backoff_done(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (listen_all() < engine->conf.limits.clients)
+	if (listen_all() < engine->conf.limits.clients + LISTEN_ROOT_RESERVE)
 		listen_start();
 }
 
@@ -132,21 +123,21 @@ listen_admit(uid_t uid, char *why, size_t whylen)
 	uint32_t all, mine;
 
 	mine = control_count(uid, &all);
-	if (uid == 0 && all >= l->clients) {
+	if (uid == 0 && all >= l->clients + LISTEN_ROOT_RESERVE) {
 		snprintf(why, whylen, "the engine holds %u connections, its "
 		    "limit", all);
 		return 0;
 	}
 	if (uid == 0)
 		return 1;
-	if (all + listen_root_reserve(l->clients) >= l->clients) {
+	if (all >= l->clients) {
 		snprintf(why, whylen, "the engine holds %u connections, its "
 		    "limit for users other than root", all);
 		listen_warn(&listen_full, "%s: refusing connections: %u held, "
 		    "the limit for users other than root", __func__, all);
 		return 0;
 	}
-	if (mine >= l->user_clients) {
+	if (l->user_clients != 0 && mine >= l->user_clients) {
 		snprintf(why, whylen, "uid %u has %u connections, the limit "
 		    "per user", (unsigned)uid, mine);
 		listen_warn(&listen_user_full, "%s: refusing connections of "
@@ -191,7 +182,7 @@ listen_accept(int fd, short events, void *arg)
 	}
 	if (control_client_new(s, &cred) == -1)
 		close(s);
-	if (listen_all() >= engine->conf.limits.clients)
+	if (listen_all() >= engine->conf.limits.clients + LISTEN_ROOT_RESERVE)
 		listen_stop();
 }
 

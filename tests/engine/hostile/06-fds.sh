@@ -1,6 +1,6 @@
 # 6: idle connections. Each uid other than root gets at most
-# limits.user_clients of them, everyone but root at most limits.clients
-# less root's reserve; a client that never says hello is dropped; at the
+# limits.user_clients of them, everyone but root at most limits.clients,
+# root a reserve beyond that; a client that never says hello is dropped; at the
 # cap the engine stops listening until a slot frees, and when accept runs
 # out of fds it backs off; the log says so once per interval.
 
@@ -30,24 +30,24 @@ check_out "06: no hello, dropped" "all 64 dropped" \
 check "06: and their fds closed" \
     wait_for "engine fds back" fds_at_most $((fds06 + 2))
 
-# Many uids together: everyone but root stops at limits.clients (1024)
-# less root's reserve (16); root still gets in; at the cap the engine
-# stops listening, and listens again when a connection closes.
-for u in $(seq 60001 60015); do
+# Many uids together: everyone but root stops at limits.clients (1024);
+# root still gets its reserve of 16 beyond it; with all 1040 taken the
+# engine stops listening, and listens again when a connection closes.
+for u in $(seq 60001 60016); do
 	raw_as $u "$T/hold.$u" hold 64
 done
-check_out "06: 15 uids hold 960 connections" "held 64 refused 0" \
-    cat "$T/hold.60015"
-raw_as 60016 "$T/hold.60016" hold 64
-check_out "06: the next uid stops at the cap for users" \
-    "held 48 refused 16" cat "$T/hold.60016"
-check_out "06: saying so" "its limit for users other than root" \
+check_out "06: 16 uids hold 1024 connections" "held 64 refused 0" \
     cat "$T/hold.60016"
-root_answers "06 (1008 held)"
+raw_as 60017 "$T/hold.60017" hold 16
+check_out "06: the next uid is refused at the cap for users" \
+    "held 0 refused 16" cat "$T/hold.60017"
+check_out "06: saying so" "its limit for users other than root" \
+    cat "$T/hold.60017"
+root_answers "06 (1024 held)"
 raw_as 0 "$T/hold.root" hold 16
 check_out "06: root gets its reserve" "held 16 refused 0" cat "$T/hold.root"
-check "06: the engine holds 1024 connections" \
-    test "$(engine_fds)" -ge $((fds06 + 1024))
+check "06: the engine holds 1040 connections" \
+    test "$(engine_fds)" -ge $((fds06 + 1040))
 "$VMTOP" -S "$SOCK" -c status >"$T/late.out" 2>&1 &
 late=$!
 # The engine is not listening: root's status waits in the backlog until
