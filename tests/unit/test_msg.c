@@ -869,6 +869,27 @@ test_conn_queued(void **state)
 	free(buf);
 }
 
+/*
+ * A connection (a, on sv[0]) with 32 full messages queued that nobody
+ * reads yet; returns the payload buffer to free.
+ */
+static uint8_t *
+fill_unread(struct fixture *f, struct peer *a, int sv[2])
+{
+	uint8_t	*buf;
+	int	 i;
+
+	make_pair(sv);
+	peer_init(a, f, sv[0], "a");
+	buf = calloc(1, MSG_MAX_PAYLOAD);
+	assert_non_null(buf);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(msgconn_send(a->c, 1, i, -1, buf,
+		    MSG_MAX_PAYLOAD), 0);
+	assert_true(msgconn_queued(a->c) > 0);
+	return buf;
+}
+
 /* A peer that hangs up while output is queued: one close, no crash. */
 static void
 test_conn_hangup_writing(void **state)
@@ -876,16 +897,9 @@ test_conn_hangup_writing(void **state)
 	struct fixture	*f = *state;
 	struct peer	 a;
 	uint8_t		*buf;
-	int		 sv[2], i;
+	int		 sv[2];
 
-	make_pair(sv);
-	peer_init(&a, f, sv[0], "a");
-	buf = calloc(1, MSG_MAX_PAYLOAD);
-	assert_non_null(buf);
-	for (i = 0; i < 32; i++)
-		assert_int_equal(msgconn_send(a.c, 1, i, -1, buf,
-		    MSG_MAX_PAYLOAD), 0);
-	assert_true(msgconn_queued(a.c) > 0);
+	buf = fill_unread(f, &a, sv);
 	close(sv[1]);
 	loop_until(f, a.nclose == 1);
 	loop_for(f, 10);
@@ -922,6 +936,122 @@ test_conn_queue_limit(void **state)
 	assert_hung_up(sv[1]);
 	close(sv[1]);
 	free(buf);
+}
+
+/* A connection's own limit, set below the default, drops it sooner. */
+static void
+test_conn_queue_limit_set(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	 a;
+	uint8_t		*buf;
+	size_t		 i, max = 128 * 1024;
+	int		 sv[2];
+
+	make_pair(sv);
+	peer_init(&a, f, sv[0], "a");
+	msgconn_set_max_queued(a.c, max);
+	buf = calloc(1, MSG_MAX_PAYLOAD);
+	assert_non_null(buf);
+	for (i = 0; i < MSG_MAX_QUEUED / MSG_MAX_PAYLOAD; i++) {
+		if (msgconn_send(a.c, 1, 0, -1, buf, MSG_MAX_PAYLOAD) == -1)
+			break;
+		assert_true(msgconn_queued(a.c) <= max);
+	}
+	assert_int_equal(errno, ENOBUFS);
+	loop_until(f, a.nclose == 1);
+	assert_hung_up(sv[1]);
+	close(sv[1]);
+	free(buf);
+}
+
+static int	ndrained;
+
+static void
+drained(struct msgconn *c, void *arg)
+{
+	(void)arg;
+	assert_int_equal(msgconn_queued(c), 0);
+	ndrained++;
+}
+
+/* The drain callback runs once, when output that waited is all written. */
+static void
+test_conn_drain(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	 a, b;
+	uint8_t		*buf;
+	int		 sv[2], i;
+
+	buf = fill_unread(f, &a, sv);
+	ndrained = 0;
+	msgconn_on_drain(a.c, drained);
+	loop_for(f, 20);
+	assert_int_equal(ndrained, 0);		/* nobody reads yet */
+	peer_init(&b, f, sv[1], "b");
+	loop_until(f, ndrained == 1 && b.nrecs == 32);
+	assert_int_equal(b.recs[31].peerid, 31);
+	/* Once only: more output that drains calls nothing. */
+	for (i = 0; i < 32; i++)
+		assert_int_equal(msgconn_send(a.c, 2, i, -1, buf,
+		    MSG_MAX_PAYLOAD), 0);
+	loop_until(f, b.nrecs == 64);
+	assert_int_equal(ndrained, 1);
+	peer_free(&a);
+	peer_free(&b);
+	free(buf);
+}
+
+static int	npaused;
+
+/* A handler that stops the messages after each one. */
+static int
+pause_cb(struct msgconn *c, struct msg *m, void *arg)
+{
+	uint32_t	*seen = arg;
+
+	seen[npaused++] = m->hdr.peerid;
+	msgconn_pause(c);
+	return 0;
+}
+
+/*
+ * A paused connection hands out nothing; resumed, it hands out what it
+ * had already read, in order, before reading more.
+ */
+static void
+test_conn_pause(void **state)
+{
+	struct fixture	*f = *state;
+	struct msgconn	*c;
+	uint32_t	 seen[4];
+	int		 sv[2], i;
+
+	make_pair(sv);
+	npaused = 0;
+	c = msgconn_new(f->base, sv[1], pause_cb, NULL, seen, "paused");
+	assert_non_null(c);
+	/* Three messages in one write: all in the first read. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(msg_send_sync(sv[0], 1, 10 + i, -1, NULL, 0),
+		    0);
+	loop_until(f, npaused == 1);
+	loop_for(f, 20);
+	assert_int_equal(npaused, 1);
+	msgconn_resume(c);
+	loop_until(f, npaused == 2);
+	loop_for(f, 20);
+	assert_int_equal(npaused, 2);
+	assert_int_equal(msg_send_sync(sv[0], 1, 13, -1, NULL, 0), 0);
+	msgconn_resume(c);
+	loop_until(f, npaused == 3);
+	msgconn_resume(c);
+	loop_until(f, npaused == 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(seen[i], 10 + i);
+	msgconn_free(c);
+	close(sv[0]);
 }
 
 static int
@@ -1493,6 +1623,9 @@ main(void)
 		T(test_conn_queued),
 		T(test_conn_hangup_writing),
 		T(test_conn_queue_limit),
+		T(test_conn_queue_limit_set),
+		T(test_conn_drain),
+		T(test_conn_pause),
 		T(test_conn_aligned),
 		T(test_dispatch_direct),
 		T(test_lookup_entry),
