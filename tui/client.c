@@ -394,10 +394,11 @@ client_hello(struct client_conn *c, int flags, char *err, size_t errlen)
 	memset(&hello, 0, sizeof hello);
 	hello.version = PROTOCOL_VERSION;
 	hello.pid = getpid();
-	if (client_request(c, MSG_HELLO, &hello, sizeof hello, err,
-	    errlen) == -1)
-		return -1;
-
+	/*
+	 * An engine that refuses us may hang up before our hello arrives:
+	 * its reason waits to be read all the same.
+	 */
+	(void)client_request(c, MSG_HELLO, &hello, sizeof hello, err, errlen);
 	pfd.fd = c->fd;
 	pfd.events = POLLIN;
 	do

@@ -65,8 +65,9 @@ rc_hello(int s, char *why, size_t whylen)
 	int rv = -1;
 
 	snprintf(why, whylen, "no answer");
-	if (msg_send_sync(s, MSG_HELLO, 0, -1, &h, sizeof h) == -1 ||
-	    msg_recv_sync(s, &m) != 1)
+	/* A refusal may come before our hello is read: read it anyway. */
+	(void)msg_send_sync(s, MSG_HELLO, 0, -1, &h, sizeof h);
+	if (msg_recv_sync(s, &m) != 1)
 		return -1;
 	if (m.hdr.type == MSG_HELLO)
 		rv = 0;

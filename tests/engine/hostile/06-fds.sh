@@ -85,6 +85,29 @@ raw_kill
 check "06: every connection closed" \
     wait_for "engine fds back" fds_at_most $((fds06 + 2))
 
+# The figures come from vm.conf: smaller ones, reloaded, hold for the
+# connections that follow.
+cp "$CONF" "$T/conf.06"
+printf 'limit clients 4 per-user 2\nlimit hello-timeout 1\n' >>"$CONF"
+check "06: reload with smaller limits" vt reload
+raw_as $HOSTILE_UID "$T/hold.small" hold 5
+check_out "06: limit clients per-user from vm.conf" "held 2 refused 3" \
+    cat "$T/hold.small"
+raw_as 60001 "$T/hold.small2" hold 5
+check_out "06: limit clients from vm.conf" "held 2 refused 3" \
+    cat "$T/hold.small2"
+check_out "06: saying which limit" "its limit for users other than root" \
+    cat "$T/hold.small2"
+root_answers "06 (small limits)"
+raw_kill
+check "06: every connection closed" \
+    wait_for "engine fds back" fds_at_most $((fds06 + 2))
+check_out "06: limit hello-timeout from vm.conf" "all 2 dropped" \
+    timeout 120 setpriv --reuid=$HOSTILE_UID --regid=$HOSTILE_GID \
+    --clear-groups "$RAW" "$SOCK" holdraw 2
+cp "$T/conf.06" "$CONF"
+check "06: reload with the usual limits" vt reload
+
 log=$(( $(wc -c <"$T/engine.log") - log06 ))
 check "06: the log grew by $log bytes" test "$log" -lt 8192
 root_answers 06
