@@ -63,6 +63,7 @@ static int	control_log(struct msgconn *, struct msg *, void *);
 static int	control_kill(struct msgconn *, struct msg *, void *);
 static int	control_subscribe(struct msgconn *, struct msg *, void *);
 static void	control_drop(struct client *);
+static int	control_str(char *, size_t, const char *, size_t);
 
 static const struct control_cmd control_cmds[] = {
 	{ { MSG_HELLO, "hello", sizeof(struct proto_hello), 0,
@@ -303,13 +304,18 @@ control_list(struct msgconn *c, struct msg *m, void *arg)
 	struct client *cl = r->cl;
 	struct proto_name *n = m->data;
 	struct vm *vm;
+	char name[VM_NAME_SIZE];
 
-	(void)c;
-	if (n->name[0] == '\0') {
+	if (control_str(name, sizeof name, n->name, sizeof n->name) == -1) {
+		log_warnx("%s: dropping %s: unterminated vm name", __func__,
+		    msgconn_name(c));
+		return -1;
+	}
+	if (name[0] == '\0') {
 		control_send_list(cl);
 		return 0;
 	}
-	if ((vm = control_find(cl, n->name)) == NULL)
+	if ((vm = control_find(cl, name)) == NULL)
 		return 0;
 	control_send_info(cl, vm);
 	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
@@ -715,8 +721,12 @@ control_sub_tick(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (cl->listing) {
-		/* The last tick's list is still unread: skip this one. */
+	/*
+	 * The last tick's update is still unread (its list not all written,
+	 * or queued here): skip this one, so that a subscriber that does
+	 * not read holds one update at most.
+	 */
+	if (cl->listing || msgconn_queued(cl->conn) > 0) {
 		if (time(NULL) - cl->list_started > CONTROL_STALL_SECONDS) {
 			log_warnx("%s: dropping %s: it has not read its "
 			    "updates for %d s", __func__,
@@ -774,6 +784,7 @@ control_subscribe(struct msgconn *c, struct msg *m, void *arg)
 	tv.tv_usec = (s->interval_ms % 1000) * 1000;
 	event_add(cl->sub_timer, &tv);
 	control_reply_ok(cl);
+	cl->list_started = time(NULL);	/* what a stall is counted from */
 	control_sub_tick(-1, 0, cl);
 	return 0;
 }
