@@ -60,8 +60,10 @@
 #define PARSE_MIN_LOG		(4ULL << 10)
 #define PARSE_MAX_LOG_KEEP	100
 
-/* pushfile's error for what is neither a file nor a directory. */
-#define PARSE_ENOTREG		-1
+/* pushfile's errors beyond errno values. */
+#define PARSE_ENOTREG		-1	/* neither a file nor a directory */
+#define PARSE_ELOOP		-2	/* a file that is being read */
+#define PARSE_EBYTES		-3	/* past limits.include_bytes */
 
 /* Markers around a macro's text in the pushback; outside the byte range. */
 #define START_EXPAND		0x100
@@ -122,6 +124,9 @@ static int			 lex_failed;	/* the lexer said what failed */
 static struct file		*lex_file;	/* where the last token began */
 static int			 lex_line;
 static int			 lex_eof;	/* the last token was the end */
+static uint32_t			 included;	/* inclusions so far */
+static uint64_t			 bytes_read;	/* by every file so far */
+static int			 include_stopped; /* a limit was reached */
 
 static struct conf_vm		*curvm;
 static const char		*curvm_name;	/* as written, for messages */
@@ -804,6 +809,13 @@ lgetc(int quotec)
 		}
 		if (c != EOF || file->parent == NULL)
 			return c;
+		/* Done with it: only its name is still needed, for messages. */
+		free(file->buf);
+		file->buf = NULL;
+		file->len = file->off = 0;
+		free(file->pushback);
+		file->pushback = NULL;
+		file->npushback = file->pushbacksize = 0;
 		file = file->parent;
 		if (file->npushback > 0)
 			return file->pushback[--file->npushback];
@@ -1032,6 +1044,56 @@ top:
 }
 
 /*
+ * Read all of fd, at most PARSE_MAX_FILE bytes and no more than what is
+ * left of limits.include_bytes. Returns the bytes (*len of them), or NULL
+ * with *errp set to an errno value or PARSE_EBYTES.
+ */
+static char *
+read_all(int fd, const struct stat *st, size_t *len, int *errp)
+{
+	uint64_t	 max, left;
+	char		*buf = NULL;
+	size_t		 size = 0;
+	ssize_t		 n;
+	int		 toobig;
+
+	left = conf->limits.include_bytes > bytes_read ?
+	    conf->limits.include_bytes - bytes_read : 0;
+	max = left < PARSE_MAX_FILE ? left : PARSE_MAX_FILE;
+	toobig = left < PARSE_MAX_FILE ? PARSE_EBYTES : EFBIG;
+	/* A regular file too big is refused before it is read. */
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max) {
+		*errp = toobig;
+		return NULL;
+	}
+	*len = 0;
+	for (;;) {
+		if (*len == size) {
+			size = size * 2 + 4096;
+			if (size > max + 1)
+				size = max + 1;
+			buf = xreallocarray(buf, 1, size);
+		}
+		n = read(fd, buf + *len, size - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*errp = errno;
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			return buf;
+		*len += n;
+		if (*len > max) {
+			*errp = toobig;
+			free(buf);
+			return NULL;
+		}
+	}
+}
+
+/*
  * Read a whole file and make it the current one. With text != NULL, use
  * the text instead (name is then only used in messages). Returns NULL and
  * sets *errp to an errno value on failure.
@@ -1039,11 +1101,10 @@ top:
 static struct file *
 pushfile(const char *name, const char *text, struct file *parent, int *errp)
 {
-	struct file	*f;
+	struct file	*f, *p;
 	struct stat	 st;
 	char		*buf = NULL, *slash;
-	size_t		 len = 0, size = 0;
-	ssize_t		 n;
+	size_t		 len = 0;
 	int		 fd, flags;
 
 	if (text != NULL) {
@@ -1070,30 +1131,19 @@ pushfile(const char *name, const char *text, struct file *parent, int *errp)
 			close(fd);
 			return NULL;
 		}
-		for (;;) {
-			if (len == size) {
-				if (size >= PARSE_MAX_FILE) {
-					free(buf);
-					close(fd);
-					*errp = EFBIG;
-					return NULL;
-				}
-				size = size * 2 + 4096;
-				buf = xreallocarray(buf, 1, size);
-			}
-			n = read(fd, buf + len, size - len);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1) {
-				*errp = errno;
-				free(buf);
+		for (p = parent; p != NULL; p = p->parent) {
+			if (p->dev == st.st_dev && p->ino == st.st_ino &&
+			    (p->dev != 0 || p->ino != 0)) {
+				*errp = PARSE_ELOOP;
 				close(fd);
 				return NULL;
 			}
-			if (n == 0)
-				break;
-			len += n;
 		}
+		if ((buf = read_all(fd, &st, &len, errp)) == NULL) {
+			close(fd);
+			return NULL;
+		}
+		bytes_read += len;
 		close(fd);
 	}
 
@@ -1133,8 +1183,8 @@ open_error(int error)
 static void
 include_file(YYSTYPE *arg)
 {
-	struct file	*f, *p;
-	char		*path;
+	struct file	*f;
+	char		*path, size[32];
 	int		 error;
 
 	if (arg->string[0] == '\0') {
@@ -1154,24 +1204,39 @@ include_file(YYSTYPE *arg)
 		free(path);
 		return;
 	}
+	if (include_stopped) {
+		/* The limit is reported once; nothing more is included. */
+		free(path);
+		return;
+	}
+	if (included >= conf->limits.include_files) {
+		errorat(arg->file, arg->lineno, "include \"%s\": more than %u "
+		    "files included in all (limit include files %u); no "
+		    "more are read", path, conf->limits.include_files,
+		    conf->limits.include_files);
+		include_stopped = 1;
+		free(path);
+		return;
+	}
+	included++;
 	if ((f = pushfile(path, NULL, file, &error)) == NULL) {
-		errorat(arg->file, arg->lineno, "include \"%s\": %s", path,
-		    open_error(error));
+		if (error == PARSE_EBYTES) {
+			size_format(conf->limits.include_bytes, size,
+			    sizeof size);
+			errorat(arg->file, arg->lineno, "include \"%s\": more "
+			    "than %s read in all (limit include bytes %s); "
+			    "no more is read", path, size, size);
+			include_stopped = 1;
+		} else if (error == PARSE_ELOOP)
+			errorat(arg->file, arg->lineno, "include loop: "
+			    "\"%s\" is already being read", path);
+		else
+			errorat(arg->file, arg->lineno, "include \"%s\": %s",
+			    path, open_error(error));
 		free(path);
 		return;
 	}
 	free(path);
-	for (p = file; p != NULL; p = p->parent) {
-		if (p->dev == f->dev && p->ino == f->ino &&
-		    (p->dev != 0 || p->ino != 0)) {
-			errorat(arg->file, arg->lineno, "include loop: "
-			    "\"%s\" is already being read", f->name);
-			/* Keep it on the list to free; never read it. */
-			f->off = f->len;
-			f->eof = 1;
-			return;
-		}
-	}
 	file = f;
 }
 
@@ -1960,6 +2025,9 @@ config_parse(const char *path, const char *text, struct config *c,
 	recovering = recover_depth = 0;
 	lex_failed = 0;
 	lex_eof = 0;
+	included = 0;
+	bytes_read = 0;
+	include_stopped = 0;
 	curvm = NULL;
 	curnic = NULL;
 	cursw = NULL;
