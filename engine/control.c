@@ -485,7 +485,7 @@ control_start(struct msgconn *conn, struct msg *m, void *arg)
 	struct vm *vm;
 	struct proto_start *s = m->data;
 	struct conf_vm *c;
-	char err[PROTO_TEXT_SIZE];
+	char err[PROTO_TEXT_SIZE] = "";
 	int adhoc = s->kernel[0] != '\0' || s->ndisks > 0 ||
 	    s->cdrom[0] != '\0';
 
@@ -518,8 +518,16 @@ control_start(struct msgconn *conn, struct msg *m, void *arg)
 			conf_vm_free(c);
 			return 0;
 		}
+		if (limits_check_start(NULL, c, cl->uid, err,
+		    sizeof err) == -1) {
+			conf_vm_free(c);
+			control_reply_error(cl, EDQUOT, "%s", err);
+			return 0;
+		}
 		vm = vm_add(c, 1);
 		if (vm_start(vm, err, sizeof err) == -1) {
+			/* A failed ad hoc VM is not kept. */
+			vm_remove(vm);
 			control_reply_error(cl, 0, "%s", err);
 			return 0;
 		}
@@ -530,7 +538,10 @@ control_start(struct msgconn *conn, struct msg *m, void *arg)
 			return 0;
 		}
 		c = conf_vm_dup(vm->conf);
-		if (control_start_conf(cl, s, c) == -1) {
+		if (control_start_conf(cl, s, c) == -1 ||
+		    limits_check_start(vm, c, cl->uid, err, sizeof err) == -1) {
+			if (err[0] != '\0')
+				control_reply_error(cl, EDQUOT, "%s", err);
 			conf_vm_free(c);
 			return 0;
 		}

@@ -260,6 +260,13 @@ void		 vm_apply_config(struct config *);
 /* Whether uid/gid may act on vm (start, stop, pause...). */
 int		 vm_may_act(struct vm *, uid_t, gid_t);
 
+/*
+ * limits.c: whether uid may start conf as vm (NULL for a new ad hoc VM)
+ * within the per-user limits of conf's owner; -1 with a sentence in err.
+ */
+int		 limits_check_start(struct vm *, const struct conf_vm *, uid_t,
+		    char *err, size_t errlen);
+
 /* access.c: who may touch what */
 void		 owner_name(uid_t, char *, size_t);
 /* Whether uid (primary group gid) is a member of group. */

@@ -223,11 +223,14 @@ vm_release(struct vm *vm)
 	capture_stopped(&vm->capture);
 }
 
-/* Swap in a reload's config now that the VM is stopped. */
+/*
+ * Swap in a reload's config now that the VM is stopped. A VM gone from
+ * the config, or an ad hoc one that failed, is dropped.
+ */
 static void
 vm_settle(struct vm *vm)
 {
-	if (vm->removed) {
+	if (vm->removed || (vm->adhoc && vm->state == VM_FAILED)) {
 		vm_remove(vm);
 		return;
 	}
