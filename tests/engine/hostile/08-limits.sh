@@ -18,6 +18,16 @@ until08() {
 	done
 }
 
+# adhoc08: how many ad hoc VMs the second uid has defined.
+adhoc08() {
+	vtj status | grep -o "\"uid\":$HOSTILE_UID,[^}]*\"adhoc\":true" |
+	    wc -l
+}
+
+# From a clean slate: none of the second uid's VMs is running.
+check "08: the second uid's vms are stopped" hv "stop -a -w"
+n08=$(adhoc08)
+
 # The default limit, 16G.
 check_fail "08: 64G is over the default memory limit" \
     "vm big08: memory 64G would exceed user $who08's limit of 16G (0B in use)" \
@@ -26,8 +36,8 @@ check "08: and the refused vm is not kept" gone08 big08
 
 # Smaller limits, read on reload.
 cp "$CONF" "$T/conf08"
-printf 'limit user memory 1G\nlimit user vcpus 2\nlimit user adhoc 3\n' \
-    >>"$CONF"
+printf 'limit user memory 1G\nlimit user vcpus 2\nlimit user adhoc %d\n' \
+    $((n08 + 3)) >>"$CONF"
 check "08: reload with limits" vt reload
 check "08: nobodys starts (512M, 1 vcpu)" hv start nobodys
 check_fail "08: memory past what is left is refused" \
@@ -76,12 +86,13 @@ check "08: one that crashes once running" \
     hv "start x08 -k $T/kernel -a test=crash -m 1M"
 check "08: when it has crashed, it is not kept" until08 gone08 x08
 
-# Ad hoc VMs defined: ok08 and two more make 3, the limit.
+# Ad hoc VMs defined: ok08 and two more make 3 more than before, the
+# limit.
 check "08: a second ad hoc vm" ad08 a08-2 -m 1M
 check "08: a third" ad08 a08-3 -m 1M
 check "08: stopped, they stay" hv "stop -w a08-2; stop -w a08-3"
 check_fail "08: a fourth is refused" \
-    "vm a08-4: user $who08 already has 3 ad hoc vms, the limit" \
+    "vm a08-4: user $who08 already has $((n08 + 3)) ad hoc vms, the limit" \
     ad08 a08-4 -m 1M
 check "08: one of its own starts again" hv "start ok08"
 check "08: and stops" hv "stop -w ok08"
