@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "xmalloc.h"
@@ -23,6 +24,13 @@ owner_name(uid_t uid, char *buf, size_t len)
 		snprintf(buf, len, "%s", pw->pw_name);
 	else
 		snprintf(buf, len, "%u", (unsigned)uid);
+}
+
+/* Whose a VM is: its owner's, else the engine's own user's. */
+uid_t
+access_owner(const struct vm *vm)
+{
+	return vm->conf->has_owner ? vm->conf->uid : geteuid();
 }
 
 int

@@ -57,12 +57,21 @@ struct capture {
 	char		*logpath;
 	int		 log_ok;	/* every byte so far is in the log */
 	int		 from_log;	/* stopped: the log's tail serves */
+	uid_t		 owner;		/* whose output this is */
+	uint64_t	 logsize;	/* bytes in NAME.log */
+	uint64_t	 log_max;	/* NAME.log is rotated at this size */
+	uint32_t	 log_keep;	/* rotated files kept */
+	int		 rotated;	/* this run rotated NAME.log */
 };
 void	capture_init(struct capture *);
 void	capture_append(struct capture *, const void *, size_t);
 /* Copy out the kept bytes in order; returns how many. */
 size_t	capture_copy(struct capture *, uint8_t *, size_t);
-int	capture_open_log(struct capture *, const char *dir, const char *vm);
+/* Open DIR/VM.log for owner, rotated at size, keep kept; -1 and errno. */
+int	capture_open_log(struct capture *, const char *dir, const char *vm,
+	    uid_t owner, uint64_t size, uint32_t keep);
+/* Forget what another owner's VM of that name wrote. */
+void	capture_set_owner(struct capture *, uid_t);
 void	capture_close_log(struct capture *);
 /* The VM stopped: free the ring if its log holds everything. */
 void	capture_stopped(struct capture *);
@@ -269,6 +278,7 @@ int		 limits_check_start(struct vm *, const struct conf_vm *, uid_t,
 
 /* access.c: who may touch what */
 void		 owner_name(uid_t, char *, size_t);
+uid_t		 access_owner(const struct vm *);
 /* Whether uid (primary group gid) is a member of group. */
 int		 access_in_group(uid_t, gid_t, gid_t group);
 /* Whether the owner uid/gid may read (and write) the file st describes. */

@@ -328,7 +328,9 @@ resources_open(struct vm *vm, struct resources *res, char *err,
 			return -1;
 	if ((res->pty = resource_open_pty(vm, err, errlen)) == -1)
 		return -1;
-	if (capture_open_log(&vm->capture, engine->logdir, c->name) == -1)
+	if (capture_open_log(&vm->capture, engine->logdir, c->name,
+	    access_owner(vm), engine->conf.console_log_size,
+	    engine->conf.console_log_keep) == -1)
 		log_warn("vm %s: console log in %s", c->name, engine->logdir);
 	return 0;
 }

@@ -12,7 +12,9 @@
  *   test=error        report an error and exit instead of starting
  *   test=noshutdown   ignore the power button
  * With write=TEXT it writes TEXT at the start of disk 0, so a test can
- * check that the right file was handed over; each disk's format and base
+ * check that the right file was handed over; say=TEXT writes the line
+ * TEXT on the console at boot and print=K writes K x 16 numbered lines
+ * after it (over 50 bytes each), through the engine's capture; each disk's format and base
  * count are told on the console at boot. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
@@ -310,6 +312,23 @@ prepare(void)
 	}
 }
 
+/* What say= and print= ask for at boot. */
+static void
+boot_output(void)
+{
+	char text[128];
+	unsigned long i, lines;
+
+	if (cmdline_get("say", text, sizeof text) == 0)
+		console("%s\n", text);
+	if (cmdline_get("print", text, sizeof text) == 0) {
+		lines = strtoul(text, NULL, 10) * 1024 / 64;
+		for (i = 1; i <= lines; i++)
+			console("%s: print line %010lu of %010lu ........\n",
+			    params.name, i, lines);
+	}
+}
+
 /* "Boot": become ready, say so on the console, then run as told. */
 static void
 start(void)
@@ -322,6 +341,7 @@ start(void)
 	handoff_ready();
 	console("%s: booted with %u vcpus, %u disks, %d fds\n", params.name,
 	    params.vcpus, params.ndisks, nfds);
+	boot_output();
 	for (i = 0; i < params.ndisks && i < VM_MAX_DISKS; i++)
 		console("%s: disk %u: %s with %u base images\n", params.name, i,
 		    params.disk_format[i] == DISK_FORMAT_QCOW2 ? "qcow2" :

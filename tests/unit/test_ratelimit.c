@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 
@@ -102,6 +104,63 @@ test_capture_keeps_last_bytes(void **state)
 	free(out);
 }
 
+/* size_of DIR/NAME: a file's size, or -1 when it is not there. */
+static long
+test_file_size(const char *dir, const char *name)
+{
+	struct stat st;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == -1 ? -1 : (long)st.st_size;
+}
+
+static void
+test_capture_log_rotates(void **state)
+{
+	struct capture cap;
+	char dir[] = "/tmp/vmtop-capture.XXXXXX", path[128], line[16];
+	uint8_t out[16];
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	capture_init(&cap);
+	assert_int_equal(capture_open_log(&cap, dir, "r", geteuid(), 100, 2),
+	    0);
+	for (i = 0; i < 100; i++) {
+		snprintf(line, sizeof line, "line %03d\n", i);
+		capture_append(&cap, line, strlen(line));
+	}
+	/* 900 bytes through 100-byte files: 3 files full or filling. */
+	assert_int_equal(test_file_size(dir, "r.log"), 100);
+	assert_int_equal(test_file_size(dir, "r.log.1"), 100);
+	assert_int_equal(test_file_size(dir, "r.log.2"), 100);
+	assert_int_equal(test_file_size(dir, "r.log.3"), -1);
+	capture_stopped(&cap);
+	/* The newest line ends NAME.log. */
+	snprintf(path, sizeof path, "%s/r.log", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fseek(f, -9, SEEK_END), 0);
+	assert_int_equal(fread(out, 1, 9, f), 9);
+	assert_memory_equal(out, "line 099\n", 9);
+	fclose(f);
+	/* Rotated just now, so the ring still serves the last 64 KiB. */
+	assert_int_equal(capture_copy(&cap, out, 9), 9);
+	assert_memory_equal(out, "line 099\n", 9);
+	/* Another owner of the name gets nothing of it. */
+	capture_set_owner(&cap, geteuid() + 1);
+	assert_int_equal(capture_copy(&cap, out, sizeof out), 0);
+	capture_free(&cap);
+	for (i = 0; i <= 2; i++) {
+		snprintf(path, sizeof path, i == 0 ? "%s/r.log" : "%s/r.log.%d",
+		    dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void
 test_capture_kept_without_log(void **state)
 {
@@ -130,7 +189,8 @@ test_capture_huge_append_and_log(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	capture_init(&cap);
-	assert_int_equal(capture_open_log(&cap, dir, "vm1"), 0);
+	assert_int_equal(capture_open_log(&cap, dir, "vm1", geteuid(),
+	    1 << 20, 2), 0);
 	for (i = 0; i < CAPTURE_SIZE * 2; i++)
 		big[i] = i & 0xff;
 	capture_append(&cap, "hello", 5);
@@ -171,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_capture_keeps_last_bytes),
 		cmocka_unit_test(test_capture_huge_append_and_log),
 		cmocka_unit_test(test_capture_kept_without_log),
+		cmocka_unit_test(test_capture_log_rotates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
