@@ -163,6 +163,7 @@ static struct file *pushfile(const char *, const char *, struct file *,
 		    int *);
 static void	 include_file(YYSTYPE *);
 static char	*pool_strdup(const char *);
+static void	 pool_release(int);
 static void	 symset(const char *, const char *);
 static const char *symget(const char *);
 static int	 parse_number(const char *, int64_t, int64_t, int64_t *);
@@ -209,10 +210,16 @@ static void	 check_switches(void);
 %%
 
 grammar		: /* empty */
-		| grammar sep
-		| grammar statement sep
-		| grammar INCLUDE STRING sep	{ include_file(&$3); }
-		| grammar error sep		{ RECOVERED(); }
+		| grammar sep			{ pool_release(yychar); }
+		| grammar statement sep		{ pool_release(yychar); }
+		| grammar INCLUDE STRING sep	{
+			include_file(&$3);
+			pool_release(yychar);
+		}
+		| grammar error sep		{
+			RECOVERED();
+			pool_release(yychar);
+		}
 		;
 
 sep		: '\n'
@@ -748,6 +755,24 @@ pool_strdup(const char *s)
 	memcpy(ps->s, s, len + 1);
 	SLIST_INSERT_HEAD(&pool, ps, entry);
 	return ps->s;
+}
+
+/*
+ * At the end of a statement outside blocks, free the strings of the
+ * tokens read so far; none is needed once the statement is done, unless
+ * the parser has already read the next token (lookahead is not YYEMPTY).
+ */
+static void
+pool_release(int lookahead)
+{
+	struct poolstr	*ps;
+
+	if (lookahead != YYEMPTY || curvm != NULL || cursw != NULL)
+		return;
+	while ((ps = SLIST_FIRST(&pool)) != NULL) {
+		SLIST_REMOVE_HEAD(&pool, entry);
+		free(ps);
+	}
 }
 
 /* The next byte of a file, then one final '\n', then EOF. */
