@@ -179,6 +179,28 @@ control_stop_all_woken(struct vm *vm, const char *err, void *arg)
 	free(sa);
 }
 
+/* Whether cl may act on vm (and see its details): root, owner, group. */
+static int
+control_may_act(struct client *cl, struct vm *vm)
+{
+	return vm_may_act(vm, cl->uid, cl->gid);
+}
+
+/*
+ * vm's info as cl may see it: why another user's VM failed may name its
+ * paths, so only its owner is told.
+ */
+static void
+control_fill_info(struct client *cl, struct vm *vm,
+    struct proto_vm_info *info)
+{
+	vm_fill_info(vm, info);
+	if (info->reason[0] != '\0' && !control_may_act(cl, vm))
+		snprintf(info->reason, sizeof info->reason, "vm %s %s (its "
+		    "owner may see why)", vm->conf->name,
+		    vm->state == VM_FAILED ? "failed" : "stopped");
+}
+
 /* Push one VM's new state to the clients that subscribed. */
 void
 control_broadcast_vm(struct vm *vm)
@@ -186,12 +208,13 @@ control_broadcast_vm(struct vm *vm)
 	struct proto_vm_info info;
 	struct client *cl;
 
-	vm_fill_info(vm, &info);
 	/* A client in the middle of a list gets the VM from its next tick. */
 	TAILQ_FOREACH(cl, &engine->clients, entry)
-		if (cl->sub_timer != NULL && !cl->listing)
+		if (cl->sub_timer != NULL && !cl->listing) {
+			control_fill_info(cl, vm, &info);
 			msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info,
 			    sizeof info);
+		}
 }
 
 static int
@@ -232,7 +255,7 @@ control_send_info(struct client *cl, struct vm *vm)
 {
 	struct proto_vm_info info;
 
-	vm_fill_info(vm, &info);
+	control_fill_info(cl, vm, &info);
 	msgconn_send(cl->conn, MSG_VM_INFO, vm->id, -1, &info, sizeof info);
 }
 
@@ -350,6 +373,11 @@ control_show(struct msgconn *conn, struct msg *m, void *arg)
 	(void)conn;
 	(void)m;
 	control_send_info(cl, vm);
+	/* Others see what status shows: no paths, cmdline or networks. */
+	if (!control_may_act(cl, vm)) {
+		msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
+		return 0;
+	}
 	if (c->file != NULL)
 		control_detail(cl, "defined", "%s:%d", c->file, c->line);
 	if (c->kernel != NULL)
@@ -532,7 +560,7 @@ control_start(struct msgconn *conn, struct msg *m, void *arg)
 			return 0;
 		}
 	} else {
-		if (!vm_may_act(vm, cl->uid, cl->gid)) {
+		if (!control_may_act(cl, vm)) {
 			control_reply_error(cl, EPERM, "vm %s: permission "
 			    "denied (not its owner)", vm->conf->name);
 			return 0;
@@ -559,7 +587,7 @@ control_stop_one(struct client *cl, struct vm *vm, uint32_t flags)
 {
 	char err[PROTO_TEXT_SIZE];
 
-	if (!vm_may_act(vm, cl->uid, cl->gid)) {
+	if (!control_may_act(cl, vm)) {
 		control_reply_error(cl, EPERM, "vm %s: permission denied (not "
 		    "its owner)", vm->conf->name);
 		return 0;
@@ -600,7 +628,7 @@ control_stop(struct msgconn *c, struct msg *m, void *arg)
 	cl->nwaits++;
 	TAILQ_FOREACH(vm, &engine->vms, entry) {
 		/* VMs that are not running refuse the stop: skipped. */
-		if (!vm_may_act(vm, cl->uid, cl->gid) ||
+		if (!control_may_act(cl, vm) ||
 		    vm_stop(vm, s->flags & STOP_FORCE, err, sizeof err) == -1)
 			continue;
 		if (s->flags & (STOP_WAIT | STOP_FORCE)) {
@@ -654,6 +682,8 @@ control_capture(struct msgconn *c, struct msg *m, void *arg)
 
 	(void)c;
 	(void)m;
+	/* A name that changed owners shows the new owner nothing old. */
+	capture_set_owner(&vm->capture, access_owner(vm));
 	buf = xmalloc(CAPTURE_SIZE);
 	n = capture_copy(&vm->capture, buf, CAPTURE_SIZE);
 	for (off = 0; off < n; off += chunk) {
@@ -843,7 +873,7 @@ control_dispatch(struct msgconn *c, struct msg *m, void *arg)
 		if ((req.vm = control_find(cl, name)) == NULL)
 			return 0;
 		if (cmd->flags & CTL_ACT &&
-		    !vm_may_act(req.vm, cl->uid, cl->gid)) {
+		    !control_may_act(cl, req.vm)) {
 			control_reply_error(cl, EPERM, "vm %s: permission "
 			    "denied (not its owner)", name);
 			return 0;
