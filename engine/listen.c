@@ -254,7 +254,7 @@ listen_open(void)
 		close(fd);
 		return -1;
 	}
-	listen_socket_perms(engine->socket_path);
+	listen_socket_perms(sun.sun_path);
 	engine->listenfd = fd;
 	engine->listen_ev = event_new(engine->base, fd, EV_READ | EV_PERSIST,
 	    listen_accept, NULL);

@@ -183,6 +183,7 @@ rc_hold(int n, int hello)
 		}
 	}
 	printf("all %d dropped\n", n);
+	free(pfd);
 	return 0;
 }
 
@@ -292,6 +293,7 @@ rc_stopall(int n)
 		printf("conn %d: running after the answers: %d\n", i + 1,
 		    running);
 	}
+	free(s);
 	return 0;
 }
 
