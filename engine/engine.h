@@ -124,6 +124,7 @@ struct vm {
 	enum vm_state	 state;
 	char		 reason[PROTO_TEXT_SIZE];
 	pid_t		 pid;
+	uid_t		 runner_uid;	/* its runner's, from uids.c; 0: none */
 	struct msgconn	*runner;
 	int		 stop_requested;
 	int		 force_stop;
@@ -306,6 +307,11 @@ int		 runner_launch(struct vm *, char *, size_t);
 int		 runner_send(struct vm *, uint32_t type);
 void		 runner_kill(struct vm *);
 void		 runner_reap(void);
+
+/* uids.c: a uid of its own for each running VM (root engine) */
+int		 uids_alloc(struct vm *, char *, size_t);
+void		 uids_free(struct vm *);
+void		 uids_of(struct vm *, uint32_t *, uint32_t *);
 
 /* listen.c: the listening socket and who gets in */
 int		 listen_open(void);

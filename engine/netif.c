@@ -113,8 +113,7 @@ netif_user_config(struct vm *vm, int i, struct proto_slirp_config *sc)
 	if (!log_getforeground())
 		sc->flags |= SLIRPF_SYSLOG;
 	sc->nic = i;
-	sc->uid = c->has_owner ? c->uid : 0;
-	sc->gid = c->has_owner && c->gid != (gid_t)-1 ? c->gid : 0;
+	uids_of(vm, &sc->uid, &sc->gid);
 	snprintf(sc->name, sizeof sc->name, "%s", c->name);
 	for (j = 0; j < nic->nhostfwd && j < VM_MAX_HOSTFWD; j++)
 		snprintf(sc->hostfwd[j], sizeof sc->hostfwd[j], "%s",

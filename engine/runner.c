@@ -190,8 +190,7 @@ runner_fill_params(struct vm *vm, struct resources *res,
 		p->flags |= RUNP_KERNEL;
 	if (log_getverbose())
 		p->flags |= RUNP_VERBOSE;
-	p->uid = c->has_owner ? c->uid : 0;
-	p->gid = c->has_owner && c->gid != (gid_t)-1 ? c->gid : 0;
+	uids_of(vm, &p->uid, &p->gid);
 	if (c->cmdline != NULL)
 		snprintf(p->cmdline, sizeof p->cmdline, "%s", c->cmdline);
 	for (i = 0; i < c->ndisks; i++) {
@@ -291,11 +290,15 @@ runner_launch(struct vm *vm, char *err, size_t errlen)
 	struct resources res;
 	int rv;
 
+	if (uids_alloc(vm, err, errlen) == -1)
+		return -1;
 	resources_init(&res);
 	rv = resources_open(vm, &res, err, errlen);
 	if (rv == 0)
 		rv = runner_spawn(vm, &res, err, errlen);
 	resources_close(&res);
+	if (rv == -1)
+		uids_free(vm);
 	return rv;
 }
 
@@ -315,6 +318,7 @@ runner_reap(void)
 				msgconn_free(vm->runner);
 			vm->runner = NULL;
 			vm->pid = 0;
+			uids_free(vm);
 			vm_runner_exited(vm, status);
 		} else
 			netif_reaped(pid, status);

@@ -58,6 +58,7 @@ done
 run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
 run_suite "engine: hostile" sh tests/engine/hostile.sh
+run_suite "engine: sandbox" sh tests/engine/sandbox.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh

@@ -1,14 +1,21 @@
 /*
  * The runner's sandbox. In order: no_new_privs; only the fds the engine
  * handed over (and stdin/stdout on /dev/null, stderr for the log); new
- * mount, network, IPC and UTS namespaces (a user namespace first when
- * not root) and an empty, read-only tmpfs as the root, the host's root
- * detached (or, where namespaces are refused, a chroot into a removed
- * directory); the params' uid and gid, or nobody, when started as root;
- * rlimits; a seccomp allowlist that kills the process on anything else.
- * There is no pid namespace: after unshare(CLONE_NEWPID) a process may
- * not create threads, and the runner needs one per vCPU. It never forks,
- * and seccomp lets it signal only its own threads.
+ * mount, network, IPC, UTS and pid namespaces (a user namespace first
+ * when not root), entered by forking once more: after unshare(CLONE_NEWPID)
+ * the caller itself may not create threads, its child (pid 1 there) may.
+ * The parent stays outside as the pid the engine knows, holds nothing,
+ * forwards signals to the child and ends as the child ended (sandbox_pid.c).
+ * Then, in the child: an empty, read-only tmpfs as the root, the host's
+ * root detached (or, where namespaces are refused, a chroot into a removed
+ * directory); the params' uid and gid (the engine gives each VM a uid of
+ * its own), or nobody, when started as root; rlimits; a seccomp allowlist
+ * that kills the process on anything else. fcntl is allowed only with the
+ * commands the runner uses; those that would aim a signal at another
+ * process (F_SETOWN, F_SETOWN_EX, F_SETSIG) or watch files (F_SETLEASE,
+ * F_NOTIFY) fail with EPERM, so a library that tries one gets an error it
+ * can report, and every other command kills. Signals go only to the
+ * runner's own threads.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -42,6 +49,9 @@
 
 static char	sandbox_what[128] = "not entered";
 
+/* What sandbox_begin managed, for sandbox_finish. */
+static int	sandbox_userns_ok, sandbox_ns_ok, sandbox_pidns_ok;
+
 const char *
 sandbox_summary(void)
 {
@@ -55,10 +65,32 @@ cmp_int(const void *a, const void *b)
 }
 
 int
+sandbox_close_others(const int *keep, int nkeep)
+{
+	int fds[64], n = 0, i;
+	unsigned int from = 3;
+
+	for (i = 0; i < nkeep && n < (int)(sizeof fds / sizeof fds[0]); i++)
+		if (keep[i] > STDERR_FILENO)
+			fds[n++] = keep[i];
+	qsort(fds, n, sizeof fds[0], cmp_int);
+	for (i = 0; i <= n; i++) {
+		unsigned int to = i < n ? (unsigned int)fds[i] - 1 : ~0U;
+
+		if (i < n && (unsigned int)fds[i] < from)
+			continue;	/* a duplicate */
+		if (to >= from && close_range(from, to, 0) == -1)
+			return -1;
+		if (i < n)
+			from = fds[i] + 1;
+	}
+	return 0;
+}
+
+int
 sandbox_begin(const int *keep, int nkeep, char *err, size_t errlen)
 {
-	int fds[64], n = 0, i, null;
-	unsigned int from = 3;
+	int null;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
@@ -69,22 +101,9 @@ sandbox_begin(const int *keep, int nkeep, char *err, size_t errlen)
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	for (i = 0; i < nkeep && n < (int)(sizeof fds / sizeof fds[0]); i++)
-		if (keep[i] > STDERR_FILENO)
-			fds[n++] = keep[i];
-	qsort(fds, n, sizeof fds[0], cmp_int);
-	for (i = 0; i <= n; i++) {
-		unsigned int to = i < n ? (unsigned int)fds[i] - 1 : ~0U;
-
-		if (i < n && (unsigned int)fds[i] < from)
-			continue;	/* a duplicate */
-		if (to >= from && close_range(from, to, 0) == -1) {
-			snprintf(err, errlen, "close_range: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (i < n)
-			from = fds[i] + 1;
+	if (sandbox_close_others(keep, nkeep) == -1) {
+		snprintf(err, errlen, "close_range: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -160,19 +179,6 @@ sandbox_chroot(void)
 	return chdir("/");
 }
 
-/* Drop every capability (those a user namespace gave us). */
-static int
-sandbox_drop_caps(void)
-{
-	struct __user_cap_header_struct hdr;
-	struct __user_cap_data_struct data[2];
-
-	memset(&hdr, 0, sizeof hdr);
-	memset(data, 0, sizeof data);
-	hdr.version = _LINUX_CAPABILITY_VERSION_3;
-	return syscall(SYS_capset, &hdr, data);
-}
-
 static int
 sandbox_rlimits(void)
 {
@@ -197,7 +203,7 @@ static const int sandbox_allowed[] = {
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
-	SCMP_SYS(close), SCMP_SYS(fcntl),
+	SCMP_SYS(close),
 	/* Disk images: positioned I/O, flushes, discard, growth. */
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
 	SCMP_SYS(pwritev), SCMP_SYS(preadv2), SCMP_SYS(pwritev2),
@@ -245,6 +251,30 @@ static const unsigned long sandbox_ioctls[] = {
 	FIONBIO, FIONREAD,
 };
 
+/* fcntl: flags, close-on-exec, duplicates, the frame ring's seals. */
+static const int sandbox_fcntls[] = {
+	F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC, F_GET_SEALS,
+};
+
+/* fcntl commands refused with EPERM: signal owners, leases, dnotify. */
+static const int sandbox_fcntls_refused[] = {
+	F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY,
+};
+
+/* Allow or refuse each fcntl command of cmds; returns seccomp's codes. */
+static int
+sandbox_fcntl_rules(scmp_filter_ctx ctx, uint32_t action, const int *cmds,
+    size_t n)
+{
+	size_t i;
+	int rv = 0;
+
+	for (i = 0; i < n; i++)
+		rv |= seccomp_rule_add(ctx, action, SCMP_SYS(fcntl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)cmds[i], 0));
+	return rv;
+}
+
 static int
 sandbox_seccomp(char *err, size_t errlen)
 {
@@ -264,6 +294,11 @@ sandbox_seccomp(char *err, size_t errlen)
 		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff,
 		    sandbox_ioctls[i]));
+	rv |= sandbox_fcntl_rules(ctx, SCMP_ACT_ALLOW, sandbox_fcntls,
+	    sizeof sandbox_fcntls / sizeof sandbox_fcntls[0]);
+	rv |= sandbox_fcntl_rules(ctx, SCMP_ACT_ERRNO(EPERM),
+	    sandbox_fcntls_refused, sizeof sandbox_fcntls_refused /
+	    sizeof sandbox_fcntls_refused[0]);
 	/* Memory may be mapped or protected, never executable. */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -297,15 +332,29 @@ sandbox_seccomp(char *err, size_t errlen)
 }
 
 int
-sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
+sandbox_unshare(const struct proto_run_params *p, char *err, size_t errlen)
 {
-	int root = geteuid() == 0, userns = 0, ns = 0, empty = 0;
+	int root = geteuid() == 0;
+	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 
 	if (!root)
-		userns = sandbox_userns() == 0;
-	if (root || userns)
-		ns = unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-		    CLONE_NEWUTS) == 0;
+		sandbox_userns_ok = sandbox_userns() == 0;
+	if (root || sandbox_userns_ok) {
+		sandbox_pidns_ok = unshare(flags | CLONE_NEWPID) == 0;
+		sandbox_ns_ok = sandbox_pidns_ok || unshare(flags) == 0;
+	}
+	if (!sandbox_pidns_ok)
+		return 0;
+	return sandbox_pid_fork(root ? p->uid : 0, root ? p->gid : 0,
+	    sandbox_userns_ok, err, errlen);
+}
+
+int
+sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
+{
+	int root = geteuid() == 0, userns = sandbox_userns_ok;
+	int ns = sandbox_ns_ok, empty = 0;
+
 	if (ns)
 		empty = sandbox_pivot() == 0;
 	if (!empty && root)
@@ -326,12 +375,25 @@ sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "rlimits: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(sandbox_what, sizeof sandbox_what, "%s%s, %s, uid %u, "
-	    "seccomp", userns ? "user " : "", ns ? "mount/net/ipc/uts ns" :
-	    "no namespaces", empty ? (ns ? "empty tmpfs root" :
-	    "removed-directory root") : "host root (seccomp bars open)",
-	    (unsigned)geteuid());
+	snprintf(sandbox_what, sizeof sandbox_what, "%s%s%s, %s, uid %u, "
+	    "seccomp", userns ? "user " : "", ns ? "mount/net/ipc/uts" :
+	    "no namespaces", sandbox_pidns_ok ? "/pid ns" : (ns ? " ns" : ""),
+	    empty ? (ns ? "empty tmpfs root" : "removed-directory root") :
+	    "host root (seccomp bars open)", (unsigned)geteuid());
 	return sandbox_seccomp(err, errlen);
+}
+
+/* Drop every capability (those a user namespace gave us). */
+int
+sandbox_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+
+	memset(&hdr, 0, sizeof hdr);
+	memset(data, 0, sizeof data);
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	return syscall(SYS_capset, &hdr, data);
 }
 
 int

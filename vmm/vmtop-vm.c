@@ -437,6 +437,8 @@ main(int argc, char **argv)
 	nkeep = handoff_fd_list(&m.fds, keep, sizeof keep / sizeof keep[0]);
 	if (sandbox_begin(keep, nkeep, err, sizeof err) == -1)
 		handoff_fail("sandbox: %s", err);
+	if (sandbox_unshare(&p, err, sizeof err) == -1)
+		handoff_fail("sandbox: %s", err);
 	if (m.fds.pty != -1)
 		machine_pty_setup(m.fds.pty);
 	m.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);

@@ -233,13 +233,27 @@ sandboxed() {
 	if [ "$(id -u)" -eq 0 ]; then
 		u=$(echo "$st" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')
 		[ "$u" != 0 ] || { echo "runner $pid still runs as uid 0"; return 1; }
+		# a uid of its own, from the runner range (900000 + 65536)
+		[ "$u" -ge 900000 ] && [ "$u" -lt 965536 ] || { echo "runner $pid: uid $u is not from the runner range"; return 1; }
 	fi
-	echo "runner $pid: NoNewPrivs 1, Seccomp 2, root $r"
+	# pid 1 of its own pid namespace: the engine's pid is its parent
+	kid=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)
+	kid=${kid%% *}
+	[ -n "$kid" ] || { echo "runner $pid has no child in a pid namespace"; return 1; }
+	ns=$(sed -n 's/^NSpid:[[:space:]]*//p' "/proc/$kid/status")
+	case "$ns" in *[0-9][[:space:]]1) ;; *) echo "runner child $kid: NSpid $ns, want OUTER 1"; return 1 ;; esac
+	[ "$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$kid/status")" = "$(echo "$st" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')" ] || { echo "runner child $kid runs as another uid"; return 1; }
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$kid/status" || { echo "runner child $kid: no seccomp"; return 1; }
+	echo "runner $pid: NoNewPrivs 1, Seccomp 2, root $r, child $kid NSpid $ns"
 }
 # the runner sandboxes itself before the guest runs: no boot needed
 if [ "$VMM" = vmtop ]; then
-	check "two: runner is sandboxed (no_new_privs, seccomp, own root, uid)" \
+	check "two: runner is sandboxed (no_new_privs, seccomp, own root, own uid, pid ns)" \
 	    sandboxed
+	# the runner's sandbox from inside, on this kernel: F_SETOWN/F_SETSIG,
+	# kill, tgkill and open refused (tests/engine/sandbox.sh)
+	check "the sandbox probe is refused everything here too" \
+	    sh "$TOP/tests/engine/sandbox.sh"
 fi
 paused_quiet() {
 	vm_pause two || return 1
