@@ -108,62 +108,6 @@ sandbox_begin(const int *keep, int nkeep, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-write_file(const char *path, const char *text)
-{
-	int fd, rv = 0;
-	ssize_t len = strlen(text);
-
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if (write(fd, text, len) != len)
-		rv = -1;
-	close(fd);
-	return rv;
-}
-
-/* Not root: a user namespace mapping our ids to themselves. */
-static int
-sandbox_userns(void)
-{
-	char map[64];
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-
-	if (unshare(CLONE_NEWUSER) == -1)
-		return -1;
-	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", map) == -1)
-		return -1;
-	if (write_file("/proc/self/setgroups", "deny\n") == -1)
-		return -1;
-	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_file("/proc/self/gid_map", map);
-}
-
-/* An empty read-only tmpfs becomes the root; the old one is detached. */
-static int
-sandbox_pivot(void)
-{
-	static const char *dirs[] = { "/tmp", "/mnt", "/proc" };
-	size_t i;
-
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
-		return -1;
-	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-		if (mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV |
-		    MS_NOEXEC, "size=4k,mode=0755") == 0)
-			break;
-	if (i == sizeof dirs / sizeof dirs[0])
-		return -1;
-	if (chdir(dirs[i]) == -1 || mkdir("old", 0700) == -1 ||
-	    syscall(SYS_pivot_root, ".", "old") == -1 || chdir("/") == -1 ||
-	    umount2("/old", MNT_DETACH) == -1 || rmdir("/old") == -1)
-		return -1;
-	return mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID |
-	    MS_NODEV | MS_NOEXEC, NULL);
-}
-
 /* Without namespaces, root can still chroot into a removed directory. */
 static int
 sandbox_chroot(void)
@@ -261,20 +205,6 @@ static const int sandbox_fcntls_refused[] = {
 	F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY,
 };
 
-/* Allow or refuse each fcntl command of cmds; returns seccomp's codes. */
-static int
-sandbox_fcntl_rules(scmp_filter_ctx ctx, uint32_t action, const int *cmds,
-    size_t n)
-{
-	size_t i;
-	int rv = 0;
-
-	for (i = 0; i < n; i++)
-		rv |= seccomp_rule_add(ctx, action, SCMP_SYS(fcntl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)cmds[i], 0));
-	return rv;
-}
-
 static int
 sandbox_seccomp(char *err, size_t errlen)
 {
@@ -294,9 +224,9 @@ sandbox_seccomp(char *err, size_t errlen)
 		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff,
 		    sandbox_ioctls[i]));
-	rv |= sandbox_fcntl_rules(ctx, SCMP_ACT_ALLOW, sandbox_fcntls,
+	rv |= filter_fcntl(ctx, SCMP_ACT_ALLOW, sandbox_fcntls,
 	    sizeof sandbox_fcntls / sizeof sandbox_fcntls[0]);
-	rv |= sandbox_fcntl_rules(ctx, SCMP_ACT_ERRNO(EPERM),
+	rv |= filter_fcntl(ctx, SCMP_ACT_ERRNO(EPERM),
 	    sandbox_fcntls_refused, sizeof sandbox_fcntls_refused /
 	    sizeof sandbox_fcntls_refused[0]);
 	/* Memory may be mapped or protected, never executable. */
@@ -338,7 +268,7 @@ sandbox_unshare(const struct proto_run_params *p, char *err, size_t errlen)
 	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 
 	if (!root)
-		sandbox_userns_ok = sandbox_userns() == 0;
+		sandbox_userns_ok = privdrop_userns() == 0;
 	if (root || sandbox_userns_ok) {
 		sandbox_pidns_ok = unshare(flags | CLONE_NEWPID) == 0;
 		sandbox_ns_ok = sandbox_pidns_ok || unshare(flags) == 0;
@@ -356,7 +286,7 @@ sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
 	int ns = sandbox_ns_ok, empty = 0;
 
 	if (ns)
-		empty = sandbox_pivot() == 0;
+		empty = privdrop_pivot(NULL) == 0;
 	if (!empty && root)
 		empty = sandbox_chroot() == 0;
 	if (root && !empty) {

@@ -8,18 +8,24 @@
 . "$(dirname "$0")/../lib.sh"
 PROBE="$TOP/tests/runner/vmtop-sandbox-probe"
 
-# probe_as NAME UID SANDBOX-UID [SETPRIV-ARGS]: run the probe against a
-# victim of SANDBOX-UID and check every attempt.
+# probe_as NAME UID NS PROBE...: run the probe against a victim of UID
+# and check every attempt; NS is "pid 1" where the sandbox can make a pid
+# namespace (as root, or where user namespaces are allowed), else "pid".
 probe_as() {
-	what=$1; vuid=$2; shift 2
+	what=$1; vuid=$2; pidns=$3; shift 3
 	setpriv --reuid="$vuid" --regid="$vuid" --clear-groups sleep 600 &
 	victim=$!
 	out=$("$@" "$victim" 2>&1)
 	printf '%s\n' "$out" | sed 's/^/# /'
 	has() { printf '%s\n' "$out" | grep -qx -- "$2" && ok "$what: $1" ||
 	    not_ok "$what: $1 (no \"$2\")"; }
-	has "runs as uid $vuid, pid 1 of its own pid namespace" \
-	    "self: uid $vuid pid 1"
+	if [ "$pidns" = "pid 1" ]; then
+		has "runs as uid $vuid, pid 1 of its own pid namespace" \
+		    "self: uid $vuid pid 1"
+	else
+		has "runs as uid $vuid (no user namespaces here: no pid one)" \
+		    "self: uid $vuid pid [0-9]*"
+	fi
 	has "F_GETFL still allowed" "getfl: ALLOWED"
 	has "F_SETOWN/F_SETOWN_EX refused with EPERM" "fsetown: refused (EPERM)"
 	has "F_SETSIG refused with EPERM" "setsig: refused (EPERM)"
@@ -33,11 +39,15 @@ probe_as() {
 	wait "$victim" 2>/dev/null
 }
 
+# userns_ns [SETPRIV...]: "pid 1" if that user may make a user namespace.
+userns_ns() {
+	if "$@" unshare -U true 2>/dev/null; then echo "pid 1"; else echo pid; fi
+}
 if [ "$(id -u)" -eq 0 ]; then
-	probe_as "as root" 900001 "$PROBE" -u 900001
-	probe_as "as 65534" 65534 setpriv --reuid=65534 --regid=65534 \
-	    --clear-groups "$PROBE"
+	probe_as "as root" 900001 "pid 1" "$PROBE" -u 900001
+	AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	probe_as "as 65534" 65534 "$(userns_ns $AS)" $AS "$PROBE"
 else
-	probe_as "as $(id -u)" "$(id -u)" "$PROBE"
+	probe_as "as $(id -u)" "$(id -u)" "$(userns_ns)" "$PROBE"
 fi
 finish

@@ -68,6 +68,33 @@ check "start a vm with two user-mode interfaces" vt start net
 check "a helper for interface 0" test -n "$(helper net 0)"
 check "a helper for interface 1" test -n "$(helper net 1)"
 check "the helper is sandboxed (no_new_privs, seccomp, uid)" sandboxed net 0
+# empty_root VM NIC [WANT]: the helper's root holds nothing (but WANT,
+# what find lists there).
+empty_root() {
+	pid=$(helper "$1" "$2")
+	[ -n "$pid" ] || { echo "no vmtop-slirp $1 $2"; return 1; }
+	r=$(stat -L -c %d:%i "/proc/$pid/root")
+	[ "$r" != "$(stat -c %d:%i /)" ] || { echo "its root is the host's /"; return 1; }
+	got=$(cd "/proc/$pid/root" && find . -mindepth 1 | sort | tr '\n' ' ')
+	want=${3:-}
+	[ "$got" = "$want" ] || { echo "its root holds '$got', not '$want'"; return 1; }
+}
+check "the restricted helper's root is empty" empty_root net 0
+[ -e /etc/resolv.conf ] && want="./etc ./etc/resolv.conf " || want=
+check "the other's holds resolv.conf alone" empty_root net 1 "$want"
+if [ "$(id -u)" -eq 0 ]; then
+	# runs_as_runner VM NIC: the helper has its VM's runner uid (the
+	# runner's child, pid 1 of its pid namespace, under the engine's pid)
+	runs_as_runner() {
+		h=$(status_uid "$(helper "$1" "$2")")
+		rp=$(vtj "status $1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+		r=$(status_uid "$rp")
+		[ -n "$h" ] && [ "$h" = "$r" ] && [ "$h" -ge 900000 ] ||
+		    { echo "helper uid '$h', runner uid '$r'"; return 1; }
+	}
+	status_uid() { sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+	check "the helpers run as their VM's runner uid" runs_as_runner net 1
+fi
 # "restricted no" reaches the helper (its debug line) and show.
 logged() { grep -q "$1" "$T/engine.log" || { tail -n 5 "$T/engine.log"; return 1; }; }
 check "interface 0's helper is restricted" logged "vmtop-slirp net/0: ready: uid [0-9]*, restricted,"

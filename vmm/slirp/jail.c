@@ -1,10 +1,14 @@
 /*
  * vmtop-slirp's sandbox, entered once its hostfwd sockets are bound:
- * no_new_privs; the VM owner's uid and gid, or nobody, when started as
- * root; rlimits; a seccomp allowlist that kills the process on anything
- * else. It keeps the network (libslirp opens sockets for the guest's
- * connections) but may open no file, except /etc/resolv.conf read-only
- * for libslirp's DNS forwarding when the guest is not restricted.
+ * no_new_privs; a mount namespace of its own (in a user namespace when
+ * not root) whose root is an empty read-only tmpfs, the host's detached;
+ * the VM's own uid and gid (as the engine gives the runner), or nobody,
+ * when started as root; rlimits; a seccomp allowlist that kills the
+ * process on anything else. It keeps the host's network (libslirp opens
+ * sockets for the guest's connections). A restricted guest's helper may
+ * open no path at all. An unrestricted one's libslirp forwards DNS to the
+ * host's resolvers and rereads /etc/resolv.conf: the empty root holds
+ * that one file, bound read-only, and openat may only read.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -15,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +31,15 @@
 #include "usernet.h"
 
 #define JAIL_NOFILE	4096	/* one fd per guest connection */
+#define JAIL_RESOLV_CONF "/etc/resolv.conf"
+
+static int	jail_empty;	/* the root is the empty tmpfs */
+
+int
+jail_rooted(void)
+{
+	return jail_empty;
+}
 
 /* What the helper does, and the system calls it needs for that. */
 static const int jail_allowed[] = {
@@ -37,7 +51,7 @@ static const int jail_allowed[] = {
 	/* The guest's connections: out (connect), in (hostfwd accept). */
 	SCMP_SYS(connect), SCMP_SYS(accept), SCMP_SYS(accept4),
 	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
-	SCMP_SYS(getpeername), SCMP_SYS(fcntl),
+	SCMP_SYS(getpeername),
 	/* Memory: malloc and glib (never executable, see below). */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* Time, locks, randomness, our own identity (glib's log lines). */
@@ -59,6 +73,16 @@ static const unsigned long jail_ioctls[] = {
 	FIONBIO, FIONREAD, TCGETS,
 };
 
+/* fcntl: non-blocking mode and close-on-exec of its sockets. */
+static const int jail_fcntls[] = {
+	F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC,
+};
+
+/* Refused with EPERM: those that aim signals elsewhere or watch files. */
+static const int jail_fcntls_refused[] = {
+	F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY,
+};
+
 static int
 jail_seccomp(int restricted, char *err, size_t errlen)
 {
@@ -75,6 +99,10 @@ jail_seccomp(int restricted, char *err, size_t errlen)
 	for (i = 0; i < sizeof jail_ioctls / sizeof jail_ioctls[0]; i++)
 		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, jail_ioctls[i]));
+	rv |= filter_fcntl(ctx, SCMP_ACT_ALLOW, jail_fcntls,
+	    sizeof jail_fcntls / sizeof jail_fcntls[0]);
+	rv |= filter_fcntl(ctx, SCMP_ACT_ERRNO(EPERM), jail_fcntls_refused,
+	    sizeof jail_fcntls_refused / sizeof jail_fcntls_refused[0]);
 	/* Sockets for the guest: IPv4 only; others fail quietly. */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
@@ -102,7 +130,8 @@ jail_seccomp(int restricted, char *err, size_t errlen)
 	} else {
 		/*
 		 * libslirp rereads /etc/resolv.conf when it changes: stat
-		 * and open read-only (opening to write kills).
+		 * and open read-only (opening to write kills), in a root
+		 * that holds nothing else.
 		 */
 		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(newfstatat), 0);
@@ -134,16 +163,44 @@ jail_rlimits(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The empty root, in a mount namespace of its own. Root must have it;
+ * a user where user namespaces are refused goes on with seccomp alone.
+ * Returns 0, or -1 with a sentence in err.
+ */
+static int
+jail_root(int restricted, char *err, size_t errlen)
+{
+	int root = geteuid() == 0;
+
+	if (!root && privdrop_userns() == -1)
+		return 0;
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    privdrop_pivot(restricted ? NULL : JAIL_RESOLV_CONF) == -1) {
+		if (!root)
+			return 0;
+		snprintf(err, errlen, "cannot make an empty root: %s",
+		    strerror(errno));
+		return -1;
+	}
+	jail_empty = 1;
+	return 0;
+}
+
 int
 jail_enter(const struct proto_slirp_config *sc, char *err, size_t errlen)
 {
+	int restricted = (sc->flags & SLIRPF_RESTRICTED) != 0;
+
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
+	if (jail_root(restricted, err, errlen) == -1)
+		return -1;
 	/* Root: the owner's ids (or nobody), no groups, no way back. */
 	if ((geteuid() == 0 && privdrop(sc->uid, sc->gid, err, errlen) == -1) ||
 	    jail_rlimits(err, errlen) == -1)
 		return -1;
-	return jail_seccomp((sc->flags & SLIRPF_RESTRICTED) != 0, err, errlen);
+	return jail_seccomp(restricted, err, errlen);
 }

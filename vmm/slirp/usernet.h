@@ -48,10 +48,13 @@ int		 guard_pass(const struct guard *, const uint8_t *, size_t);
 
 /*
  * jail.c: the sandbox, entered once the rules are bound: no new
- * privileges, an unprivileged uid when root, rlimits and a seccomp
- * allowlist. Returns 0, or -1 with a sentence in err.
+ * privileges, an empty root in a mount namespace of its own, an
+ * unprivileged uid when root, rlimits and a seccomp allowlist. Returns 0,
+ * or -1 with a sentence in err.
  */
 int		 jail_enter(const struct proto_slirp_config *, char *err,
 		    size_t errlen);
+/* Whether jail_enter made the root the empty tmpfs. */
+int		 jail_rooted(void);
 
 #endif

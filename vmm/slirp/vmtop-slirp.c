@@ -128,9 +128,10 @@ main(int argc, char **argv)
 			helper_fail(err);
 	if (jail_enter(&sc, err, sizeof err) == -1)
 		helper_fail(err);
-	log_debug("ready: uid %u, %s, %u hostfwd rules", (unsigned)getuid(),
-	    (sc.flags & SLIRPF_RESTRICTED) ? "restricted" : "unrestricted",
-	    sc.nhostfwd);
+	log_debug("ready: uid %u, %s, %s, %u hostfwd rules",
+	    (unsigned)getuid(), (sc.flags & SLIRPF_RESTRICTED) ?
+	    "restricted" : "unrestricted", jail_rooted() ? "empty root" :
+	    "host root", sc.nhostfwd);
 	if (slirpmsg_send(SLIRP_SOCKET_FD, MSG_OK, helper_peerid, NULL, 0) ==
 	    -1)
 		fatal("answering the engine");
