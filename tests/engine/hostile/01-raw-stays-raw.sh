@@ -6,8 +6,12 @@
 runner_holds() {
 	rpid=$(vtj "status $1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
 	[ -n "$rpid" ] && [ "$rpid" -gt 0 ] || return 2
-	for l in /proc/"$rpid"/fd/*; do
-		[ "$(readlink "$l")" = "$2" ] && return 0
+	# the runner's fds are its child's, pid 1 of its pid namespace
+	kids=$(cat /proc/"$rpid"/task/"$rpid"/children 2>/dev/null)
+	for p in $rpid $kids; do
+		for l in /proc/"$p"/fd/*; do
+			[ "$(readlink "$l")" = "$2" ] && return 0
+		done
 	done
 	return 1
 }
