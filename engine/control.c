@@ -264,8 +264,11 @@ static void	control_list_more(struct client *);
 static void
 control_list_drained(struct msgconn *c, void *arg)
 {
+	struct client *cl = arg;
+
 	(void)c;
-	control_list_more(arg);
+	evtimer_del(cl->stall_timer);
+	control_list_more(cl);
 }
 
 /*
@@ -277,6 +280,7 @@ control_list_drained(struct msgconn *c, void *arg)
 static void
 control_list_more(struct client *cl)
 {
+	struct timeval stall = { CONTROL_STALL_SECONDS, 0 };
 	struct answer *a;
 	struct vm *vm;
 
@@ -295,6 +299,7 @@ control_list_more(struct client *cl)
 		msgconn_uncork(cl->conn);
 		if (msgconn_queued(cl->conn) > 0) {
 			msgconn_on_drain(cl->conn, control_list_drained);
+			evtimer_add(cl->stall_timer, &stall);
 			return;
 		}
 	}
@@ -909,6 +914,7 @@ control_client_free(struct client *cl)
 		event_free(cl->sub_timer);
 	if (cl->hello_timer != NULL)
 		event_free(cl->hello_timer);
+	event_free(cl->stall_timer);
 	free(cl);
 	listen_slot_freed();
 }
@@ -939,6 +945,19 @@ control_hello_late(int fd, short events, void *arg)
 	(void)events;
 	log_debug("%s: dropping %s: no hello in %u s", __func__,
 	    msgconn_name(cl->conn), engine->conf.limits.hello_timeout);
+	control_drop(cl);
+}
+
+/* A list reply has waited this long for the client to read a chunk. */
+static void
+control_stalled(int fd, short events, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)fd;
+	(void)events;
+	log_warnx("%s: dropping %s: it has not read its reply for %d s",
+	    __func__, msgconn_name(cl->conn), CONTROL_STALL_SECONDS);
 	control_drop(cl);
 }
 
@@ -981,6 +1000,7 @@ control_client_new(int s, const struct ucred *cred)
 	}
 	msgconn_set_max_queued(cl->conn, engine->conf.limits.queue_bytes);
 	cl->hello_timer = evtimer_new(engine->base, control_hello_late, cl);
+	cl->stall_timer = evtimer_new(engine->base, control_stalled, cl);
 	evtimer_add(cl->hello_timer, &tv);
 	TAILQ_INSERT_TAIL(&engine->clients, cl, entry);
 	log_debug("%s: %s connected", __func__, name);

@@ -173,6 +173,7 @@ struct client {
 	int		 listing;	/* a list reply is being written */
 	uint32_t	 list_next;	/* the id of the next VM it gets */
 	time_t		 list_started;
+	struct event	*stall_timer;	/* drops it if a chunk stays unread */
 	struct answers	 held;		/* answers due once the list ends */
 };
 TAILQ_HEAD(clientlist, client);

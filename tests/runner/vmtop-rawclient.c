@@ -21,6 +21,8 @@
  *   stopall N    N connections each send two `stop -a -w` back to back;
  *                prints each answer, then the VMs still running
  *   list         counts the VMs of one list reply: "listed N"
+ *   listnoread   asks for a list and never reads it; prints "dropped"
+ *                once the engine hangs up
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -297,6 +299,32 @@ rc_stopall(int n)
 	return 0;
 }
 
+static int
+rc_listnoread(void)
+{
+	struct proto_name name;
+	struct pollfd pfd;
+	char why[PROTO_TEXT_SIZE];
+	int s;
+
+	if ((s = rc_connect()) == -1 || rc_hello(s, why, sizeof why) == -1) {
+		fprintf(stderr, "%s: %s\n", sockpath, why);
+		return 2;
+	}
+	memset(&name, 0, sizeof name);
+	if (msg_send_sync(s, MSG_CMD_LIST, 0, -1, &name, sizeof name) == -1)
+		return 2;
+	pfd.fd = s;
+	pfd.events = POLLRDHUP;
+	do
+		if (poll(&pfd, 1, -1) == -1)
+			return 2;
+	while ((pfd.revents & (POLLRDHUP | POLLHUP)) == 0);
+	printf("dropped\n");
+	close(s);
+	return 0;
+}
+
 /* The malformed modes: one bad message, then dropped or answered. */
 static int
 rc_malformed(const char *mode)
@@ -385,6 +413,8 @@ main(int argc, char **argv)
 		return rc_waits(n, argv[4]);
 	if (strcmp(mode, "stopall") == 0)
 		return rc_stopall(n);
+	if (strcmp(mode, "listnoread") == 0)
+		return rc_listnoread();
 	if (strcmp(mode, "list") == 0) {
 		char why[PROTO_TEXT_SIZE];
 

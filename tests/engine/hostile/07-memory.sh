@@ -34,7 +34,7 @@ rss=$(engine_rss_kb)
 check "07: engine RSS with the subscribers: $rss KiB" test "$rss" -lt 65536
 root_answers "07 (subscribers)"
 check "07: subscribers that do not read are dropped" \
-    wait_for "a dropped subscriber" grep -q "has not read its updates" \
+    wait_for "a dropped subscriber" grep -q "has not read its" \
     "$T/engine.log"
 rss=$(engine_rss_kb)
 check "07: engine RSS after them: $rss KiB" test "$rss" -lt 65536
@@ -58,5 +58,9 @@ n=$(grep -c ' big[0-9]* *stopped ' "$T/big.out")
 check "07: a status of 20000 vms lists them all ($n)" test "$n" -eq 20000
 check_out "07: and the raw list has them all" "listed 20000" \
     timeout 300 "$RAW" "$T/big.sock" list
+check_out "07: a client that asks for them and does not read is dropped" \
+    dropped timeout 300 "$RAW" "$T/big.sock" listnoread
+check_out "07: saying so" "dropping client pid [0-9]* uid 0: it has not read its reply" \
+    cat "$T/big.log"
 kill $big; wait $big 2>/dev/null
 root_answers 07
