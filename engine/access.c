@@ -1,10 +1,14 @@
 /*
- * Who may touch what: clients are known by SO_PEERCRED; root may do
- * everything, others act only on VMs they own, and a root engine opens a
- * user's VM resources only if that user could open them too.
+ * Who may touch what: clients are known by SO_PEERCRED and their groups
+ * by SO_PEERGROUPS (else /proc/PID/status), never by /etc/group; root may
+ * do everything, others act only on VMs they own or whose group they are
+ * in, and a root engine opens a user's VM resources only if that user
+ * could open them too.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -31,6 +35,86 @@ uid_t
 access_owner(const struct vm *vm)
 {
 	return vm->conf->has_owner ? vm->conf->uid : geteuid();
+}
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS	59
+#endif
+
+/* The Groups: line of /proc/PID/status; the count, or -1. */
+static int
+access_proc_groups(pid_t pid, gid_t **out)
+{
+	char path[64], *line = NULL, *p, *end;
+	size_t cap = 0;
+	unsigned long g;
+	int n = -1, max = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) != -1) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		n = 0;
+		for (p = line + 7;; p = end) {
+			errno = 0;
+			g = strtoul(p, &end, 10);
+			if (end == p || errno != 0)
+				break;
+			if (n == max) {
+				max = max != 0 ? max * 2 : 16;
+				*out = xreallocarray(*out, max, sizeof **out);
+			}
+			(*out)[n++] = (gid_t)g;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+int
+access_peer_groups(int s, pid_t pid, gid_t **out)
+{
+	socklen_t len = 64 * sizeof **out;
+	int tries;
+
+	*out = NULL;
+	for (tries = 0; tries < 2; tries++) {
+		*out = xreallocarray(*out, 1, len);
+		if (getsockopt(s, SOL_SOCKET, SO_PEERGROUPS, *out, &len) == 0)
+			return len / sizeof **out;
+		if (errno != ERANGE)
+			break;
+	}
+	free(*out);
+	*out = NULL;
+	return access_proc_groups(pid, out);
+}
+
+/* Root and the engine's own user may act on any VM; others on theirs. */
+int
+access_may_act(const struct vm *vm, const struct client *cl)
+{
+	int i;
+
+	if (cl->uid == 0 || cl->uid == geteuid())
+		return 1;
+	if (!vm->conf->has_owner)
+		return 0;
+	if (vm->conf->uid == cl->uid)
+		return 1;
+	if (vm->conf->gid == (gid_t)-1)
+		return 0;
+	if (cl->gid == vm->conf->gid)
+		return 1;
+	for (i = 0; i < cl->ngroups; i++)
+		if (cl->groups[i] == vm->conf->gid)
+			return 1;
+	return 0;
 }
 
 int

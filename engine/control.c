@@ -183,7 +183,7 @@ control_stop_all_woken(struct vm *vm, const char *err, void *arg)
 static int
 control_may_act(struct client *cl, struct vm *vm)
 {
-	return vm_may_act(vm, cl->uid, cl->gid);
+	return access_may_act(vm, cl);
 }
 
 /*
@@ -915,6 +915,7 @@ control_client_free(struct client *cl)
 	if (cl->hello_timer != NULL)
 		event_free(cl->hello_timer);
 	event_free(cl->stall_timer);
+	free(cl->groups);
 	free(cl);
 	listen_slot_freed();
 }
@@ -988,6 +989,13 @@ control_client_new(int s, const struct ucred *cred)
 	cl->uid = cred->uid;
 	cl->gid = cred->gid;
 	cl->pid = cred->pid;
+	if ((cl->ngroups = access_peer_groups(s, cred->pid, &cl->groups)) ==
+	    -1) {
+		log_warnx("%s: the groups of client pid %d uid %u are "
+		    "unknown: it acts without them", __func__, (int)cred->pid,
+		    (unsigned)cred->uid);
+		cl->ngroups = 0;
+	}
 	TAILQ_INIT(&cl->stopalls);
 	TAILQ_INIT(&cl->held);
 	snprintf(name, sizeof name, "client pid %d uid %u", (int)cred->pid,
@@ -995,6 +1003,7 @@ control_client_new(int s, const struct ucred *cred)
 	cl->conn = msgconn_new(engine->base, s, control_dispatch,
 	    control_closed, cl, name);
 	if (cl->conn == NULL) {
+		free(cl->groups);
 		free(cl);
 		return -1;
 	}

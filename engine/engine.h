@@ -164,6 +164,8 @@ struct client {
 	struct msgconn	*conn;
 	uid_t		 uid;
 	gid_t		 gid;
+	gid_t		*groups;	/* supplementary, as the kernel says */
+	int		 ngroups;
 	pid_t		 pid;
 	int		 hello;
 	struct event	*hello_timer;	/* drops it if it never says hello */
@@ -268,8 +270,6 @@ void		 vm_runner_hungup(struct vm *);
 void		 vm_runner_exited(struct vm *, int status);
 void		 vm_fill_info(struct vm *, struct proto_vm_info *);
 void		 vm_apply_config(struct config *);
-/* Whether uid/gid may act on vm (start, stop, pause...). */
-int		 vm_may_act(struct vm *, uid_t, gid_t);
 
 /*
  * limits.c: whether uid may start conf as vm (NULL for a new ad hoc VM)
@@ -281,6 +281,13 @@ int		 limits_check_start(struct vm *, const struct conf_vm *, uid_t,
 /* access.c: who may touch what */
 void		 owner_name(uid_t, char *, size_t);
 uid_t		 access_owner(const struct vm *);
+/*
+ * The supplementary groups of the peer on socket s (pid, for /proc when
+ * the kernel cannot say), malloc'd in *groups; the count, or -1.
+ */
+int		 access_peer_groups(int s, pid_t pid, gid_t **groups);
+/* Whether cl may act on vm (start, stop, pause, capture, details). */
+int		 access_may_act(const struct vm *, const struct client *);
 /* Whether uid (primary group gid) is a member of group. */
 int		 access_in_group(uid_t, gid_t, gid_t group);
 /* Whether the owner uid/gid may read (and write) the file st describes. */

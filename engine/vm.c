@@ -198,20 +198,6 @@ vm_remove(struct vm *vm)
 	free(vm);
 }
 
-/* Root and the engine's own user may act on any VM; others on theirs. */
-int
-vm_may_act(struct vm *vm, uid_t uid, gid_t gid)
-{
-	if (uid == 0 || uid == geteuid())
-		return 1;
-	if (!vm->conf->has_owner)
-		return 0;
-	if (vm->conf->uid == uid)
-		return 1;
-	return vm->conf->gid != (gid_t)-1 &&
-	    access_in_group(uid, gid, vm->conf->gid);
-}
-
 static void
 vm_release(struct vm *vm)
 {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,20 +27,67 @@ paths_home(void)
 	return home != NULL ? home : "/";
 }
 
+/* The fallback for the socket's folder when there is no runtime dir. */
+static void
+paths_tmpdir(char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/vmtop-%u", (unsigned)geteuid());
+}
+
 char *
 paths_socket(void)
 {
 	const char *rt;
-	char *path;
+	char *path, dir[64];
 
 	if (geteuid() == 0)
 		return xstrdup("/run/vmtop/engine.sock");
 	if ((rt = paths_env("XDG_RUNTIME_DIR")) != NULL)
 		xasprintf(&path, "%s/vmtop/engine.sock", rt);
-	else
-		xasprintf(&path, "/tmp/vmtop-%u/engine.sock",
-		    (unsigned)geteuid());
+	else {
+		paths_tmpdir(dir, sizeof dir);
+		xasprintf(&path, "%s/engine.sock", dir);
+	}
 	return path;
+}
+
+int
+paths_socket_check(const char *socket, char *err, size_t errlen)
+{
+	struct stat st;
+	char dir[64];
+	size_t n;
+
+	paths_tmpdir(dir, sizeof dir);
+	n = strlen(dir);
+	if (strncmp(socket, dir, n) != 0 || socket[n] != '/')
+		return 0;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create the socket folder %s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		snprintf(err, errlen, "the socket folder %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "the socket folder %s is not a folder "
+		    "(a link or a file): refusing it", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "the socket folder %s belongs to uid %u, "
+		    "not to you: refusing it", dir, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & 07777) != 0700) {
+		snprintf(err, errlen, "the socket folder %s has mode %04o, not "
+		    "0700: refusing it", dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
 }
 
 char *

@@ -430,6 +430,8 @@ client_connect(const struct client_opts *o, struct client_conn **connp,
 
 	*connp = NULL;
 	path = o->socket != NULL ? xstrdup(o->socket) : paths_socket();
+	if (o->socket == NULL && paths_socket_check(path, err, errlen) == -1)
+		goto fail;
 	if ((fd = client_try_connect(path)) == -1) {
 		if (errno == ENAMETOOLONG) {
 			snprintf(err, errlen, "the socket path %s is too "
@@ -457,8 +459,21 @@ client_connect(const struct client_opts *o, struct client_conn **connp,
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->socket = path;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
-		c->engine_pid = cred.pid;
+	/* Only an engine of our own or root's is told anything. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1) {
+		snprintf(err, errlen, "cannot tell who runs the engine on %s: "
+		    "%s", path, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		snprintf(err, errlen, "the engine on %s runs as uid %u, not as "
+		    "you (uid %u) or root: refusing it", path,
+		    (unsigned)cred.uid, (unsigned)geteuid());
+		close(fd);
+		goto fail;
+	}
+	c->engine_pid = cred.pid;
 	if (client_hello(c, o->flags, err, errlen) == -1) {
 		client_close(c);
 		errno = EPROTO;

@@ -9,20 +9,11 @@ log_has_last() {
 	tail -n 1 "$LOGDIR02/$1.log" 2>/dev/null |
 	    grep -q "print line 0000081920 of 0000081920"
 }
-# wait_log_last VM: poll for that line (2 minutes).
-wait_log_last() {
-	i=0
-	while ! log_has_last "$1"; do
-		i=$((i + 1))
-		[ $i -ge 1200 ] && return 1
-		sleep 0.1
-	done
-}
 
 # 81920 lines, over 4 MiB.
 check "02: the second uid starts a vm that prints over 4 MiB" \
     hv "start chatty -k $T/kernel -a 'test=run print=5120'"
-check "02: its last line reaches NAME.log" wait_log_last chatty
+check "02: its last line reaches NAME.log" wait_for "the last line" log_has_last chatty
 total=$(cat "$LOGDIR02"/chatty.log* | wc -c)
 check "02: the logs hold at most 1 MiB x 3 ($total bytes)" \
     test "$total" -le $((3 * 1048576))

@@ -7,15 +7,6 @@
 LOGDIR09="$T/state/vmtop"
 # gone09 VM: the engine no longer knows the VM.
 gone09() { ! vt "status $1" >/dev/null 2>&1; }
-# wait09 WHAT COMMAND...: poll until the command succeeds (2 minutes).
-wait09() {
-	i=0
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -ge 1200 ] && return 1
-		sleep 0.1
-	done
-}
 
 check_fail "09: capture of root's vm is refused" \
     "vm roots: permission denied (not its owner)" hv capture roots
@@ -23,7 +14,7 @@ check_fail "09: capture of root's vm is refused" \
 # An ad hoc VM of root's that fails is dropped; its log stays.
 check "09: root starts an ad hoc vm that prints a secret, then crashes" \
     vt "start reused09 -k $T/kernel -a 'test=crash:1 say=root-secret-09'"
-check "09: it is dropped once it failed" wait09 gone09 reused09
+check "09: it is dropped once it failed" wait_for "09" gone09 reused09
 check_out "09: root's log holds the secret" root-secret-09 \
     cat "$LOGDIR09/reused09.log"
 check "09: the second uid starts a vm of that name" \
@@ -46,7 +37,7 @@ printf 'vm "given09" { kernel "%s"; cmdline "test=run say=root-secret-09b" }\n' 
 check "09: reload with a vm of root's" vt reload
 check "09: root runs it" vt start given09
 check "09: its console has the secret" \
-    wait09 sh -c '"$1" -S "$2" -c "capture given09" | grep -q root-secret-09b' \
+    wait_for "09" sh -c '"$1" -S "$2" -c "capture given09" | grep -q root-secret-09b' \
     sh "$VMTOP" "$SOCK"
 check "09: and stops it" vt stop -w given09
 check_fail "09: the second uid may not capture it" \
