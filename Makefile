@@ -84,9 +84,10 @@ RAW_CLIENT  = $(B)tests/runner/vmtop-rawclient
 DISK_TOOL   = $(B)tests/disk/vmtop-diskio
 FAKE_ENGINE = $(B)tests/runner/vmtop-fakeengine
 SANDBOX_PROBE = $(B)tests/runner/vmtop-sandbox-probe
+SLOW_FS     = $(B)tests/runner/vmtop-slowfs
 NET_TOOLS   = $(B)tests/net/vmtop-netpeer
 TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(FAKE_ENGINE) $(DISK_TOOL) \
-	      $(NET_TOOLS) $(SANDBOX_PROBE)
+	      $(NET_TOOLS) $(SANDBOX_PROBE) $(SLOW_FS)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
 BENCH_TOOLS = $(B)tests/bench/vmtop-bench
 

@@ -140,6 +140,7 @@ struct vm {
 	struct proto_stats stats;
 	uint64_t	 stats_ns;
 	struct event	*retry;		/* restart after a guest reboot */
+	struct opening	*opening;	/* its files being opened (resource.c) */
 };
 TAILQ_HEAD(vmlist, vm);
 
@@ -268,6 +269,8 @@ void		 vm_runner_error(struct vm *, const char *text);
 void		 vm_runner_replied(struct vm *, const char *error);
 void		 vm_runner_hungup(struct vm *);
 void		 vm_runner_exited(struct vm *, int status);
+/* A launch that went on in the background failed; err names the VM. */
+void		 vm_launch_failed(struct vm *, const char *err);
 void		 vm_fill_info(struct vm *, struct proto_vm_info *);
 void		 vm_apply_config(struct config *);
 
@@ -293,12 +296,34 @@ int		 access_in_group(uid_t, gid_t, gid_t group);
 /* Whether the owner uid/gid may read (and write) the file st describes. */
 int		 access_file_ok(const struct stat *, uid_t, gid_t, int write);
 
-/* resource.c: open everything a VM needs; -1 with a sentence in err. */
+/*
+ * resource.c: open everything a VM needs, through the opener, without
+ * blocking: done gets the files, or err (which names the VM); the
+ * resources are closed after it returns (it duplicates what it keeps).
+ */
+struct opening;
+typedef void	(*resources_cb)(struct vm *, struct resources *,
+		    const char *err);
 void		 resources_init(struct resources *);
-int		 resources_open(struct vm *, struct resources *, char *,
-		    size_t);
+/* Returns 0 (done is called later), or -1 with a sentence in err. */
+int		 resources_open(struct vm *, resources_cb, char *, size_t);
+/* Stop an opening: the child's exit comes to vm_runner_exited(). */
+void		 resources_cancel(struct vm *);
+/* The VM goes away: its opening is dropped, with no callback. */
+void		 resources_forget(struct vm *);
+/* 1 if pid was an opener (its status is taken), else 0. */
+int		 resources_reaped(pid_t, int status);
 void		 resources_close(struct resources *);
 struct vm	*resources_disk_holder(const char *path, struct vm *self);
+
+/*
+ * opener.c: the opener child, which opens a VM's files with its owner's
+ * rights and sends them on sock (MSG_OPEN_*); never returns.
+ */
+int		 opener_drops(const struct conf_vm *);
+void		 opener_run(int sock, uint32_t id, const struct conf_vm *,
+		    const struct config *, const char *kvm_path)
+		    __attribute__((noreturn));
 
 /*
  * netif.c: NICs: a tap (on its switch's bridge) or a socketpair served by
@@ -311,6 +336,11 @@ void		 netif_release(struct vm *);
 int		 netif_reaped(pid_t, int);
 
 /* runner.c: fork, exec and feed vmtop-vm; vm.c's ops */
+/*
+ * Fork a child of vm's with a socket to it: the pid (0 in the child),
+ * with *sock its end of the socketpair; or -1 with a sentence in err.
+ */
+pid_t		 runner_fork(struct vm *, int *sock, char *err, size_t errlen);
 int		 runner_launch(struct vm *, char *, size_t);
 int		 runner_send(struct vm *, uint32_t type);
 void		 runner_kill(struct vm *);

@@ -1,10 +1,16 @@
 /*
- * Resource opening, as vmd's config_setvm does it: the engine opens every
- * file a VM needs and hands the runner fds. The first resource that fails
- * stops the start with a sentence naming the VM, the path and the cause.
+ * Resource opening, as vmd's config_setvm does it, but never as root on a
+ * user's behalf and never in the event loop: an opener child (opener.c)
+ * opens each file with the VM's owner's rights and passes the fds back;
+ * here the engine takes them, locks the disks, adds what only it opens
+ * (NICs, the console pty, the log) and calls back. The first resource
+ * that fails, or one not opened within RESOURCE_OPEN_TIMEOUT seconds,
+ * fails the start with a sentence naming the VM and the resource.
  */
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +19,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "disk.h"
 #include "engine.h"
 #include "log.h"
+#include "msg.h"
 #include "xmalloc.h"
 
-#define DEFAULT_BIOS	"/usr/share/seabios/bios.bin"
+#define RESOURCE_OPEN_TIMEOUT	30	/* seconds for all of a VM's files */
+
+/* A VM's files being opened by its opener child. */
+struct opening {
+	TAILQ_ENTRY(opening) entry;
+	struct vm	*vm;		/* NULL once the start went on or failed */
+	pid_t		 pid;		/* the child; 0 once reaped */
+	int		 cancelled;	/* stopped: no files go on */
+	int		 exit_pending;	/* the VM's exit is yet to be told */
+	struct msgconn	*conn;
+	struct event	*timer;
+	struct resources res;
+	char		 what[VM_PATH_SIZE + 16];	/* being opened */
+	resources_cb	 done;
+};
+static TAILQ_HEAD(, opening) openings = TAILQ_HEAD_INITIALIZER(openings);
+
+static int	resource_try(struct msgconn *, struct msg *, void *);
+static int	resource_fd(struct msgconn *, struct msg *, void *);
+static int	resource_error(struct msgconn *, struct msg *, void *);
+static int	resource_end(struct msgconn *, struct msg *, void *);
+
+static const struct msg_handler resource_handlers[] = {
+	{ MSG_OPEN_TRY, "open try", sizeof(struct proto_open_item), 0,
+	    resource_try },
+	{ MSG_OPEN_FD, "open fd", sizeof(struct proto_open_item), 0,
+	    resource_fd },
+	{ MSG_OPEN_ERROR, "open error", sizeof(struct proto_error), 0,
+	    resource_error },
+	{ MSG_OPEN_END, "open end", 0, 0, resource_end },
+};
 
 void
 resources_init(struct resources *res)
@@ -68,51 +108,6 @@ resources_close(struct resources *res)
 		closefd(&res->nics[i]);
 }
 
-/* Whether the engine must check paths on behalf of a non-root owner. */
-static int
-resource_checks_owner(struct vm *vm)
-{
-	return geteuid() == 0 && vm->conf->has_owner && vm->conf->uid != 0;
-}
-
-/*
- * Open path for a VM's resource (what: "disk", "kernel"...). Returns the
- * fd, or -1 with a sentence in err.
- */
-static int
-resource_open(struct vm *vm, const char *what, const char *path, int flags,
-    char *err, size_t errlen)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		snprintf(err, errlen, "vm %s: %s %s: %s", vm->conf->name, what,
-		    path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "vm %s: %s %s: %s", vm->conf->name, what,
-		    path, S_ISDIR(st.st_mode) ? "is a directory" :
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (resource_checks_owner(vm) &&
-	    !access_file_ok(&st, vm->conf->uid, vm->conf->gid,
-	    (flags & O_ACCMODE) == O_RDWR)) {
-		char owner[32];
-
-		owner_name(vm->conf->uid, owner, sizeof owner);
-		snprintf(err, errlen, "vm %s: %s %s: permission denied for "
-		    "its owner %s", vm->conf->name, what, path, owner);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The running VM other than self whose disks include path, if any. */
 struct vm *
 resources_disk_holder(const char *path, struct vm *self)
@@ -139,108 +134,16 @@ resource_lock(struct vm *vm, int fd, const char *what, const char *path,
 	if (flock(fd, how | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK) {
-		snprintf(err, errlen, "vm %s: %s %s: locking: %s",
+		snprintf(err, errlen, "vm %s: %s %.300s: locking: %s",
 		    vm->conf->name, what, path, strerror(errno));
 		return -1;
 	}
 	if ((holder = resources_disk_holder(path, vm)) != NULL)
-		snprintf(err, errlen, "vm %s: %s %s is locked by vm %s",
+		snprintf(err, errlen, "vm %s: %s %.300s is locked by vm %s",
 		    vm->conf->name, what, path, holder->conf->name);
 	else
-		snprintf(err, errlen, "vm %s: %s %s is locked by another vm "
+		snprintf(err, errlen, "vm %s: %s %.300s is locked by another vm "
 		    "or program", vm->conf->name, what, path);
-	return -1;
-}
-
-/* A base path as stored in an image is relative to that image's folder. */
-static char *
-resource_base_resolve(const char *image, const char *base)
-{
-	char *copy, *dir, *path;
-
-	if (base[0] == '/')
-		return xstrdup(base);
-	copy = xstrdup(image);
-	dir = dirname(copy);
-	xasprintf(&path, "%s/%s", dir, base);
-	free(copy);
-	return path;
-}
-
-/* Open disk i, lock it, and walk its base chain read-only. */
-static int
-resource_open_disk(struct vm *vm, struct resources *res, int i, char *err,
-    size_t errlen)
-{
-	struct conf_disk *d = &vm->conf->disks[i];
-	char base[VM_PATH_SIZE], why[256], *path, *next;
-	struct stat st;
-	dev_t devs[VM_MAX_BASE_IMAGES + 1];
-	ino_t inos[VM_MAX_BASE_IMAGES + 1];
-	int fd, depth, k;
-	enum disk_format fmt, basefmt;
-
-	fd = resource_open(vm, "disk", d->path, O_RDWR, err, errlen);
-	if (fd == -1)
-		return -1;
-	res->disks[i] = fd;
-	if (resource_lock(vm, fd, "disk", d->path, LOCK_EX, err, errlen) == -1)
-		return -1;
-	/* Never from the contents: a guest writes its raw disk's header. */
-	fmt = d->format != DISK_FORMAT_AUTO ? d->format :
-	    disk_format_of_name(d->path);
-	res->formats[i] = fmt;
-	if (fstat(fd, &st) == -1)
-		return -1;
-	devs[0] = st.st_dev;
-	inos[0] = st.st_ino;
-	path = xstrdup(d->path);
-	for (depth = 0;; depth++) {
-		if (disk_base(fd, fmt, base, sizeof base, &basefmt, why,
-		    sizeof why) == -1) {
-			snprintf(err, errlen, "vm %s: disk %s: %s",
-			    vm->conf->name, path, why);
-			goto fail;
-		}
-		if (base[0] == '\0')
-			break;
-		next = resource_base_resolve(path, base);
-		if (depth == VM_MAX_BASE_IMAGES) {
-			snprintf(err, errlen, "vm %s: disk %s: base chain is "
-			    "deeper than %d images", vm->conf->name, d->path,
-			    VM_MAX_BASE_IMAGES);
-			free(next);
-			goto fail;
-		}
-		free(path);
-		path = next;
-		fd = resource_open(vm, "base image", path, O_RDONLY, err,
-		    errlen);
-		if (fd == -1)
-			goto fail;
-		res->bases[i][depth] = fd;
-		res->nbases[i] = depth + 1;
-		if (fstat(fd, &st) == -1)
-			goto fail;
-		for (k = 0; k <= depth; k++) {
-			if (devs[k] == st.st_dev && inos[k] == st.st_ino) {
-				snprintf(err, errlen, "vm %s: disk %s: base "
-				    "chain loops back to %s", vm->conf->name,
-				    d->path, path);
-				goto fail;
-			}
-		}
-		devs[depth + 1] = st.st_dev;
-		inos[depth + 1] = st.st_ino;
-		if (resource_lock(vm, fd, "base image", path, LOCK_SH, err,
-		    errlen) == -1)
-			goto fail;
-		fmt = disk_base_format(basefmt);
-	}
-	free(path);
-	return 0;
-fail:
-	free(path);
 	return -1;
 }
 
@@ -272,65 +175,364 @@ resource_open_pty(struct vm *vm, char *err, size_t errlen)
 	return fcntl(vm->pty, F_DUPFD_CLOEXEC, 3);
 }
 
-static int
-resource_open_kvm(struct vm *vm, char *err, size_t errlen)
-{
-	const char *path = engine->kvm_path;
-	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) != -1)
-		return fd;
-	if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
-		snprintf(err, errlen, "vm %s: hardware virtualization "
-		    "unavailable (%s: %s)", vm->conf->name, path,
-		    strerror(errno));
-	else if (errno == EACCES || errno == EPERM)
-		snprintf(err, errlen, "vm %s: %s: permission denied (is the "
-		    "user in the kvm group?)", vm->conf->name, path);
-	else
-		snprintf(err, errlen, "vm %s: %s: %s", vm->conf->name, path,
-		    strerror(errno));
-	return -1;
+/* What an item is, for messages: "disk /vm/a.img". */
+static void
+resource_item_name(const struct proto_open_item *it, char *buf, size_t len)
+{
+	static const char *const kinds[RUNFD_KIND_COUNT] = {
+		[RUNFD_KVM] = "", [RUNFD_KERNEL] = "kernel ",
+		[RUNFD_INITRD] = "initrd ", [RUNFD_BIOS] = "BIOS image ",
+		[RUNFD_CDROM] = "cdrom ", [RUNFD_DISK] = "disk ",
+		[RUNFD_DISK_BASE] = "base image ",
+	};
+	const char *k = it->kind < RUNFD_KIND_COUNT &&
+	    kinds[it->kind] != NULL ? kinds[it->kind] : "file ";
+
+	snprintf(buf, len, "%s%.*s", k, (int)strnlen(it->path,
+	    sizeof it->path), it->path);
+}
+
+/*
+ * The opening is over, with err (NULL: every file is open): the callback
+ * gets the VM; the child, if still there, is reaped later.
+ */
+static void
+resource_finish(struct opening *op, const char *err)
+{
+	struct vm *vm = op->vm;
+
+	if (op->timer != NULL)
+		event_free(op->timer);
+	op->timer = NULL;
+	if (op->conn != NULL)
+		msgconn_free(op->conn);
+	op->conn = NULL;
+	op->vm = NULL;
+	vm->opening = NULL;
+	op->done(vm, &op->res, err);
+	resources_close(&op->res);
+	if (op->pid == 0) {
+		TAILQ_REMOVE(&openings, op, entry);
+		free(op);
+	}
+}
+
+static int
+resource_try(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct opening *op = arg;
+
+	(void)c;
+	resource_item_name(m->data, op->what, sizeof op->what);
+	return 0;
+}
+
+/* The slot an item's fd goes to, or NULL if the item makes no sense. */
+static int *
+resource_slot(struct opening *op, const struct proto_open_item *it)
+{
+	struct resources *res = &op->res;
+	int *const single[RUNFD_KIND_COUNT] = {
+		[RUNFD_KVM] = &res->kvm, [RUNFD_KERNEL] = &res->kernel,
+		[RUNFD_INITRD] = &res->initrd, [RUNFD_BIOS] = &res->bios,
+		[RUNFD_CDROM] = &res->cdrom,
+	};
+	int *slot = NULL;
+
+	switch (it->kind) {
+	case RUNFD_KVM:
+	case RUNFD_KERNEL:
+	case RUNFD_INITRD:
+	case RUNFD_BIOS:
+	case RUNFD_CDROM:
+		slot = single[it->kind];
+		break;
+	case RUNFD_DISK:
+		if (it->index < (uint32_t)op->vm->conf->ndisks && it->depth == 0)
+			slot = &res->disks[it->index];
+		break;
+	case RUNFD_DISK_BASE:
+		if (it->index < (uint32_t)op->vm->conf->ndisks &&
+		    res->disks[it->index] != -1 &&
+		    it->depth == (uint32_t)res->nbases[it->index] + 1 &&
+		    it->depth <= VM_MAX_BASE_IMAGES)
+			slot = &res->bases[it->index][it->depth - 1];
+		break;
+	}
+	if (slot != NULL && *slot != -1)
+		return NULL;
+	if ((it->kind == RUNFD_DISK || it->kind == RUNFD_DISK_BASE) &&
+	    it->format != DISK_FORMAT_RAW && it->format != DISK_FORMAT_QCOW2)
+		return NULL;
+	return slot;
+}
+
+static int
+resource_fd(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct opening *op = arg;
+	struct proto_open_item *it = m->data;
+	struct vm *vm = op->vm;
+	char err[PROTO_TEXT_SIZE];
+	int *slot;
+
+	(void)c;
+	it->path[sizeof it->path - 1] = '\0';
+	if (m->fd == -1 || (slot = resource_slot(op, it)) == NULL) {
+		log_warnx("vm %s: the opener sent a file it was not asked for",
+		    vm->conf->name);
+		return -1;
+	}
+	*slot = m->fd;
+	m->fd = -1;
+	if (it->kind == RUNFD_DISK)
+		op->res.formats[it->index] = it->format;
+	if (it->kind == RUNFD_DISK_BASE)
+		op->res.nbases[it->index] = it->depth;
+	if ((it->kind == RUNFD_DISK || it->kind == RUNFD_DISK_BASE) &&
+	    resource_lock(vm, *slot, it->kind == RUNFD_DISK ? "disk" :
+	    "base image", it->path, it->kind == RUNFD_DISK ? LOCK_EX : LOCK_SH,
+	    err, sizeof err) == -1)
+		resource_finish(op, err);
+	return 0;
+}
+
+static int
+resource_error(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct opening *op = arg;
+	struct proto_error *e = m->data;
+	char text[PROTO_TEXT_SIZE];
+
+	(void)c;
+	snprintf(text, sizeof text, "%.*s", (int)strnlen(e->text,
+	    sizeof e->text), e->text);
+	if (strncmp(text, "vm ", 3) != 0)
+		snprintf(text, sizeof text, "vm %s: opening its files failed",
+		    op->vm->conf->name);
+	resource_finish(op, text);
+	return 0;
+}
+
+/* Every file the opener opens is here: add the engine's own. */
+static int
+resource_end(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct opening *op = arg;
+	struct vm *vm = op->vm;
+	struct conf_vm *cv = vm->conf;
+	struct resources *res = &op->res;
+	char err[PROTO_TEXT_SIZE];
+	int i;
+
+	(void)c;
+	(void)m;
+	for (i = 0; i < cv->ndisks; i++)
+		if (res->disks[i] == -1)
+			break;
+	if (res->kvm == -1 || (res->kernel == -1 && res->bios == -1) ||
+	    i < cv->ndisks || (cv->initrd != NULL && res->initrd == -1) ||
+	    (cv->cdrom != NULL && res->cdrom == -1)) {
+		log_warnx("vm %s: the opener ended with files missing",
+		    cv->name);
+		return -1;
+	}
+	for (i = 0; i < cv->nnics; i++)
+		if (netif_open(vm, res, i, err, sizeof err) == -1) {
+			resource_finish(op, err);
+			return 0;
+		}
+	if ((res->pty = resource_open_pty(vm, err, sizeof err)) == -1) {
+		resource_finish(op, err);
+		return 0;
+	}
+	if (capture_open_log(&vm->capture, engine->logdir, cv->name,
+	    access_owner(vm), engine->conf.console_log_size,
+	    engine->conf.console_log_keep) == -1)
+		log_warn("vm %s: console log in %s", cv->name, engine->logdir);
+	resource_finish(op, NULL);
+	return 0;
+}
+
+static int
+resource_dispatch(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct opening *op = arg;
+
+	if (op->vm == NULL)
+		return -1;
+	if (m->hdr.peerid != op->vm->id) {
+		log_warnx("vm %s: the opener sent peer id %u",
+		    op->vm->conf->name, m->hdr.peerid);
+		return -1;
+	}
+	return msg_dispatch(resource_handlers, sizeof resource_handlers /
+	    sizeof resource_handlers[0], c, m, arg);
+}
+
+static void
+resource_closed(struct msgconn *c, void *arg)
+{
+	struct opening *op = arg;
+	char err[PROTO_TEXT_SIZE];
+
+	(void)c;
+	op->conn = NULL;	/* msg.c frees it */
+	if (op->vm == NULL || op->cancelled)
+		return;
+	snprintf(err, sizeof err, "vm %s: %.400s: the opener ended before it "
+	    "was opened", op->vm->conf->name, op->what);
+	resource_finish(op, err);
+}
+
+static void
+resource_timeout(int fd, short events, void *arg)
+{
+	struct opening *op = arg;
+	char err[PROTO_TEXT_SIZE];
+
+	(void)fd;
+	(void)events;
+	if (op->pid > 0)
+		kill(op->pid, SIGKILL);
+	snprintf(err, sizeof err, "vm %s: %.400s: not opened within %d s",
+	    op->vm->conf->name, op->what, RESOURCE_OPEN_TIMEOUT);
+	resource_finish(op, err);
 }
 
 int
-resources_open(struct vm *vm, struct resources *res, char *err,
-    size_t errlen)
+resources_open(struct vm *vm, resources_cb done, char *err, size_t errlen)
 {
-	struct conf_vm *c = vm->conf;
-	int i;
+	struct timeval tv = { RESOURCE_OPEN_TIMEOUT, 0 };
+	struct opening *op;
+	char name[VM_NAME_SIZE + 16];
+	int sock;
+	pid_t pid;
 
-	if ((res->kvm = resource_open_kvm(vm, err, errlen)) == -1)
+	if ((pid = runner_fork(vm, &sock, err, errlen)) == -1)
 		return -1;
-	if (c->kernel != NULL) {
-		res->kernel = resource_open(vm, "kernel", c->kernel, O_RDONLY,
-		    err, errlen);
-		if (res->kernel == -1)
-			return -1;
-	} else {
-		res->bios = resource_open(vm, "BIOS image",
-		    c->boot != NULL ? c->boot : DEFAULT_BIOS, O_RDONLY, err,
-		    errlen);
-		if (res->bios == -1)
-			return -1;
+	if (pid == 0)
+		opener_run(sock, vm->id, vm->conf, &engine->conf,
+		    engine->kvm_path);
+	op = xcalloc(1, sizeof *op);
+	op->vm = vm;
+	op->pid = pid;
+	op->done = done;
+	resources_init(&op->res);
+	snprintf(op->what, sizeof op->what, "its files");
+	snprintf(name, sizeof name, "opener %s", vm->conf->name);
+	TAILQ_INSERT_TAIL(&openings, op, entry);
+	vm->opening = op;
+	op->conn = msgconn_new(engine->base, sock, resource_dispatch,
+	    resource_closed, op, name);
+	op->timer = evtimer_new(engine->base, resource_timeout, op);
+	if (op->conn == NULL || op->timer == NULL) {
+		kill(pid, SIGKILL);
+		op->vm = NULL;
+		vm->opening = NULL;
+		if (op->timer != NULL)
+			event_free(op->timer);
+		if (op->conn != NULL)
+			msgconn_free(op->conn);
+		op->timer = NULL;
+		op->conn = NULL;
+		snprintf(err, errlen, "vm %s: opening its files: %s",
+		    vm->conf->name, strerror(errno));
+		return -1;
 	}
-	if (c->initrd != NULL && (res->initrd = resource_open(vm, "initrd",
-	    c->initrd, O_RDONLY, err, errlen)) == -1)
-		return -1;
-	if (c->cdrom != NULL && (res->cdrom = resource_open(vm, "cdrom",
-	    c->cdrom, O_RDONLY, err, errlen)) == -1)
-		return -1;
-	for (i = 0; i < c->ndisks; i++)
-		if (resource_open_disk(vm, res, i, err, errlen) == -1)
-			return -1;
-	for (i = 0; i < c->nnics; i++)
-		if (netif_open(vm, res, i, err, errlen) == -1)
-			return -1;
-	if ((res->pty = resource_open_pty(vm, err, errlen)) == -1)
-		return -1;
-	if (capture_open_log(&vm->capture, engine->logdir, c->name,
-	    access_owner(vm), engine->conf.console_log_size,
-	    engine->conf.console_log_keep) == -1)
-		log_warn("vm %s: console log in %s", c->name, engine->logdir);
+	evtimer_add(op->timer, &tv);
 	return 0;
+}
+
+/*
+ * Tell vm.c that a cancelled opening ended, as a killed runner's exit,
+ * without waiting for the child: one stuck in a FUSE request cannot die
+ * until the file system answers.
+ */
+static void
+resource_exit_cb(int fd, short events, void *arg)
+{
+	struct opening *op = arg;
+	struct vm *vm = op->vm;
+
+	(void)fd;
+	(void)events;
+	op->exit_pending = 0;
+	op->vm = NULL;
+	if (op->pid == 0) {
+		TAILQ_REMOVE(&openings, op, entry);
+		free(op);
+	}
+	if (vm != NULL) {
+		vm->opening = NULL;
+		vm_runner_exited(vm, W_EXITCODE(0, SIGKILL));
+	}
+}
+
+/* Give up an opening: its child is killed, nothing is handed on. */
+static void
+resource_abandon(struct opening *op)
+{
+	if (op->pid > 0)
+		kill(op->pid, SIGKILL);
+	if (op->timer != NULL)
+		event_free(op->timer);
+	if (op->conn != NULL)
+		msgconn_free(op->conn);
+	op->timer = NULL;
+	op->conn = NULL;
+	op->cancelled = 1;
+	resources_close(&op->res);
+}
+
+void
+resources_cancel(struct vm *vm)
+{
+	struct opening *op = vm->opening;
+	struct timeval tv = { 0, 0 };
+
+	if (op == NULL || op->cancelled)
+		return;
+	resource_abandon(op);
+	op->exit_pending = 1;
+	event_base_once(engine->base, -1, EV_TIMEOUT, resource_exit_cb, op,
+	    &tv);
+}
+
+void
+resources_forget(struct vm *vm)
+{
+	struct opening *op = vm->opening;
+
+	if (op == NULL)
+		return;
+	vm->opening = NULL;
+	if (!op->cancelled)
+		resource_abandon(op);
+	op->vm = NULL;
+	if (op->pid == 0 && !op->exit_pending) {
+		TAILQ_REMOVE(&openings, op, entry);
+		free(op);
+	}
+}
+
+int
+resources_reaped(pid_t pid, int status)
+{
+	struct opening *op;
+
+	TAILQ_FOREACH(op, &openings, entry)
+		if (op->pid == pid)
+			break;
+	if (op == NULL)
+		return 0;
+	log_debug("opener %d ended (status 0x%x)", (int)pid, status);
+	op->pid = 0;
+	/* Its socket's end, or resource_exit_cb, is still to come. */
+	if (op->vm != NULL || op->exit_pending)
+		return 1;
+	TAILQ_REMOVE(&openings, op, entry);
+	free(op);
+	return 1;
 }

@@ -148,11 +148,14 @@ runner_send(struct vm *vm, uint32_t type)
 	return msgconn_send(vm->runner, type, vm->id, -1, NULL, 0);
 }
 
-/* End the runner at once; its exit is reaped as any other. */
+/* End the runner (or the opener) at once; its exit is reaped as any other. */
 void
 runner_kill(struct vm *vm)
 {
-	if (vm->pid > 0)
+	if (vm->opening != NULL) {
+		resources_cancel(vm);
+		uids_free(vm);
+	} else if (vm->pid > 0)
 		kill(vm->pid, SIGKILL);
 }
 
@@ -234,10 +237,33 @@ runner_handoff(struct vm *vm, struct resources *res)
 	return rv;
 }
 
+pid_t
+runner_fork(struct vm *vm, int *sock, char *err, size_t errlen)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "vm %s: socketpair: %s", vm->conf->name,
+		    strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "vm %s: fork: %s", vm->conf->name,
+		    strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[pid == 0 ? 0 : 1]);
+	*sock = sv[pid == 0 ? 1 : 0];
+	return pid;
+}
+
 static int
 runner_spawn(struct vm *vm, struct resources *res, char *err, size_t errlen)
 {
-	int sv[2];
+	int sock;
 	pid_t pid;
 	char name[VM_NAME_SIZE + 16];
 
@@ -246,22 +272,12 @@ runner_spawn(struct vm *vm, struct resources *res, char *err, size_t errlen)
 		    engine->runner_path, strerror(errno));
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(err, errlen, "vm %s: socketpair: %s", vm->conf->name,
-		    strerror(errno));
-		return -1;
-	}
 	snprintf(name, sizeof name, "vmtop-vm %s", vm->conf->name);
-	switch (pid = fork()) {
-	case -1:
-		snprintf(err, errlen, "vm %s: fork: %s", vm->conf->name,
-		    strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+	if ((pid = runner_fork(vm, &sock, err, errlen)) == -1)
 		return -1;
-	case 0:
+	if (pid == 0) {
 		/* Only the engine socket survives exec: all else is CLOEXEC. */
-		if (dup2(sv[1], RUNNER_SOCKET_FD) == -1)
+		if (dup2(sock, RUNNER_SOCKET_FD) == -1)
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
@@ -269,9 +285,8 @@ runner_spawn(struct vm *vm, struct resources *res, char *err, size_t errlen)
 		    (char *)NULL);
 		_exit(127);
 	}
-	close(sv[1]);
 	vm->pid = pid;
-	vm->runner = msgconn_new(engine->base, sv[0], runner_dispatch,
+	vm->runner = msgconn_new(engine->base, sock, runner_dispatch,
 	    runner_closed, vm, name);
 	if (vm->runner == NULL || runner_handoff(vm, res) == -1) {
 		snprintf(err, errlen, "vm %s: handing resources to the runner: "
@@ -283,23 +298,32 @@ runner_spawn(struct vm *vm, struct resources *res, char *err, size_t errlen)
 	return 0;
 }
 
-/* Open vm's resources and start its runner with them: 0, or -1 and err. */
+/* The VM's files are open (or err says why not): start its runner. */
+static void
+runner_opened(struct vm *vm, struct resources *res, const char *err)
+{
+	char why[PROTO_TEXT_SIZE];
+
+	if (err == NULL && runner_spawn(vm, res, why, sizeof why) == 0)
+		return;
+	uids_free(vm);
+	vm_launch_failed(vm, err != NULL ? err : why);
+}
+
+/*
+ * Open vm's resources and start its runner with them once they are
+ * open: 0 (a failure later comes to vm_launch_failed()), or -1 and err.
+ */
 int
 runner_launch(struct vm *vm, char *err, size_t errlen)
 {
-	struct resources res;
-	int rv;
-
 	if (uids_alloc(vm, err, errlen) == -1)
 		return -1;
-	resources_init(&res);
-	rv = resources_open(vm, &res, err, errlen);
-	if (rv == 0)
-		rv = runner_spawn(vm, &res, err, errlen);
-	resources_close(&res);
-	if (rv == -1)
+	if (resources_open(vm, runner_opened, err, errlen) == -1) {
 		uids_free(vm);
-	return rv;
+		return -1;
+	}
+	return 0;
 }
 
 /* Reap every runner (and slirp helper) that has ended. */
@@ -320,7 +344,7 @@ runner_reap(void)
 			vm->pid = 0;
 			uids_free(vm);
 			vm_runner_exited(vm, status);
-		} else
+		} else if (!resources_reaped(pid, status))
 			netif_reaped(pid, status);
 	}
 }

@@ -184,6 +184,7 @@ vm_remove(struct vm *vm)
 {
 	vm_wake(vm, -1, "the vm was removed");
 	stagger_cancel(vm);
+	resources_forget(vm);
 	TAILQ_REMOVE(&engine->vms, vm, entry);
 	if (vm->runner != NULL)
 		msgconn_free(vm->runner);
@@ -527,6 +528,15 @@ vm_runner_exited(struct vm *vm, int status)
 	vm_release(vm);
 	vm_fail(vm, "%s", reason);
 	vm_wake(vm, -1, reason);
+	vm_settle(vm);
+}
+
+void
+vm_launch_failed(struct vm *vm, const char *err)
+{
+	vm_release(vm);
+	vm_fail(vm, "%s", err);
+	vm_wake(vm, -1, vm->reason);
 	vm_settle(vm);
 }
 

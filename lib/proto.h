@@ -91,6 +91,15 @@ enum msg_type {
 				   answered with MSG_OK once the rules are
 				   bound and the helper is sandboxed, or with
 				   MSG_ERROR naming what failed */
+
+	/*
+	 * 400-499: opener child -> engine (engine/opener.c, resource.c):
+	 * a VM's files opened with its owner's rights; peer id = VM id
+	 */
+	MSG_OPEN_TRY = 400,	/* struct proto_open_item: opening it now */
+	MSG_OPEN_FD,		/* struct proto_open_item + its fd */
+	MSG_OPEN_ERROR,		/* struct proto_error: the start fails */
+	MSG_OPEN_END,		/* empty: every file is open */
 };
 
 struct proto_hello {
@@ -250,6 +259,15 @@ enum run_fd_kind {
 	RUNFD_NIC,		/* index = nic */
 	RUNFD_PTY,		/* the console pty master */
 	RUNFD_KIND_COUNT
+};
+
+/* One of a VM's files as the opener opened it. */
+struct proto_open_item {
+	uint32_t	kind;		/* enum run_fd_kind */
+	uint32_t	index;		/* disk */
+	uint32_t	depth;		/* 0: the disk, 1..: its bases */
+	uint32_t	format;		/* enum disk_format, of disks and bases */
+	char		path[VM_PATH_SIZE];
 };
 
 struct proto_run_fd {
