@@ -16,6 +16,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 touch "$T/kernel"
+# a KVM device of our own (the null device), whose mode a case may change
+mknod "$T/kvm" c 1 3
+chmod 666 "$T/kvm"
+export VMTOP_KVM="$T/kvm"
 chmod 755 "$T"
 cat >"$CONF" <<CONF
 k = "$T/kernel"
@@ -53,6 +57,17 @@ wait_for() {
 			echo "# gave up waiting: $what"
 			return 1
 		fi
+		sleep 0.1
+	done
+}
+# said VM TEXT: the VM's console capture shows TEXT, waited for (a
+# runner tells its console just after it is ready).
+said() {
+	j=0
+	until "$VMTOP" -S "$SOCK" -c "capture $1" 2>/dev/null |
+	    grep -q -- "$2"; do
+		j=$((j + 1))
+		[ $j -ge 1800 ] && { echo "# vm $1 never said $2"; return 1; }
 		sleep 0.1
 	done
 }

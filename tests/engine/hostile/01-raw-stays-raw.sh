@@ -2,7 +2,7 @@
 # base: the engine never reads the header to guess the format, so the
 # runner gets the raw disk alone, never /etc/shadow.
 
-# runner_fds_name VM PATH: whether the VM's runner holds an fd on PATH.
+# runner_holds VM PATH: whether the VM's runner holds an fd on PATH.
 runner_holds() {
 	rpid=$(vtj "status $1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
 	[ -n "$rpid" ] && [ "$rpid" -gt 0 ] || return 2
@@ -28,8 +28,8 @@ fi
 
 check "01: the second uid starts a vm on that raw disk" \
     hv start raw1 -k "$T/kernel" -d "$T/guest.img" -a test=run
-check_out "01: its runner was told the disk is raw, without a base" \
-    "raw1: disk 0: raw with 0 base images" hv capture raw1
+check "01: its runner was told the disk is raw, without a base" \
+    said raw1 "raw1: disk 0: raw with 0 base images"
 runner_holds raw1 /etc/shadow; rc=$?
 [ $rc -eq 1 ] && ok "01: its runner holds no fd on /etc/shadow" ||
     not_ok "01: its runner holds no fd on /etc/shadow (rc $rc)"
@@ -40,8 +40,8 @@ check "01: stop it" hv stop -w raw1
 # Root's own ad hoc VM: no probing either.
 check "01: root starts a vm on such a raw disk" \
     vt start raw2 -k "$T/kernel" -d "$T/guest2.img" -a test=run
-check_out "01: root's runner too was told raw, without a base" \
-    "raw2: disk 0: raw with 0 base images" vt capture raw2
+check "01: root's runner too was told raw, without a base" \
+    said raw2 "raw2: disk 0: raw with 0 base images"
 check "01: stop root's" vt stop -w raw2
 
 # An image vmtop created as .qcow2 is qcow2 by its name; its recorded
@@ -50,7 +50,7 @@ check "01: stop root's" vt stop -w raw2
 "$VMTOP" -c "create $T/top.qcow2 -b base.img" >/dev/null 2>&1
 check "01: a .qcow2 image over a raw base starts" \
     vt start q1 -k "$T/kernel" -d "$T/top.qcow2" -a test=run
-check_out "01: it is qcow2 with its one base" \
-    "q1: disk 0: qcow2 with 1 base images" vt capture q1
+check "01: it is qcow2 with its one base" \
+    said q1 "q1: disk 0: qcow2 with 1 base images"
 check "01: stop it" vt stop -w q1
 root_answers 01

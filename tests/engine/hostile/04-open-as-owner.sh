@@ -29,7 +29,7 @@ esac
 
 check "04: a kernel the second uid may read works" \
     hv start p6 -k "$T/kernel" -a test=run
-check_out "04: and its runner runs" "p6: booted" hv capture p6
+check "04: and its runner runs" said p6 "p6: booted"
 check "04: stop it" hv stop -w p6
 check "04: root's own vm opens root's private files" \
     vt start p7 -k "$T/private/kernel" -d "$T/private/disk.img" -a test=run

@@ -14,6 +14,7 @@ check_fail "05: and as the second uid's disk" \
 root_answers "05 (fifo)"
 
 mkdir -p "$T/slow"
+: >"$T/slowfs.out"
 "$SLOWFS" "$T/slow" >"$T/slowfs.out" 2>&1 &
 slowfs=$!
 i=0
