@@ -158,6 +158,19 @@ if [ "$VMM" = vmtop ]; then
 		printf '%s\n' "$out" | sed 's/^/#   /'
 	fi
 fi
+# rawhdr (vmtop only): a raw disk with, at 4 MiB, a qcow2 header naming
+# /etc/shadow as its base; the guest copies it to the disk's start and
+# reboots (tests/guest/tests/rawhdr), and must still get its raw disk.
+if [ "$VMM" = vmtop ] && truncate -s 16M "$T/rawhdr.img" &&
+    "$VMTOP" -c "create $T/shadow.qcow2 -b /etc/shadow" >/dev/null 2>&1 &&
+    head -c 65536 "$T/shadow.qcow2" >"$T/shadow.hdr" &&
+    dd if="$T/shadow.hdr" of="$T/rawhdr.img" bs=64k seek=64 conv=notrunc \
+    2>/dev/null; then
+	hdr_sum=$(md5sum <"$T/shadow.hdr")
+	hdr_sum=${hdr_sum%% *}
+	guests="$guests rawhdr"
+	vm_add rawhdr 1 "$CMDLINE vmtop.test=rawhdr,poweroff" "$T/rawhdr.img"
+fi
 qbase_sum=$(head -c 1048576 "$T/qbase.raw" 2>/dev/null | md5sum)
 qbase_sum=${qbase_sum%% *}
 qguest_sum=$(yes vmtop-qcow-guest | head -c "$QLEN" | md5sum)
@@ -311,6 +324,15 @@ expect virtq "after a reset the device serves a valid request" '^vmtop-guest: vi
 echo "# $(vm_console virtq | grep '^vmtop-guest: virtq done')"
 expect virtq "the rng works after the driver came back" '^vmtop-guest: rng ok '
 case_ virtq "the runner survived and the guest powered off" stopped_clean virtq
+
+# rawhdr: the header the guest wrote is never read to guess the format
+if case " $guests " in *" rawhdr "*) true ;; *) false ;; esac; then
+	expect rawhdr "the guest wrote a qcow2 header naming /etc/shadow" \
+	    '^vmtop-guest: rawhdr wrote a qcow2 header$'
+	expect rawhdr "after its reboot it reads its own header: still raw" \
+	    "^vmtop-guest: rawhdr rebooted $hdr_sum\$" "$BOOT_TIMEOUT"
+	case_ rawhdr "powers off" stopped_clean rawhdr
+fi
 
 # net: ping from the guest to the host over the tap (set up at start)
 if case " $guests " in *" net "*) true ;; *) false ;; esac; then
