@@ -3,13 +3,13 @@
  * first replays the end of the output the engine captured, so nothing
  * printed while nobody watched is lost, then goes live. A status line at
  * the bottom (a scroll region above it) names the VM and the detach keys.
- * Attach is exclusive: TIOCEXCL keeps other users' opens out, and a lock
- * file by the engine's socket, holding the attacher's pid, keeps out other
- * vmtops; a takeover signals that pid (SIGUSR1) to let go. The terminal is
+ * Attach is exclusive: TIOCEXCL keeps other users' opens out, and the
+ * engine holds the console for one client at a time (MSG_CMD_CONSOLE); a
+ * takeover is the engine telling the holder (MSG_CONSOLE_TAKEN), never a
+ * signal to a pid read from a file. The terminal is
  * restored on every way out: detach, VM stopped, engine lost, takeover and
  * SIGTERM, SIGHUP, SIGINT or SIGQUIT.
  */
-#include <sys/file.h>
 #include <sys/ioctl.h>
 
 #include <errno.h>
@@ -25,34 +25,32 @@
 
 #include "console.h"
 #include "msg.h"
-#include "xmalloc.h"
+#include "proto.h"
 
 struct console {
 	const struct console_opts *opts;
 	struct console_term	 term;
 	struct console_escape	 esc;
 	int			 fd;		/* the pty slave */
-	int			 lockfd;
-	int			 locked;
+	int			 held;		/* the engine holds it for us */
 	pid_t			 took_from;
+	pid_t			 taken_by;
 	char			*msg;
 	size_t			 msglen;
 };
 
 static volatile sig_atomic_t	console_sig;
 static volatile sig_atomic_t	console_winch;
-static volatile sig_atomic_t	console_taker;
 
 static void
 console_handler(int sig, siginfo_t *si, void *uctx)
 {
+	(void)si;
 	(void)uctx;
 	if (sig == SIGWINCH) {
 		console_winch = 1;
 		return;
 	}
-	if (sig == SIGUSR1)
-		console_taker = si != NULL ? si->si_pid : 0;
 	console_sig = sig;
 }
 
@@ -93,67 +91,118 @@ console_size(struct console *c)
 	console_status(c);
 }
 
+static const struct msg_handler console_msgs[] = {
+	{ MSG_OK, "ok", 0, 0, NULL },
+	{ MSG_ERROR, "error", sizeof(struct proto_error), 0, NULL },
+	{ MSG_CONSOLE_HELD, "console held", sizeof(struct proto_console_held),
+	    0, NULL },
+	{ MSG_CONSOLE_TAKEN, "console taken",
+	    sizeof(struct proto_console_taken), 0, NULL },
+};
+
 /*
- * Take the lock file for the VM by the engine's socket, signalling its
- * holder to let go with force. Returns 0 (also when there can be no lock
- * file), or -1 with the error in msg.
+ * The next of the engine's messages that the console knows, checked for
+ * size, into m (others are dropped). Returns 1, or 0 with msg set when
+ * the engine hung up or broke the protocol.
  */
 static int
-console_lock(struct console *c)
+console_engine_next(struct console *c, struct msg *m)
 {
-	const char *sock = c->opts->socket, *name = c->opts->name;
-	char *path, *slash, buf[32];
-	struct timespec ts = { 0, 20 * 1000000 };
-	long pid = 0;
-	ssize_t n;
-	int waited = 0;
+	char why[128];
 
-	if (sock == NULL)
-		return 0;
-	slash = strrchr(sock, '/');
-	xasprintf(&path, "%.*s/%s.console", slash != NULL ?
-	    (int)(slash - sock) : 1, slash != NULL ? sock : ".", name);
-	c->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	free(path);
-	if (c->lockfd == -1)
-		return 0;
-	while (flock(c->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK) {
-			console_say(c, CONSOLE_ERROR, "cannot lock the console "
-			    "of %s: %s", name, strerror(errno));
-			return -1;
+	for (;;) {
+		if (msg_recv_sync(c->opts->engine, m) != 1) {
+			console_say(c, CONSOLE_LOST, "lost the engine: "
+			    "detached from the console of %s", c->opts->name);
+			return 0;
 		}
-		if (pid == 0) {
-			n = pread(c->lockfd, buf, sizeof buf - 1, 0);
-			buf[n > 0 ? n : 0] = '\0';
-			pid = strtol(buf, NULL, 10);
-			if (!c->opts->force) {
-				console_say(c, CONSOLE_ERROR, "the console of "
-				    "%s is attached by pid %ld (console -f "
-				    "takes it over)", name, pid);
-				return -1;
-			}
-			if (pid > 0 && kill(pid, SIGUSR1) == -1 &&
-			    errno != ESRCH)
-				pid = -1;
-			c->took_from = pid > 0 ? pid : 0;
+		if (m->hdr.type != MSG_OK && m->hdr.type != MSG_ERROR &&
+		    m->hdr.type != MSG_CONSOLE_HELD &&
+		    m->hdr.type != MSG_CONSOLE_TAKEN) {
+			msg_clear(m);
+			continue;
 		}
-		if (waited >= CONSOLE_TAKEOVER_MS) {
-			console_say(c, CONSOLE_ERROR, "the console of %s is "
-			    "still attached by pid %ld after %d seconds", name,
-			    pid, CONSOLE_TAKEOVER_MS / 1000);
-			return -1;
+		if (msg_lookup(console_msgs, sizeof console_msgs /
+		    sizeof console_msgs[0], m, why, sizeof why) == NULL) {
+			console_say(c, CONSOLE_LOST, "malformed message from "
+			    "the engine about the console of %s: %s",
+			    c->opts->name, why);
+			msg_clear(m);
+			return 0;
 		}
-		nanosleep(&ts, NULL);
-		waited += 20;
+		return 1;
 	}
-	c->locked = 1;
-	snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (ftruncate(c->lockfd, 0) == 0 &&
-	    pwrite(c->lockfd, buf, strlen(buf), 0) == -1)
-		errno = 0;
-	return 0;
+}
+
+/*
+ * Ask the engine to hold the VM's console for us, taking it from its
+ * holder with force. Returns 0 (also with no engine to ask), or -1 with
+ * the error in msg.
+ */
+static int
+console_take(struct console *c)
+{
+	struct proto_console pc;
+	struct proto_console_held held;
+	struct proto_error pe;
+	struct msg m;
+
+	if (c->opts->engine == -1)
+		return 0;
+	memset(&pc, 0, sizeof pc);
+	snprintf(pc.name, sizeof pc.name, "%s", c->opts->name);
+	pc.flags = c->opts->force ? CONSOLE_FORCE : 0;
+	if (msg_send_sync(c->opts->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
+	    sizeof pc) == -1) {
+		console_say(c, CONSOLE_ERROR, "cannot ask the engine for the "
+		    "console of %s: %s", c->opts->name, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (console_engine_next(c, &m) == 0)
+			return -1;
+		switch (m.hdr.type) {
+		case MSG_CONSOLE_HELD:
+			memcpy(&held, m.data, sizeof held);
+			c->took_from = held.took_from;
+			c->held = 1;
+			msg_clear(&m);
+			return 0;
+		case MSG_ERROR:
+			memcpy(&pe, m.data, sizeof pe);
+			pe.text[sizeof pe.text - 1] = '\0';
+			console_say(c, CONSOLE_ERROR, "%s", pe.text);
+			msg_clear(&m);
+			return -1;
+		}
+		msg_clear(&m);
+	}
+}
+
+/* Tell the engine we let go of the console; its answer is read. */
+static void
+console_release(struct console *c)
+{
+	struct proto_console pc;
+	struct msg m;
+
+	if (!c->held)
+		return;
+	c->held = 0;
+	memset(&pc, 0, sizeof pc);
+	snprintf(pc.name, sizeof pc.name, "%s", c->opts->name);
+	pc.flags = CONSOLE_RELEASE;
+	if (msg_send_sync(c->opts->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
+	    sizeof pc) == -1)
+		return;
+	/* A takeover that crossed our release comes first: skipped. */
+	while (console_engine_next(c, &m) == 1) {
+		if (m.hdr.type == MSG_OK || m.hdr.type == MSG_ERROR) {
+			msg_clear(&m);
+			return;
+		}
+		msg_clear(&m);
+	}
 }
 
 /* Open the pty slave exclusively, raw, without what waited in it. */
@@ -221,16 +270,33 @@ console_input(struct console *c, const unsigned char *buf, size_t n)
 	return 0;
 }
 
-/* Read and drop what the engine sent; 0 when it hung up or failed. */
+/*
+ * Read what the engine sent: 1 dropped, 2 our console was taken over (by
+ * c->taken_by), 0 the engine hung up or failed.
+ */
 static int
 console_engine_read(struct console *c)
 {
+	struct proto_console_taken t;
 	struct msg m;
+	char why[128];
+	int rv = 1;
 
 	if (msg_recv_sync(c->opts->engine, &m) != 1)
 		return 0;
+	if (m.hdr.type == MSG_CONSOLE_TAKEN) {
+		if (msg_lookup(console_msgs, sizeof console_msgs /
+		    sizeof console_msgs[0], &m, why, sizeof why) == NULL)
+			rv = 0;
+		else {
+			memcpy(&t, m.data, sizeof t);
+			c->taken_by = t.by;
+			c->held = 0;
+			rv = 2;
+		}
+	}
 	msg_clear(&m);
-	return 1;
+	return rv;
 }
 
 /*
@@ -248,7 +314,7 @@ console_engine_gone(struct console *c)
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, 300) != 1)
 		return 0;
-	return !console_engine_read(c);
+	return console_engine_read(c) == 0;
 }
 
 /* Proxy until something ends it. */
@@ -263,8 +329,7 @@ console_loop(struct console *c, const sigset_t *mask)
 	console_escape_init(&c->esc);
 	for (;;) {
 		if (console_sig != 0)
-			return console_sig == SIGUSR1 ? CONSOLE_TAKEN :
-			    CONSOLE_SIGNAL;
+			return CONSOLE_SIGNAL;
 		if (console_winch) {
 			console_winch = 0;
 			console_size(c);
@@ -300,9 +365,12 @@ console_loop(struct console *c, const sigset_t *mask)
 				return rv == 1 ? CONSOLE_DETACHED :
 				    CONSOLE_HUNGUP;
 		}
-		if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !console_engine_read(c))
-			return CONSOLE_LOST;
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((rv = console_engine_read(c)) == 0)
+				return CONSOLE_LOST;
+			if (rv == 2)
+				return CONSOLE_TAKEN;
+		}
 	}
 }
 
@@ -315,7 +383,7 @@ console_run(struct console *c, const sigset_t *mask)
 	enum console_end end;
 	int rv;
 
-	if (console_lock(c) == -1 || console_open(c) == -1)
+	if (console_take(c) == -1 || console_open(c) == -1)
 		return CONSOLE_ERROR;
 	if (console_term_raw(&c->term) == -1)
 		return console_say(c, CONSOLE_ERROR, "cannot set the "
@@ -345,7 +413,7 @@ console_run(struct console *c, const sigset_t *mask)
 		    "VM stopped", name);
 	case CONSOLE_TAKEN:
 		return console_say(c, end, "the console of %s was taken over "
-		    "by pid %ld", name, (long)console_taker);
+		    "by pid %ld", name, (long)c->taken_by);
 	case CONSOLE_LOST:
 		return console_say(c, end, "lost the engine: detached from "
 		    "the console of %s", name);
@@ -363,8 +431,8 @@ enum console_end
 console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 {
 	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT,
-	    SIGUSR1, SIGWINCH };
-	struct sigaction sa, old[6];
+	    SIGWINCH };
+	struct sigaction sa, old[5];
 	struct console c;
 	sigset_t block, saved;
 	enum console_end end;
@@ -372,7 +440,7 @@ console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 
 	memset(&c, 0, sizeof c);
 	c.opts = opts;
-	c.fd = c.lockfd = -1;
+	c.fd = -1;
 	c.msg = msg;
 	c.msglen = msglen;
 	c.term.in = opts->in;
@@ -381,7 +449,7 @@ console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 		return console_say(&c, CONSOLE_ERROR, "console %s: the "
 		    "console needs a terminal", opts->name);
 
-	console_sig = console_winch = console_taker = 0;
+	console_sig = console_winch = 0;
 	sigemptyset(&block);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = console_handler;
@@ -400,11 +468,8 @@ console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 		ioctl(c.fd, TIOCNXCL);
 		close(c.fd);
 	}
-	if (c.lockfd != -1) {
-		if (c.locked && ftruncate(c.lockfd, 0) == -1)
-			errno = 0;
-		close(c.lockfd);
-	}
+	if (end != CONSOLE_LOST)
+		console_release(&c);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	/* A signal to end vmtop goes on to what handled it before. */

@@ -20,9 +20,8 @@
 struct console_opts {
 	const char	*name;		/* the VM, as the engine names it */
 	const char	*tty;		/* its pty slave */
-	const char	*socket;	/* the engine's socket: the lock file
-					   lives by it (NULL: no lock) */
-	int		 engine;	/* connected engine socket, or -1 */
+	int		 engine;	/* connected engine socket, or -1: it
+					   holds the console for us */
 	int		 replay;	/* lines; 0 a screenful, -1 none */
 	int		 force;		/* take over from another attacher */
 	int		 in;		/* the terminal */

@@ -62,6 +62,7 @@ static int	control_reload(struct msgconn *, struct msg *, void *);
 static int	control_log(struct msgconn *, struct msg *, void *);
 static int	control_kill(struct msgconn *, struct msg *, void *);
 static int	control_subscribe(struct msgconn *, struct msg *, void *);
+static int	control_console(struct msgconn *, struct msg *, void *);
 static void	control_drop(struct client *);
 static int	control_str(char *, size_t, const char *, size_t);
 
@@ -90,6 +91,8 @@ static const struct control_cmd control_cmds[] = {
 	{ { MSG_CMD_KILL, "kill-engine", 0, 0, control_kill }, CTL_ADMIN },
 	{ { MSG_CMD_SUBSCRIBE, "subscribe", sizeof(struct proto_subscribe), 0,
 	    control_subscribe }, 0 },
+	{ { MSG_CMD_CONSOLE, "console", sizeof(struct proto_console), 0,
+	    control_console }, CTL_VM | CTL_ACT },
 };
 
 static void
@@ -832,6 +835,54 @@ control_subscribe(struct msgconn *c, struct msg *m, void *arg)
 	control_reply_ok(cl);
 	cl->list_started = time(NULL);	/* what a stall is counted from */
 	control_sub_tick(-1, 0, cl);
+	return 0;
+}
+
+/*
+ * Hold vm's console for cl: refused while another client holds it, unless
+ * forced, when that client is told who took it (the pid the kernel gave
+ * for the taker). The engine alone knows the holders; nobody signals
+ * anybody.
+ */
+static int
+control_console(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct control_req *r = arg;
+	struct client *cl = r->cl, *holder;
+	struct vm *vm = r->vm;
+	struct proto_console *pc = m->data;
+	struct proto_console_held held;
+	struct proto_console_taken taken;
+
+	(void)c;
+	if (pc->flags & CONSOLE_RELEASE) {
+		if (cl->console_vm == vm->id)
+			cl->console_vm = 0;
+		control_reply_ok(cl);
+		return 0;
+	}
+	TAILQ_FOREACH(holder, &engine->clients, entry)
+		if (holder != cl && holder->console_vm == vm->id)
+			break;
+	if (holder != NULL && ~pc->flags & CONSOLE_FORCE) {
+		control_reply_error(cl, EBUSY, "the console of %s is attached "
+		    "by pid %ld (console -f takes it over)", vm->conf->name,
+		    (long)holder->pid);
+		return 0;
+	}
+	memset(&held, 0, sizeof held);
+	if (holder != NULL) {
+		memset(&taken, 0, sizeof taken);
+		snprintf(taken.name, sizeof taken.name, "%s", vm->conf->name);
+		taken.by = cl->pid;
+		msgconn_send(holder->conn, MSG_CONSOLE_TAKEN, vm->id, -1,
+		    &taken, sizeof taken);
+		holder->console_vm = 0;
+		held.took_from = holder->pid;
+	}
+	cl->console_vm = vm->id;
+	msgconn_send(cl->conn, MSG_CONSOLE_HELD, vm->id, -1, &held,
+	    sizeof held);
 	return 0;
 }
 

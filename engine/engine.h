@@ -166,6 +166,7 @@ struct client {
 	uid_t		 uid;
 	gid_t		 gid;
 	gid_t		*groups;	/* supplementary, as the kernel says */
+	uint32_t	 console_vm;	/* the VM whose console it holds, or 0 */
 	int		 ngroups;
 	pid_t		 pid;
 	int		 hello;

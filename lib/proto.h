@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PROTOCOL_VERSION	2
+#define PROTOCOL_VERSION	3
 
 #define VM_NAME_MAX		64		/* characters */
 #define VM_NAME_SIZE		(VM_NAME_MAX + 1)
@@ -65,10 +65,14 @@ enum msg_type {
 	MSG_CMD_LOG,		/* struct proto_log */
 	MSG_CMD_KILL,		/* empty: stop every VM and exit */
 	MSG_CMD_SUBSCRIBE,	/* struct proto_subscribe */
+	MSG_CMD_CONSOLE,	/* struct proto_console: hold or let go of a
+				   VM's console; MSG_CONSOLE_HELD or MSG_OK */
 	MSG_VM_INFO = 150,	/* struct proto_vm_info */
 	MSG_VM_DETAIL,		/* struct proto_detail */
 	MSG_CAPTURE_DATA,	/* console bytes, 0 to MSG_MAX_PAYLOAD */
 	MSG_ENGINE_INFO,	/* struct proto_engine_info */
+	MSG_CONSOLE_HELD,	/* struct proto_console_held: it is yours */
+	MSG_CONSOLE_TAKEN,	/* struct proto_console_taken: let go of it */
 
 	/* 200-299: engine <-> runner; peer id = VM id */
 	MSG_RUN_PARAMS = 200,	/* struct proto_run_params, engine -> runner */
@@ -122,6 +126,23 @@ struct proto_log {
 
 struct proto_subscribe {
 	uint32_t	interval_ms;	/* 0 stops the updates */
+};
+
+/* Who holds a VM's console: the engine records it, one client each. */
+struct proto_console {
+	char		name[VM_NAME_SIZE];
+	uint32_t	flags;
+#define CONSOLE_FORCE	0x1	/* take it from its holder */
+#define CONSOLE_RELEASE	0x2	/* let go of it */
+};
+
+struct proto_console_held {
+	uint32_t	took_from;	/* the pid it was taken from, or 0 */
+};
+
+struct proto_console_taken {
+	char		name[VM_NAME_SIZE];
+	uint32_t	by;		/* the pid that took it */
 };
 
 /* Ad hoc start options; empty strings and zeros keep the config's. */

@@ -57,7 +57,6 @@ cmd_console_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	vi.name[sizeof vi.name - 1] = vi.tty[sizeof vi.tty - 1] = '\0';
 	opts.name = vi.name;
 	opts.tty = vi.tty;
-	opts.socket = ctx->conn->socket;
 	opts.engine = ctx->conn->fd;
 	opts.force = cmd_flag(ctx, 'f');
 	opts.in = STDIN_FILENO;

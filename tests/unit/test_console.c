@@ -208,6 +208,7 @@ struct rig {
 	pthread_t		 thread;
 	enum console_end	 end;
 	char			 msg[256];
+	int			 no_release;	/* the attach lets go untold */
 	char			 screen[65536];	/* what the terminal got */
 	size_t			 nscreen;
 };
@@ -280,23 +281,51 @@ rig_type(struct rig *r, const char *s, const char *want)
 		rig_expect_into(r->gm, got, &len, sizeof got, want);
 }
 
+/* The console's next request: of type, len bytes into out, naming t1. */
+static void
+rig_request(struct rig *r, uint32_t type, void *out, size_t len)
+{
+	struct msg m;
+
+	assert_int_equal(msg_recv_sync(r->engine[1], &m), 1);
+	assert_int_equal(m.hdr.type, type);
+	assert_int_equal(m.hdr.len, len);
+	memcpy(out, m.data, len);
+	msg_clear(&m);
+	assert_string_equal((char *)out, "t1");
+}
+
 /* Answer the replay request with capture, as the engine does. */
 static void
 rig_serve_replay(struct rig *r, const char *capture)
 {
 	struct proto_name pn;
-	struct msg m;
 
-	assert_int_equal(msg_recv_sync(r->engine[1], &m), 1);
-	assert_int_equal(m.hdr.type, MSG_CMD_CAPTURE);
-	assert_int_equal(m.hdr.len, sizeof pn);
-	memcpy(&pn, m.data, sizeof pn);
-	assert_string_equal(pn.name, "t1");
-	msg_clear(&m);
+	rig_request(r, MSG_CMD_CAPTURE, &pn, sizeof pn);
 	assert_int_equal(msg_send_sync(r->engine[1], MSG_CAPTURE_DATA, 0, -1,
 	    capture, strlen(capture)), 0);
 	assert_int_equal(msg_send_sync(r->engine[1], MSG_END, 0, -1, NULL, 0),
 	    0);
+}
+
+/*
+ * Answer the console's request about t1 with flags (0: hold it, or
+ * CONSOLE_RELEASE), as the engine does: held, taken from nobody, or OK.
+ */
+static void
+rig_serve_console(struct rig *r, uint32_t flags)
+{
+	struct proto_console pc;
+	struct proto_console_held held = { 0 };
+
+	rig_request(r, MSG_CMD_CONSOLE, &pc, sizeof pc);
+	assert_int_equal(pc.flags, flags);
+	if (flags & CONSOLE_RELEASE)
+		assert_int_equal(msg_send_sync(r->engine[1], MSG_OK, 0, -1,
+		    NULL, 0), 0);
+	else
+		assert_int_equal(msg_send_sync(r->engine[1], MSG_CONSOLE_HELD,
+		    0, -1, &held, sizeof held), 0);
 }
 
 /* Start attaching to t1 (replay lines, or -1) in the rig's thread. */
@@ -321,7 +350,6 @@ rig_open(struct rig *r, int replay)
 
 	r->opts.name = "t1";
 	r->opts.tty = r->tty;
-	r->opts.socket = r->sock;
 	r->opts.engine = r->engine[0];
 	r->opts.replay = replay;
 	r->opts.in = r->opts.out = r->ts;
@@ -334,6 +362,7 @@ static void
 rig_start(struct rig *r, int replay, const char *capture)
 {
 	rig_open(r, replay);
+	rig_serve_console(r, 0);
 	if (replay != -1)
 		rig_serve_replay(r, capture);
 	rig_screen(r, " vmtop: console of t1 (");
@@ -347,6 +376,8 @@ rig_finish(struct rig *r)
 	struct timespec ts;
 	char lock[128];
 
+	if (r->engine[1] != -1 && !r->no_release)
+		rig_serve_console(r, CONSOLE_RELEASE);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += WAIT_MS / 1000;
 	if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0)
@@ -480,6 +511,7 @@ test_attach_replay_refused(void **state)
 
 	(void)state;
 	rig_open(&r, 0);
+	rig_serve_console(&r, 0);
 	assert_int_equal(msg_recv_sync(r.engine[1], &m), 1);
 	msg_clear(&m);
 	memset(&pe, 0, sizeof pe);
@@ -515,34 +547,48 @@ test_attach_hangup_and_lost(void **state)
 	rig_close(&r);
 }
 
-/* The lock file holds the attacher's pid; without -f a second fails. */
+/* The engine tells the holder of a takeover: it lets go, saying by whom. */
 static void
-test_attach_lock(void **state)
+test_attach_taken_over(void **state)
 {
-	struct console_opts o;
 	static struct rig r;	/* outlives a failed test */
-	char lock[128], buf[32], msg[256];
-	ssize_t n;
-	int fd;
+	struct proto_console_taken t;
 
 	(void)state;
 	rig_start(&r, -1, NULL);
-	snprintf(lock, sizeof lock, "%s/t1.console", r.dir);
-	assert_true((fd = open(lock, O_RDONLY)) != -1);
-	n = read(fd, buf, sizeof buf - 1);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	close(fd);
-	assert_int_equal(strtol(buf, NULL, 10), getpid());
+	memset(&t, 0, sizeof t);
+	snprintf(t.name, sizeof t.name, "t1");
+	t.by = 4242;
+	r.no_release = 1;
+	assert_int_equal(msg_send_sync(r.engine[1], MSG_CONSOLE_TAKEN, 0, -1,
+	    &t, sizeof t), 0);
+	assert_int_equal(rig_finish(&r), CONSOLE_TAKEN);
+	assert_string_equal(r.msg, "the console of t1 was taken over by pid "
+	    "4242");
+	rig_close(&r);
+}
 
-	o = r.opts;
-	o.engine = -1;
-	assert_int_equal(console_attach(&o, msg, sizeof msg), CONSOLE_ERROR);
-	snprintf(buf, sizeof buf, "attached by pid %ld", (long)getpid());
-	assert_non_null(strstr(msg, buf));
+/* A refusal from the engine (another client holds it) ends the attach. */
+static void
+test_attach_held_elsewhere(void **state)
+{
+	static struct rig r;	/* outlives a failed test */
+	struct proto_error pe;
+	struct msg m;
 
-	rig_type(&r, "\035", NULL);
-	assert_int_equal(rig_finish(&r), CONSOLE_DETACHED);
+	(void)state;
+	rig_open(&r, -1);
+	assert_int_equal(msg_recv_sync(r.engine[1], &m), 1);
+	assert_int_equal(m.hdr.type, MSG_CMD_CONSOLE);
+	msg_clear(&m);
+	memset(&pe, 0, sizeof pe);
+	snprintf(pe.text, sizeof pe.text, "the console of t1 is attached by "
+	    "pid 4242 (console -f takes it over)");
+	assert_int_equal(msg_send_sync(r.engine[1], MSG_ERROR, 0, -1, &pe,
+	    sizeof pe), 0);
+	r.no_release = 1;
+	assert_int_equal(rig_finish(&r), CONSOLE_ERROR);
+	assert_string_equal(r.msg, pe.text);
 	rig_close(&r);
 }
 
@@ -584,7 +630,8 @@ main(void)
 		attach_test(test_attach_replay),
 		attach_test(test_attach_replay_refused),
 		attach_test(test_attach_hangup_and_lost),
-		attach_test(test_attach_lock),
+		attach_test(test_attach_taken_over),
+		attach_test(test_attach_held_elsewhere),
 		attach_test(test_attach_needs_a_terminal),
 	};
 

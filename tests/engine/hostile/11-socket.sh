@@ -47,4 +47,12 @@ ln -s "$T/elsewhere11" "$D11"
 check_fail "11: a link to a folder of its own is refused" \
     "the socket folder $D11 is not a folder (a link or a file): refusing it" as11
 rm -f "$D11"
+# Consoles are held by the engine for one client at a time, never by a
+# pid in a file: another user's client is refused root's.
+was11=$(state roots)
+[ "$was11" = running ] || vt start roots >/dev/null 2>&1
+check_fail "11: the second uid may not take root's console" \
+    "vm roots: permission denied (not its owner)" \
+    as_hostile script -qec "$VMTOP -S $SOCK -c 'console -f roots'" /dev/null
+[ "$was11" = running ] || vt stop -w roots >/dev/null 2>&1
 root_answers "11"
