@@ -90,6 +90,8 @@ TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(FAKE_ENGINE) $(DISK_TOOL) \
 	      $(NET_TOOLS) $(SANDBOX_PROBE) $(SLOW_FS)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
 BENCH_TOOLS = $(B)tests/bench/vmtop-bench
+# The fuzzer make check runs (clang's, always in the tree itself).
+FUZZ_ENGINE = tests/fuzz/fuzz_engine_conns
 
 ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(CONSOLE_OBJS) $(TUI_OBJS) \
 	   $(VMM_OBJS) $(DISK_OBJS) $(B)tui/vmtop.o $(B)vmm/vmtop-vm.o \
@@ -100,7 +102,7 @@ VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
 all: $(B)vmtop $(if $(VMM_MAIN),$(B)vmtop-vm) $(B)vmtop-slirp
 
 # Everything the suites run.
-check-build: all $(UNIT_BINS) $(TEST_TOOLS)
+check-build: all $(UNIT_BINS) $(TEST_TOOLS) $(if $(O),,$(FUZZ_ENGINE))
 
 engine/parse.c: engine/parse.y
 	$(YACC) -o $@ $<
@@ -183,6 +185,12 @@ FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(CONSOLE_SRCS) $(TUI_SRCS) \
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS) $(VMM_LIBS)
 
+# The multi-connection protocol fuzzer for FUZZ_RUNS inputs (make check
+# runs it for 20000).
+FUZZ_RUNS ?= 1000000
+fuzz-engine: check-deps engine/parse.c $(FUZZ_ENGINE)
+	@sh tests/fuzz/run.sh $(FUZZ_RUNS)
+
 fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 	@for f in $(FUZZ_TARGETS); do \
 		echo "== $$f ($(FUZZ_SECONDS) s)"; \
@@ -190,12 +198,14 @@ fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 		$$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus \
 		    $$([ $$f = tests/fuzz/fuzz_config ] && echo tests/config) \
 		    $$([ $$f = tests/fuzz/fuzz_qcow2 ] && echo tests/fuzz/qcow2-seeds) \
+		    $$([ $$f = $(FUZZ_ENGINE) ] && echo tests/fuzz/engine-conns-seeds) \
 		    || exit 1; \
 	done
 
 bench: check-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tests/bench/run.sh
+	@sh tests/bench/engine.sh
 	@sh tests/bench/disk.sh
 	@sh tests/e2e/net.sh bench
 
@@ -216,7 +226,8 @@ clean:
 	    $(BENCH_TOOLS) $(FUZZ_TARGETS)
 	rm -rf $(ASAN_O)
 
-.PHONY: all check-build deps check-deps check asan run fuzz bench install \
+.PHONY: all check-build deps check-deps check asan run fuzz fuzz-engine bench \
+	install \
 	clean
 .SECONDARY:
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run every test suite, or those named (scripts unit config engine tui
-# disk net e2e e2e-net; engine includes the hostile-user suite), and end
+# disk net fuzz e2e e2e-net; engine includes the hostile-user suite), and end
 # with one "N passed, M failed" line.
 # TOP, if set, is where the programs were built (make asan's build/asan);
 # by default the tree itself.
@@ -59,6 +59,7 @@ run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
 run_suite "engine: hostile" sh tests/engine/hostile.sh
 run_suite "engine: sandbox" sh tests/engine/sandbox.sh
+run_suite "fuzz" sh tests/fuzz/run.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh

@@ -203,14 +203,17 @@ cmp_u64(const void *a, const void *b)
 static void
 report(uint64_t *samples, size_t n, uint64_t cpu_ns, uint64_t wall_ns)
 {
-	size_t p95 = (n * 95 + 99) / 100;
+	size_t p95 = (n * 95 + 99) / 100, p99 = (n * 99 + 99) / 100;
 
 	qsort(samples, n, sizeof *samples, cmp_u64);
 	if (p95 > 0)
 		p95--;
-	printf("n=%zu median_us=%.1f p95_us=%.1f min_us=%.1f max_us=%.1f "
-	    "cpu_us=%.1f wall_s=%.2f pid=%d\n", n, samples[n / 2] / 1e3,
-	    samples[p95] / 1e3, samples[0] / 1e3, samples[n - 1] / 1e3,
+	if (p99 > 0)
+		p99--;
+	printf("n=%zu median_us=%.1f p95_us=%.1f p99_us=%.1f min_us=%.1f "
+	    "max_us=%.1f cpu_us=%.1f wall_s=%.2f pid=%d\n", n,
+	    samples[n / 2] / 1e3, samples[p95] / 1e3, samples[p99] / 1e3,
+	    samples[0] / 1e3, samples[n - 1] / 1e3,
 	    (double)cpu_ns / n / 1e3, wall_ns / 1e9, (int)engine_pid);
 }
 
