@@ -761,12 +761,28 @@ control_kill(struct msgconn *c, struct msg *m, void *arg)
 	return 0;
 }
 
+/* Send a subscriber the engine's figures and the list of its VMs. */
+static void
+control_sub_send(struct client *cl)
+{
+	struct proto_engine_info ei;
+	struct vm *vm;
+
+	memset(&ei, 0, sizeof ei);
+	ei.started = engine->started;
+	ei.pid = getpid();
+	TAILQ_FOREACH(vm, &engine->vms, entry)
+		ei.nvms++;
+	msgconn_cork(cl->conn);
+	msgconn_send(cl->conn, MSG_ENGINE_INFO, 0, -1, &ei, sizeof ei);
+	control_send_list(cl);
+	msgconn_uncork(cl->conn);
+}
+
 static void
 control_sub_tick(int fd, short events, void *arg)
 {
 	struct client *cl = arg;
-	struct proto_engine_info ei;
-	struct vm *vm;
 
 	(void)fd;
 	(void)events;
@@ -784,15 +800,7 @@ control_sub_tick(int fd, short events, void *arg)
 		}
 		return;
 	}
-	memset(&ei, 0, sizeof ei);
-	ei.started = engine->started;
-	ei.pid = getpid();
-	TAILQ_FOREACH(vm, &engine->vms, entry)
-		ei.nvms++;
-	msgconn_cork(cl->conn);
-	msgconn_send(cl->conn, MSG_ENGINE_INFO, 0, -1, &ei, sizeof ei);
-	control_send_list(cl);
-	msgconn_uncork(cl->conn);
+	control_sub_send(cl);
 }
 
 static int
@@ -834,7 +842,8 @@ control_subscribe(struct msgconn *c, struct msg *m, void *arg)
 	event_add(cl->sub_timer, &tv);
 	control_reply_ok(cl);
 	cl->list_started = time(NULL);	/* what a stall is counted from */
-	control_sub_tick(-1, 0, cl);
+	/* the first update goes at once, behind the OK still queued */
+	control_sub_send(cl);
 	return 0;
 }
 
