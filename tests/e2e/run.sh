@@ -171,6 +171,13 @@ if [ "$VMM" = vmtop ] && truncate -s 16M "$T/rawhdr.img" &&
 	guests="$guests rawhdr"
 	vm_add rawhdr 1 "$CMDLINE vmtop.test=rawhdr,poweroff" "$T/rawhdr.img"
 fi
+# flood (vmtop only): a guest prints about 80 KiB to its console; every
+# console log of this run is rotated at 16 KiB and keeps 2 old files.
+if [ "$VMM" = vmtop ]; then
+	echo "console-log size 16K keep 2" >>"$CONF"
+	guests="$guests flood"
+	vm_add flood 1 "$CMDLINE vmtop.test=flood,poweroff"
+fi
 qbase_sum=$(head -c 1048576 "$T/qbase.raw" 2>/dev/null | md5sum)
 qbase_sum=${qbase_sum%% *}
 qguest_sum=$(yes vmtop-qcow-guest | head -c "$QLEN" | md5sum)
@@ -332,6 +339,23 @@ if case " $guests " in *" rawhdr "*) true ;; *) false ;; esac; then
 	expect rawhdr "after its reboot it reads its own header: still raw" \
 	    "^vmtop-guest: rawhdr rebooted $hdr_sum\$" "$BOOT_TIMEOUT"
 	case_ rawhdr "powers off" stopped_clean rawhdr
+fi
+
+# flood: the console log never holds more than 16 KiB x 3, and the
+# newest lines are in NAME.log
+if case " $guests " in *" flood "*) true ;; *) false ;; esac; then
+	expect flood "the guest printed its 2000 lines" \
+	    '^vmtop-guest: flood done' "$BOOT_TIMEOUT"
+	case_ flood "powers off" stopped_clean flood
+	flood_log="$VMTOP_STATE_DIR/flood.log"
+	flood_total=$(cat "$flood_log"* 2>/dev/null | wc -c)
+	check "flood: its logs hold at most 16 KiB x 3 ($flood_total bytes)" \
+	    test "$flood_total" -gt 0 -a "$flood_total" -le $((3 * 16384))
+	check "flood: they were rotated (NAME.log.2 is full)" \
+	    test "$(wc -c <"$flood_log.2" 2>/dev/null)" = 16384
+	check "flood: no more than keep rotated files" test ! -e "$flood_log.3"
+	check_out "flood: the newest lines are in NAME.log" \
+	    "vmtop-guest: flood done" cat "$flood_log"
 fi
 
 # net: ping from the guest to the host over the tap (set up at start)
