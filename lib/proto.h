@@ -8,7 +8,13 @@
 
 #include <stdint.h>
 
-#define PROTOCOL_VERSION	3
+#define PROTOCOL_VERSION	4
+/*
+ * The engine <-> runner protocol's own version (200-299), told both ways
+ * on adoption: an engine adopts only a runner that speaks its version, so
+ * it is raised only when that part changes, not with every client change.
+ */
+#define RUNNER_PROTOCOL_VERSION	1
 
 #define VM_NAME_MAX		64		/* characters */
 #define VM_NAME_SIZE		(VM_NAME_MAX + 1)
@@ -63,7 +69,8 @@ enum msg_type {
 	MSG_CMD_CAPTURE,	/* struct proto_name */
 	MSG_CMD_RELOAD,		/* empty */
 	MSG_CMD_LOG,		/* struct proto_log */
-	MSG_CMD_KILL,		/* empty: stop every VM and exit */
+	MSG_CMD_KILL,		/* struct proto_kill, or empty (flags 0):
+				   stop every VM (unless kept) and exit */
 	MSG_CMD_SUBSCRIBE,	/* struct proto_subscribe */
 	MSG_CMD_CONSOLE,	/* struct proto_console: hold or let go of a
 				   VM's console; MSG_CONSOLE_HELD or MSG_OK */
@@ -85,6 +92,19 @@ enum msg_type {
 	MSG_RUN_SHUTDOWN,	/* empty: press the guest's power button */
 	MSG_RUN_CONSOLE,	/* console bytes, runner -> engine */
 	MSG_RUN_STATS,		/* struct proto_stats, runner -> engine */
+	/*
+	 * Adoption, on the runner's own listening socket (RUNFD_ADOPT),
+	 * which an engine that is not the runner's parent connects to.
+	 */
+	MSG_RUN_ADOPT,		/* struct proto_run_adopt, engine -> runner:
+				   serve me from now on; answered with
+				   MSG_RUN_STATE, or MSG_ERROR if another
+				   engine is attached */
+	MSG_RUN_STATE,		/* struct proto_run_state + the pty master,
+				   runner -> engine; then the console bytes
+				   kept while no engine read them */
+	MSG_RUN_EXIT,		/* struct proto_run_exit, runner -> engine:
+				   the guest ended, the runner exits now */
 
 	/*
 	 * 300-399: engine <-> vmtop-slirp, one datagram each on the NIC's
@@ -122,6 +142,11 @@ struct proto_name {
 
 struct proto_log {
 	uint32_t	verbose;
+};
+
+struct proto_kill {
+	uint32_t	flags;
+#define KILL_KEEP_VMS	0x1	/* leave the VMs running for the next engine */
 };
 
 struct proto_subscribe {
@@ -201,6 +226,9 @@ struct proto_vm_info {
 #define VMINFO_ENABLED	0x1
 #define VMINFO_ADHOC	0x2	/* started without a config block */
 #define VMINFO_OWNED	0x4
+#define VMINFO_ADOPTED	0x8	/* its runner was started by an earlier engine */
+#define VMINFO_CHANGED	0x10	/* its config block changed since it started:
+				   a restart applies the change */
 	int64_t		started;	/* unix time of the last start, or 0 */
 	char		reason[PROTO_TEXT_SIZE];	/* why it failed */
 	struct proto_stats stats;
@@ -279,6 +307,10 @@ enum run_fd_kind {
 	RUNFD_DISK_BASE,	/* index = disk, depth = 1.. */
 	RUNFD_NIC,		/* index = nic */
 	RUNFD_PTY,		/* the console pty master */
+	RUNFD_ADOPT,		/* a unix stream socket the engine bound in
+				   its state directory; the runner listens on
+				   it once sandboxed (so its peer credentials
+				   are the runner's own) */
 	RUNFD_KIND_COUNT
 };
 
@@ -289,6 +321,37 @@ struct proto_open_item {
 	uint32_t	depth;		/* 0: the disk, 1..: its bases */
 	uint32_t	format;		/* enum disk_format, of disks and bases */
 	char		path[VM_PATH_SIZE];
+};
+
+/* An engine adopting a runner it did not start. */
+struct proto_run_adopt {
+	uint32_t	version;	/* RUNNER_PROTOCOL_VERSION */
+	uint32_t	id;		/* the VM's id under this engine: the
+					   peer id both ways from now on */
+	uint32_t	engine_pid;
+};
+
+/* What a runner tells the engine that adopts it. */
+struct proto_run_state {
+	uint32_t	version;	/* RUNNER_PROTOCOL_VERSION */
+	uint32_t	flags;
+#define RUNSTATE_PAUSED	0x1	/* the vCPUs are paused */
+#define RUNSTATE_ENDED	0x2	/* the guest ended: MSG_RUN_EXIT follows */
+#define RUNSTATE_PTY	0x4	/* the console pty master comes along */
+	char		name[VM_NAME_SIZE];
+	int32_t		pid;		/* the pid its engine started, as that
+					   engine saw it (outside the runner's
+					   pid namespace) */
+	uint32_t	old_id;		/* its id under its previous engine */
+	uint64_t	uptime_ns;	/* since the machine started */
+	uint64_t	console_kept;	/* bytes kept while no engine read */
+	uint64_t	console_lost;	/* bytes the full ring dropped */
+	struct proto_stats stats;
+};
+
+struct proto_run_exit {
+	uint32_t	code;			/* RUNNER_EXIT_* */
+	char		text[PROTO_TEXT_SIZE];	/* why, for RUNNER_EXIT_ERROR */
 };
 
 struct proto_run_fd {
