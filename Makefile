@@ -209,10 +209,16 @@ bench: check-deps
 	@sh tests/bench/disk.sh
 	@sh tests/e2e/net.sh bench
 
+# The systemd unit (dist/vmtop.service.in) goes here, with BINDIR put in.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/vmtop.service.in >vmtop.service.tmp
+	install -m 644 vmtop.service.tmp $(DESTDIR)$(SYSTEMDDIR)/vmtop.service
+	rm -f vmtop.service.tmp
 	install -m 755 vmtop $(DESTDIR)$(BINDIR)/vmtop
 	[ ! -e vmtop-vm ] || install -m 755 vmtop-vm $(DESTDIR)$(LIBEXECDIR)/vmtop-vm
 	install -m 755 vmtop-slirp $(DESTDIR)$(LIBEXECDIR)/vmtop-slirp

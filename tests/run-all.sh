@@ -61,6 +61,7 @@ run_suite "engine: hostile" sh tests/engine/hostile.sh
 run_suite "engine: sandbox" sh tests/engine/sandbox.sh
 run_suite "fuzz" sh tests/fuzz/run.sh
 run_suite "tui" sh tests/tui/run.sh
+run_suite "tui: service" sh tests/tui/service.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh
 run_suite "e2e-where" sh tests/e2e/where-test.sh

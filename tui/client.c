@@ -300,6 +300,7 @@ client_error_code(const struct msg *m)
 struct client_hello_state {
 	struct client_conn	*conn;
 	int			 flags;
+	uint32_t		 version;	/* the one we speak */
 	char			*err;
 	size_t			 errlen;
 };
@@ -316,11 +317,11 @@ client_hello_hello(struct msgconn *unused, struct msg *m, void *arg)
 	c->version = hello.version;
 	if (c->engine_pid == 0)
 		c->engine_pid = hello.pid;
-	if (hello.version != PROTOCOL_VERSION &&
+	if (hello.version != hs->version &&
 	    (~hs->flags & CLIENT_ANY_VERSION)) {
 		snprintf(hs->err, hs->errlen, "engine speaks protocol %u, "
 		    "this vmtop speaks %u: run `vmtop -c kill-engine`",
-		    hello.version, PROTOCOL_VERSION);
+		    hello.version, hs->version);
 		return -1;
 	}
 	return 0;
@@ -382,17 +383,21 @@ client_lookup(const struct msg_handler *tab, size_t n, const struct msg *m,
  * or -1 with err.
  */
 static int
-client_hello(struct client_conn *c, int flags, char *err, size_t errlen)
+client_hello(struct client_conn *c, const struct client_opts *o, char *err,
+    size_t errlen)
 {
-	struct client_hello_state hs = { c, flags, err, errlen };
+	struct client_hello_state hs = { c, o->flags, PROTOCOL_VERSION, err,
+	    errlen };
 	const struct msg_handler *h;
 	struct proto_hello hello;
 	struct pollfd pfd;
 	struct msg m;
 	int n;
 
+	if (o->hello_version != 0)
+		hs.version = o->hello_version;
 	memset(&hello, 0, sizeof hello);
-	hello.version = PROTOCOL_VERSION;
+	hello.version = hs.version;
 	hello.pid = getpid();
 	/*
 	 * An engine that refuses us may hang up before our hello arrives:
@@ -474,7 +479,7 @@ client_connect(const struct client_opts *o, struct client_conn **connp,
 		goto fail;
 	}
 	c->engine_pid = cred.pid;
-	if (client_hello(c, o->flags, err, errlen) == -1) {
+	if (client_hello(c, o, err, errlen) == -1) {
 		client_close(c);
 		errno = EPROTO;
 		return -1;

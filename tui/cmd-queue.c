@@ -8,7 +8,9 @@
  * meanwhile: a list that waits holds up only itself, so the cursor keys,
  * or a stop for the VM that a wait is for, still work. Each item has a
  * context of its own that borrows the owner's connection while a command
- * runs; a parked item keeps it and the next command connects anew.
+ * runs; a parked item keeps it and the next command connects anew. An
+ * item whose engine goes away before it answers is sent again on a new
+ * connection after a pause on a timer (cmd-retry.c), the loop going on.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct cmd_queue {
 
 static void	cmd_queue_run(struct cmd_queue_item *);
 static void	cmd_queue_park(struct cmd_queue_item *);
+static void	cmd_queue_retry(int, short, void *);
 
 struct cmd_queue *
 cmd_queue_new(struct event_base *base, struct cmd_ctx *owner,
@@ -79,6 +82,7 @@ cmd_queue_item_free(struct cmd_queue_item *item)
 	if (item->ev != NULL)
 		event_free(item->ev);
 	cmd_args_clear(&item->ctx);
+	cmd_retry_clear(&item->ctx);
 	client_close(item->ctx.conn);
 	cmd_queue_clear(item);
 	split_free(item->list);
@@ -147,13 +151,61 @@ cmd_queue_end(struct cmd_queue_item *item, enum cmd_retval rv)
 	return rv == CMD_RETURN_NORMAL ? 0 : -1;
 }
 
+/* The item's command has ended (rv): go on with its list, or free it. */
+static void
+cmd_queue_unpark(struct cmd_queue_item *item, enum cmd_retval rv)
+{
+	struct cmd_queue *q = item->queue;
+
+	TAILQ_REMOVE(&q->parked, item, entry);
+	q->nparked--;
+	item->parked = 0;
+	if (cmd_queue_end(item, rv) == 0)
+		cmd_queue_run(item);
+	else
+		cmd_queue_item_free(item);
+}
+
+/* Wait CMD_RETRY_PAUSE_MS before the request is sent again. */
+static void
+cmd_queue_retry_later(struct cmd_queue_item *item)
+{
+	struct timeval tv = { 0, CMD_RETRY_PAUSE_MS * 1000 };
+
+	item->ev = evtimer_new(item->queue->base, cmd_queue_retry, item);
+	if (item->ev == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(item->ev, &tv);
+}
+
+/*
+ * The engine went away before it answered: send the request again (a new
+ * engine is started if need be) and park the item on the new connection.
+ */
+static void
+cmd_queue_retry(int fd, short events, void *arg)
+{
+	struct cmd_queue_item *item = arg;
+
+	(void)fd;
+	(void)events;
+	event_free(item->ev);
+	item->ev = NULL;
+	if (cmd_retry(&item->ctx) == 0)
+		cmd_queue_park(item);
+	else if (cmd_retry_due(&item->ctx))
+		cmd_queue_retry_later(item);
+	else
+		cmd_queue_unpark(item, cmd_resume(&item->ctx, NULL));
+}
+
 static void
 cmd_queue_ready(int fd, short events, void *arg)
 {
 	struct cmd_queue_item *item = arg;
-	struct cmd_queue *q = item->queue;
 	struct msg m;
 	enum cmd_retval rv;
+	int n;
 
 	(void)fd;
 	(void)events;
@@ -163,21 +215,18 @@ cmd_queue_ready(int fd, short events, void *arg)
 	}
 	event_free(item->ev);
 	item->ev = NULL;
-	rv = cmd_resume(&item->ctx, cmd_recv(&item->ctx, &m) == 0 ? &m :
-	    NULL);
+	if ((n = cmd_recv_try(&item->ctx, &m)) == 1) {
+		cmd_queue_retry_later(item);
+		return;
+	}
+	rv = cmd_resume(&item->ctx, n == 0 ? &m : NULL);
 	if (rv == CMD_RETURN_WAIT && item->ctx.conn != NULL) {
 		cmd_queue_park(item);		/* it waits again */
 		return;
 	}
 	if (rv == CMD_RETURN_WAIT)
 		rv = cmd_resume(&item->ctx, NULL);
-	TAILQ_REMOVE(&q->parked, item, entry);
-	q->nparked--;
-	item->parked = 0;
-	if (cmd_queue_end(item, rv) == 0)
-		cmd_queue_run(item);
-	else
-		cmd_queue_item_free(item);
+	cmd_queue_unpark(item, rv);
 }
 
 /* Park the item until the reply its command waits for can be read. */
@@ -263,6 +312,8 @@ cmd_queue_append(struct cmd_queue *q, const char *text, char *err,
 	item->ctx.argv = NULL;
 	item->ctx.argc = 0;
 	item->ctx.resume = NULL;
+	item->ctx.req_data = NULL;
+	item->ctx.req_type = 0;
 	item->ctx.error[0] = '\0';
 	item->ctx.result[0] = '\0';
 	cmd_queue_run(item);

@@ -24,6 +24,7 @@ const struct cmd_entry cmd_restart_entry = {
 static enum cmd_retval
 cmd_restart_started(struct cmd_ctx *ctx, struct msg *m)
 {
+	cmd_retry_done(ctx, m, ctx->argv[0], CMD_STATES_UP);
 	return cmd_ok_result(ctx, m, "restarted %s", ctx->argv[0]);
 }
 
@@ -38,6 +39,8 @@ cmd_restart_start(struct cmd_ctx *ctx)
 		return CMD_RETURN_ERROR;
 	memset(&ps, 0, sizeof ps);
 	memcpy(ps.name, pn.name, sizeof ps.name);
+	ctx->req_retries = CMD_RETRY_TRIES;
+	ctx->req_resent = 0;
 	return cmd_request(ctx, MSG_CMD_START, &ps, sizeof ps,
 	    cmd_restart_started);
 }
@@ -45,6 +48,7 @@ cmd_restart_start(struct cmd_ctx *ctx)
 static enum cmd_retval
 cmd_restart_stopped(struct cmd_ctx *ctx, struct msg *m)
 {
+	cmd_retry_done(ctx, m, ctx->argv[0], 1U << VM_STOPPED);
 	if (cmd_ok_reply(ctx, m) != CMD_RETURN_NORMAL)
 		return CMD_RETURN_ERROR;
 	return cmd_restart_start(ctx);
@@ -66,6 +70,7 @@ cmd_restart_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	st.flags |= STOP_WAIT;
 	if (cmd_flag(ctx, 'f'))
 		st.flags |= STOP_FORCE;
+	ctx->req_retries = CMD_RETRY_TRIES;
 	return cmd_request(ctx, MSG_CMD_STOP, &st, sizeof st,
 	    cmd_restart_stopped);
 }

@@ -119,10 +119,15 @@ cmd_start_fill(struct cmd_ctx *ctx, const char *name, struct proto_start *ps)
 	return 0;
 }
 
-/* The engine answers a start once the VM is ready (or has failed). */
+/*
+ * The engine answers a start once the VM is ready (or has failed). Sent
+ * again to a new engine, it is refused if the VM runs: started all the
+ * same, by the engine that went away.
+ */
 static enum cmd_retval
 cmd_start_ready(struct cmd_ctx *ctx, struct msg *m)
 {
+	cmd_retry_done(ctx, m, ctx->argv[0], CMD_STATES_UP);
 	return cmd_ok_result(ctx, m, "%s is running", ctx->argv[0]);
 }
 
@@ -134,6 +139,7 @@ cmd_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	if (cmd_start_fill(ctx, argv[0], &ps) == -1)
 		return CMD_RETURN_ERROR;
+	ctx->req_retries = CMD_RETRY_TRIES;
 	return cmd_request(ctx, MSG_CMD_START, &ps, sizeof ps,
 	    cmd_start_ready);
 }

@@ -20,11 +20,19 @@ const struct cmd_entry cmd_stop_entry = {
 	.needs_engine = 1
 };
 
-/* The answer: at once, or with -w or -f once the VM has stopped. */
+/*
+ * The answer: at once, or with -w or -f once the VM has stopped. Sent
+ * again to a new engine, a stop of a VM that has stopped meanwhile is
+ * refused: it is done all the same.
+ */
 static enum cmd_retval
 cmd_stop_done(struct cmd_ctx *ctx, struct msg *m)
 {
 	int waited = cmd_flag(ctx, 'w') || cmd_flag(ctx, 'f');
+
+	if (ctx->argc == 1)
+		cmd_retry_done(ctx, m, ctx->argv[0], (1U << VM_STOPPED) |
+		    (waited ? 0 : 1U << VM_STOPPING));
 
 	return cmd_ok_result(ctx, m, waited ? "%s stopped" : NULL,
 	    ctx->argc == 0 ? "every VM" : ctx->argv[0]);
@@ -52,5 +60,7 @@ cmd_stop_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		ps.flags |= STOP_FORCE;
 	if (cmd_flag(ctx, 'w'))
 		ps.flags |= STOP_WAIT;
+	if (ps.flags & (STOP_WAIT | STOP_FORCE))
+		ctx->req_retries = CMD_RETRY_TRIES;
 	return cmd_request(ctx, MSG_CMD_STOP, &ps, sizeof ps, cmd_stop_done);
 }

@@ -1,6 +1,7 @@
 /*
  * wait NAME: wait until the engine says the VM has stopped (the dashboard
- * goes on meanwhile).
+ * goes on meanwhile). An engine that goes away meanwhile is asked again
+ * once one answers: its VMs are adopted by the next.
  */
 #include "tui.h"
 
@@ -31,6 +32,7 @@ cmd_wait_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	if (cmd_fill_name(ctx, argv[0], &pn) == -1)
 		return CMD_RETURN_ERROR;
+	ctx->req_retries = CMD_RETRY_TRIES;
 	return cmd_request(ctx, MSG_CMD_WAIT, &pn, sizeof pn,
 	    cmd_wait_stopped);
 }

@@ -86,6 +86,7 @@ void
 cmd_ctx_free(struct cmd_ctx *ctx)
 {
 	cmd_args_clear(ctx);
+	cmd_retry_clear(ctx);
 	client_close(ctx->conn);
 	ctx->conn = NULL;
 }
@@ -165,13 +166,28 @@ cmd_add_opt(struct cmd_ctx *ctx, int flag, const char *value)
 	ctx->nopts++;
 }
 
+/* The flag that the long option name stands for, or -1. */
+static int
+cmd_long_flag(const struct cmd_entry *entry, const char *name)
+{
+	const struct cmd_long_opt *lo;
+
+	if (entry->long_opts == NULL)
+		return -1;
+	for (lo = entry->long_opts; lo->name != NULL; lo++) {
+		if (strcmp(lo->name, name) == 0)
+			return lo->flag;
+	}
+	return -1;
+}
+
 /* Split argv into options and operands as entry's spec says; -1 if bad. */
 static int
 cmd_parse_args(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *entry = ctx->entry;
 	const char *p, *spec;
-	int i, dashdash = 0;
+	int i, flag, dashdash = 0;
 
 	ctx->argv = xcalloc(argc + 1, sizeof *ctx->argv);
 	for (i = 0; i < argc; i++) {
@@ -184,6 +200,12 @@ cmd_parse_args(struct cmd_ctx *ctx, int argc, char **argv)
 			ctx->argv[ctx->argc++] = argv[i];
 			if (entry->flags & CMD_ARGS_FIRST)
 				dashdash = 1;
+			continue;
+		}
+		if (p[1] == '-') {
+			if ((flag = cmd_long_flag(entry, p + 2)) == -1)
+				return -1;
+			cmd_add_opt(ctx, flag, NULL);
 			continue;
 		}
 		for (p++; *p != '\0'; p++) {
@@ -246,6 +268,7 @@ cmd_end(struct cmd_ctx *ctx, enum cmd_retval rv)
 		    strerror(errno));
 	ctx->resume = NULL;
 	cmd_args_clear(ctx);
+	cmd_retry_clear(ctx);
 	return rv;
 }
 
@@ -257,6 +280,8 @@ cmd_begin(struct cmd_ctx *ctx, int argc, char **argv)
 
 	ctx->resume = NULL;
 	ctx->result[0] = '\0';
+	ctx->req_retries = CMD_RETRY_ONCE;
+	ctx->req_resent = 0;
 	if ((entry = cmd_prepare(ctx, argc, argv)) == NULL)
 		return CMD_RETURN_ERROR;
 	if ((entry->flags & CMD_DASHBOARD) && ctx->dash == NULL) {
@@ -389,18 +414,10 @@ cmd_send(struct cmd_ctx *ctx, uint32_t type, const void *data, size_t len)
 	if (cmd_connect(ctx, CLIENT_START) == -1)
 		return -1;
 	if (client_request(ctx->conn, type, data, len, ctx->error,
-	    sizeof ctx->error) == 0)
+	    sizeof ctx->error) == 0) {
+		cmd_retry_save(ctx, type, data, len);
 		return 0;
-	cmd_disconnect(ctx);
-	return -1;
-}
-
-/* Read one message; returns 0, or -1 with the error set (and m empty). */
-int
-cmd_recv(struct cmd_ctx *ctx, struct msg *m)
-{
-	if (client_recv(ctx->conn, m, ctx->error, sizeof ctx->error) == 1)
-		return 0;
+	}
 	cmd_disconnect(ctx);
 	return -1;
 }

@@ -84,6 +84,9 @@ struct client_opts {
 	int		 flags;
 #define CLIENT_START		0x1	/* start the engine if none runs */
 #define CLIENT_ANY_VERSION	0x2	/* any protocol will do */
+	uint32_t	 hello_version;	/* the protocol our hello claims (an
+					   older engine's, to ask it to end);
+					   0: PROTOCOL_VERSION */
 };
 
 /* How long a client waits for an engine it started, and between tries. */
@@ -160,6 +163,8 @@ typedef enum cmd_retval (*cmd_resume_cb)(struct cmd_ctx *, struct msg *);
  * that they check their arguments first; it is kept for the next command.
  * CMD_ARGS_FIRST stops option parsing at the first operand, so that a
  * command given as operands (bind KEY COMMAND -f) keeps its own options.
+ * long_opts, if not NULL, names long forms of flags (ending in a NULL
+ * name).
  */
 struct cmd_entry {
 	const char	 *name;
@@ -171,9 +176,16 @@ struct cmd_entry {
 	enum cmd_retval	(*exec)(struct cmd_ctx *, int, char **);
 	int		  needs_engine;
 	int		  flags;
+	const struct cmd_long_opt *long_opts;
 #define CMD_DASHBOARD	0x1	/* only in the dashboard */
 #define CMD_ARGS_FIRST	0x2	/* options end at the first operand */
 #define CMD_KEEP_PERCENT 0x4	/* %% is the command's, not the selection */
+};
+
+/* A long option (--keep) that stands for a flag without a value. */
+struct cmd_long_opt {
+	const char	*name;		/* without the dashes */
+	int		 flag;
 };
 
 /* One parsed option: its letter and its value, or NULL. */
@@ -213,7 +225,30 @@ struct cmd_ctx {
 	cmd_resume_cb		  resume;
 	/* What the command did, for the dashboard's message line, or "". */
 	char			  result[CMD_ERROR_SIZE];
+
+	/*
+	 * The last request sent, kept to send it again on a new connection
+	 * if the engine goes away before it answers (cmd-retry.c).
+	 * req_retries is how many times a request may be sent again: a
+	 * command sets it before its request (CMD_RETRY_TRIES for one that
+	 * waits on the engine, 0 for none).
+	 */
+	int			  req_retries;
+	uint32_t		  req_type;	/* 0: none kept */
+	void			 *req_data;
+	size_t			  req_len;
+	int			  req_left;	/* times it may still be sent */
+	int			  req_answered;	/* a reply has come */
+	int			  req_resent;	/* the command sent one again */
 };
+
+/* How often a request is sent again when the engine goes away. */
+#define CMD_RETRY_ONCE		1
+#define CMD_RETRY_TRIES		30
+#define CMD_RETRY_PAUSE_MS	500
+/* The states of a VM that runs, for cmd_retry_done. */
+#define CMD_STATES_UP		((1U << VM_STARTING) | (1U << VM_RUNNING) | \
+				    (1U << VM_PAUSED))
 
 /* cmd.c */
 extern const struct cmd_entry *cmd_table[];
@@ -246,7 +281,6 @@ int		 cmd_flag(struct cmd_ctx *, int);
 const char	*cmd_value(struct cmd_ctx *, int);
 int		 cmd_connect(struct cmd_ctx *, int);
 int		 cmd_send(struct cmd_ctx *, uint32_t, const void *, size_t);
-int		 cmd_recv(struct cmd_ctx *, struct msg *);
 enum cmd_retval	 cmd_bad_reply(struct cmd_ctx *, struct msg *);
 const struct msg_handler *cmd_recv_expect(struct cmd_ctx *,
 		    const struct msg_handler *, size_t, struct msg *);
@@ -260,6 +294,17 @@ enum cmd_retval	 cmd_simple(struct cmd_ctx *, uint32_t, const void *,
 int		 cmd_fill_name(struct cmd_ctx *, const char *,
 		    struct proto_name *);
 int		 cmd_abspath(const char *, char *, size_t);
+
+/* cmd-retry.c */
+void		 cmd_retry_clear(struct cmd_ctx *);
+void		 cmd_retry_save(struct cmd_ctx *, uint32_t, const void *,
+		    size_t);
+int		 cmd_retry_due(struct cmd_ctx *);
+int		 cmd_retry(struct cmd_ctx *);
+int		 cmd_recv_try(struct cmd_ctx *, struct msg *);
+int		 cmd_recv(struct cmd_ctx *, struct msg *);
+int		 cmd_retry_done(struct cmd_ctx *, struct msg *, const char *,
+		    unsigned int);
 
 /* cmd-list.c */
 void		 cmd_list_sanitize(struct proto_vm_info *);

@@ -268,8 +268,8 @@ test_args_usage(void **state)
 		{ "reload -f", "usage: reload" },
 		{ "log", "usage: log verbose|brief" },
 		{ "log verbose brief", "usage: log verbose|brief" },
-		{ "kill-engine now", "usage: kill-engine" },
-		{ "kill-engine -f", "usage: kill-engine" },
+		{ "kill-engine now", "usage: kill-engine [-k]" },
+		{ "kill-engine -f", "usage: kill-engine [-k]" },
 	};
 	struct cmd_ctx *ctx = *state;
 	size_t i;
