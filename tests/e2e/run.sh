@@ -39,8 +39,8 @@ if [ "$VMM" = qemu ]; then
 else
 	export VMTOP_RUNNER="$TOP/vmtop-vm" VMTOP_KVM=/dev/kvm
 
-	# vm_add NAME VCPUS CMDLINE [DISK] [TAPUNIT]: a vm in vm.conf; a
-	# DISK named *.qcow2 is qcow2, any other raw.
+	# vm_add NAME VCPUS CMDLINE [DISK] [TAPUNIT] [STATEMENT]: a vm in
+	# vm.conf; a DISK named *.qcow2 is qcow2, any other raw.
 	vm_add() {
 		{
 			echo "vm \"$1\" {"
@@ -53,6 +53,7 @@ else
 			*) echo "	disk \"$4\" format raw" ;;
 			esac
 			[ -n "${5:-}" ] && echo "	interface tap$5 { up }"
+			[ -n "${6:-}" ] && echo "	$6"
 			echo "}"
 		} >>"$CONF"
 	}

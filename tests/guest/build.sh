@@ -40,6 +40,13 @@
 #             per round, "virtq valid status 0x0f used 1" when the device
 #             still works, "virtq done N rounds, M needed a reset"), then
 #             binds it again
+#   counter   writes "vmtop-counter N" (synced) into the disk's first block
+#             every 200 ms, then prints "counter N", for ever
+#   lines     prints "line N" every 250 ms for ever, and answers each line
+#             typed on the console with "heard LINE"
+#   rebootcue "boot N", counted on the disk; the first boot reboots once
+#             the host writes "vmtop-reboot" at 1 MiB of the disk (and
+#             answers "vmtop-reboot-ack" at 1 MiB + 4 KiB)
 # The ACPI power button prints "vmtop-guest: power button, shutting down"
 # and powers off; poweroff and reboot without -f work from the shell.
 set -u
