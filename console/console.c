@@ -6,7 +6,10 @@
  * Attach is exclusive: TIOCEXCL keeps other users' opens out, and the
  * engine holds the console for one client at a time (MSG_CMD_CONSOLE); a
  * takeover is the engine telling the holder (MSG_CONSOLE_TAKEN), never a
- * signal to a pid read from a file. The terminal is
+ * signal to a pid read from a file. An engine that goes away (restarted,
+ * killed) leaves the VM running with its pty: the attach goes on, and
+ * holds the console again from the next engine when it can reach one.
+ * The terminal is
  * restored on every way out: detach, VM stopped, engine lost, takeover and
  * SIGTERM, SIGHUP, SIGINT or SIGQUIT.
  */
@@ -32,6 +35,9 @@ struct console {
 	struct console_term	 term;
 	struct console_escape	 esc;
 	int			 fd;		/* the pty slave */
+	int			 engine;	/* the engine socket, or -1 */
+	int			 away;		/* the engine went away: engine is
+						   -1 until reconnect gives one */
 	int			 held;		/* the engine holds it for us */
 	pid_t			 took_from;
 	pid_t			 taken_by;
@@ -111,7 +117,7 @@ console_engine_next(struct console *c, struct msg *m)
 	char why[128];
 
 	for (;;) {
-		if (msg_recv_sync(c->opts->engine, m) != 1) {
+		if (msg_recv_sync(c->engine, m) != 1) {
 			console_say(c, CONSOLE_LOST, "lost the engine: "
 			    "detached from the console of %s", c->opts->name);
 			return 0;
@@ -136,31 +142,32 @@ console_engine_next(struct console *c, struct msg *m)
 
 /*
  * Ask the engine to hold the VM's console for us, taking it from its
- * holder with force. Returns 0 (also with no engine to ask), or -1 with
- * the error in msg.
+ * holder with force. Return values: 0 (also with no engine to ask); -1
+ * with the engine's refusal in msg (its errno value in *code, if not
+ * NULL); -2 with msg set when the engine could not be asked.
  */
 static int
-console_take(struct console *c)
+console_take(struct console *c, int force, int *code)
 {
 	struct proto_console pc;
 	struct proto_console_held held;
 	struct proto_error pe;
 	struct msg m;
 
-	if (c->opts->engine == -1)
+	if (c->engine == -1)
 		return 0;
 	memset(&pc, 0, sizeof pc);
 	snprintf(pc.name, sizeof pc.name, "%s", c->opts->name);
-	pc.flags = c->opts->force ? CONSOLE_FORCE : 0;
-	if (msg_send_sync(c->opts->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
+	pc.flags = force ? CONSOLE_FORCE : 0;
+	if (msg_send_sync(c->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
 	    sizeof pc) == -1) {
 		console_say(c, CONSOLE_ERROR, "cannot ask the engine for the "
 		    "console of %s: %s", c->opts->name, strerror(errno));
-		return -1;
+		return -2;
 	}
 	for (;;) {
 		if (console_engine_next(c, &m) == 0)
-			return -1;
+			return -2;
 		switch (m.hdr.type) {
 		case MSG_CONSOLE_HELD:
 			memcpy(&held, m.data, sizeof held);
@@ -172,6 +179,8 @@ console_take(struct console *c)
 			memcpy(&pe, m.data, sizeof pe);
 			pe.text[sizeof pe.text - 1] = '\0';
 			console_say(c, CONSOLE_ERROR, "%s", pe.text);
+			if (code != NULL)
+				*code = pe.code;
 			msg_clear(&m);
 			return -1;
 		}
@@ -192,7 +201,7 @@ console_release(struct console *c)
 	memset(&pc, 0, sizeof pc);
 	snprintf(pc.name, sizeof pc.name, "%s", c->opts->name);
 	pc.flags = CONSOLE_RELEASE;
-	if (msg_send_sync(c->opts->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
+	if (msg_send_sync(c->engine, MSG_CMD_CONSOLE, 0, -1, &pc,
 	    sizeof pc) == -1)
 		return;
 	/* A takeover that crossed our release comes first: skipped. */
@@ -282,7 +291,7 @@ console_engine_read(struct console *c)
 	char why[128];
 	int rv = 1;
 
-	if (msg_recv_sync(c->opts->engine, &m) != 1)
+	if (msg_recv_sync(c->engine, &m) != 1)
 		return 0;
 	if (m.hdr.type == MSG_CONSOLE_TAKEN) {
 		if (msg_lookup(console_msgs, sizeof console_msgs /
@@ -308,13 +317,68 @@ console_engine_gone(struct console *c)
 {
 	struct pollfd pfd;
 
-	if (c->opts->engine == -1)
+	if (c->engine == -1 || c->away)
 		return 0;
-	pfd.fd = c->opts->engine;
+	pfd.fd = c->engine;
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, 300) != 1)
 		return 0;
 	return console_engine_read(c) == 0;
+}
+
+/*
+ * The engine went away: go on with the pty (its runner keeps it) and try
+ * to reach the next engine every CONSOLE_RETRY_MS. Without a way to
+ * reconnect the attach ends. Returns 0, or CONSOLE_LOST.
+ */
+static int
+console_lost(struct console *c)
+{
+	char line[256];
+
+	if (c->opts->reconnect == NULL)
+		return CONSOLE_LOST;
+	c->away = 1;
+	c->held = 0;
+	c->engine = -1;
+	c->opts->lost(c->opts->arg);
+	snprintf(line, sizeof line, " vmtop: the engine went away; the "
+	    "console of %s goes on | detach: ~. or Ctrl-] ", c->opts->name);
+	console_term_status(&c->term, line);
+	return 0;
+}
+
+/*
+ * Reach the next engine and hold the console again, without force: one
+ * that another client took meanwhile ends the attach. Return values: 0
+ * (held again, or to be tried later), or CONSOLE_TAKEN or CONSOLE_ERROR
+ * with msg set.
+ */
+static int
+console_reclaim(struct console *c)
+{
+	char why[256];
+	int code = 0, rv;
+
+	if ((c->engine = c->opts->reconnect(c->opts->arg)) == -1)
+		return 0;
+	if ((rv = console_take(c, 0, &code)) == -2) {
+		c->engine = -1;
+		c->opts->lost(c->opts->arg);
+		return 0;
+	}
+	if (rv == -1) {
+		snprintf(why, sizeof why, "%s", c->msg);
+		if (code == EBUSY)
+			return console_say(c, CONSOLE_TAKEN, "the console of %s "
+			    "was taken over while the engine was away: %s",
+			    c->opts->name, why);
+		return console_say(c, CONSOLE_ERROR, "the next engine does not "
+		    "give back the console of %s: %s", c->opts->name, why);
+	}
+	c->away = 0;
+	console_status(c);
+	return 0;
 }
 
 /* Proxy until something ends it. */
@@ -322,6 +386,8 @@ static enum console_end
 console_loop(struct console *c, const sigset_t *mask)
 {
 	static unsigned char buf[65536];
+	struct timespec ts = { CONSOLE_RETRY_MS / 1000,
+	    (CONSOLE_RETRY_MS % 1000) * 1000000L };
 	struct pollfd pfd[3];
 	ssize_t n;
 	int rv;
@@ -338,12 +404,18 @@ console_loop(struct console *c, const sigset_t *mask)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = c->fd;
 		pfd[1].events = POLLIN;
-		pfd[2].fd = c->opts->engine;
+		pfd[2].fd = c->engine;
 		pfd[2].events = POLLIN;
-		if (ppoll(pfd, 3, NULL, mask) == -1) {
+		pfd[2].revents = 0;
+		if ((n = ppoll(pfd, 3, c->away ? &ts : NULL, mask)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return CONSOLE_ERROR;
+		}
+		if (n == 0 && c->away) {
+			if ((rv = console_reclaim(c)) != 0)
+				return rv;
+			continue;
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(c->fd, buf, sizeof buf);
@@ -365,9 +437,11 @@ console_loop(struct console *c, const sigset_t *mask)
 				return rv == 1 ? CONSOLE_DETACHED :
 				    CONSOLE_HUNGUP;
 		}
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((rv = console_engine_read(c)) == 0)
-				return CONSOLE_LOST;
+		if (!c->away && c->engine != -1 &&
+		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if ((rv = console_engine_read(c)) == 0 &&
+			    (rv = console_lost(c)) != 0)
+				return rv;
 			if (rv == 2)
 				return CONSOLE_TAKEN;
 		}
@@ -383,14 +457,14 @@ console_run(struct console *c, const sigset_t *mask)
 	enum console_end end;
 	int rv;
 
-	if (console_take(c) == -1 || console_open(c) == -1)
+	if (console_take(c, c->opts->force, NULL) != 0 || console_open(c) == -1)
 		return CONSOLE_ERROR;
 	if (console_term_raw(&c->term) == -1)
 		return console_say(c, CONSOLE_ERROR, "cannot set the "
 		    "terminal's modes: %s", strerror(errno));
 	console_size(c);
-	if (c->opts->replay != -1 && c->opts->engine != -1) {
-		rv = console_replay(&c->term, c->opts->engine, name,
+	if (c->opts->replay != -1 && c->engine != -1) {
+		rv = console_replay(&c->term, c->engine, name,
 		    c->opts->replay, c->msg, c->msglen);
 		if (rv != 0)
 			return rv == -1 ? CONSOLE_ERROR : CONSOLE_LOST;
@@ -412,6 +486,8 @@ console_run(struct console *c, const sigset_t *mask)
 		return console_say(c, end, "the console of %s hung up: the "
 		    "VM stopped", name);
 	case CONSOLE_TAKEN:
+		if (c->taken_by == 0)
+			return end;	/* while the engine was away: said */
 		return console_say(c, end, "the console of %s was taken over "
 		    "by pid %ld", name, (long)c->taken_by);
 	case CONSOLE_LOST:
@@ -441,6 +517,7 @@ console_attach(const struct console_opts *opts, char *msg, size_t msglen)
 	memset(&c, 0, sizeof c);
 	c.opts = opts;
 	c.fd = -1;
+	c.engine = opts->engine;
 	c.msg = msg;
 	c.msglen = msglen;
 	c.term.in = opts->in;

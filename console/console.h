@@ -26,7 +26,19 @@ struct console_opts {
 	int		 force;		/* take over from another attacher */
 	int		 in;		/* the terminal */
 	int		 out;
+	/*
+	 * When the engine goes away, lost (the socket is the caller's to
+	 * close) and then reconnect, every CONSOLE_RETRY_MS until it gives
+	 * a connected socket or -1 (tried again later), while the attach
+	 * goes on. NULL: the attach ends with CONSOLE_LOST.
+	 */
+	void		(*lost)(void *);
+	int		(*reconnect)(void *);
+	void		*arg;
 };
+
+/* How often an attach whose engine went away tries to reach the next. */
+#define CONSOLE_RETRY_MS	1000
 
 /* How an attach ended. */
 enum console_end {

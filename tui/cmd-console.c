@@ -2,7 +2,9 @@
  * console [-f] [-r LINES] NAME: attach the terminal to a VM's serial
  * console (console/), from a shell or from the dashboard, which gives up
  * the screen meanwhile. -r replays LINES of the captured output instead
- * of a screenful (-r 0: none); -f takes over from another attacher.
+ * of a screenful (-r 0: none); -f takes over from another attacher. An
+ * engine that goes away meanwhile leaves the attach going: it connects to
+ * the next engine and holds the console again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,31 @@ const struct cmd_entry cmd_console_entry = {
 	.exec = cmd_console_exec,
 	.needs_engine = 1
 };
+
+/* The engine went away while attached: forget the connection. */
+static void
+cmd_console_lost(void *arg)
+{
+	struct cmd_ctx *ctx = arg;
+
+	client_close(ctx->conn);
+	ctx->conn = NULL;
+}
+
+/*
+ * Connect to the next engine, starting one as any command does (it adopts
+ * the VM first); the attach goes on while it fails.
+ */
+static int
+cmd_console_reconnect(void *arg)
+{
+	struct cmd_ctx *ctx = arg;
+
+	cmd_console_lost(ctx);
+	if (cmd_connect(ctx, CLIENT_START) == -1)
+		return -1;
+	return ctx->conn->fd;
+}
 
 static enum cmd_retval
 cmd_console_exec(struct cmd_ctx *ctx, int argc, char **argv)
@@ -61,6 +88,9 @@ cmd_console_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	opts.force = cmd_flag(ctx, 'f');
 	opts.in = STDIN_FILENO;
 	opts.out = STDOUT_FILENO;
+	opts.lost = cmd_console_lost;
+	opts.reconnect = cmd_console_reconnect;
+	opts.arg = ctx;
 
 	if (ctx->dash != NULL)
 		dashboard_suspend(ctx->dash);

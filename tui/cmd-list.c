@@ -76,12 +76,15 @@ cmd_list_json_fields(FILE *f, const struct proto_vm_info *vi)
 	format_json_string(f, vi->owner);
 	fprintf(f, ",\"memory\":%llu,\"vcpus\":%u,\"uid\":%u,\"pid\":%d,"
 	    "\"restarts\":%u,\"flags\":%u,\"enabled\":%s,\"adhoc\":%s,"
-	    "\"owned\":%s,\"started\":%lld,\"reason\":",
+	    "\"owned\":%s,\"adopted\":%s,\"changed\":%s,\"started\":%lld,"
+	    "\"reason\":",
 	    (unsigned long long)vi->memory, vi->vcpus, vi->uid, vi->pid,
 	    vi->restarts, vi->flags,
 	    (vi->flags & VMINFO_ENABLED) ? "true" : "false",
 	    (vi->flags & VMINFO_ADHOC) ? "true" : "false",
 	    (vi->flags & VMINFO_OWNED) ? "true" : "false",
+	    (vi->flags & VMINFO_ADOPTED) ? "true" : "false",
+	    (vi->flags & VMINFO_CHANGED) ? "true" : "false",
 	    (long long)vi->started);
 	format_json_string(f, vi->reason);
 	fprintf(f, ",\"stats\":{\"cpu_ns\":%llu,\"exits\":%llu,"

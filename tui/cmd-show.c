@@ -78,12 +78,15 @@ cmd_show_text(FILE *f, const struct proto_vm_info *vi,
 	if (vi->pid > 0)
 		fprintf(f, "pid: %d\n", vi->pid);
 	fprintf(f, "restarts: %u\n", vi->restarts);
-	snprintf(buf, sizeof buf, "%s%s%s",
+	snprintf(buf, sizeof buf, "%s%s%s%s",
 	    (vi->flags & VMINFO_ENABLED) ? " enabled" : "",
 	    (vi->flags & VMINFO_ADHOC) ? " ad-hoc" : "",
-	    (vi->flags & VMINFO_OWNED) ? " owned" : "");
+	    (vi->flags & VMINFO_OWNED) ? " owned" : "",
+	    (vi->flags & VMINFO_ADOPTED) ? " adopted" : "");
 	if (buf[0] != '\0')
 		cmd_show_line(f, "flags", buf + 1);
+	if (vi->flags & VMINFO_CHANGED)
+		cmd_show_line(f, "config changed", "a restart applies it");
 	if (vi->started > 0) {
 		t = vi->started;
 		if (localtime_r(&t, &tm) != NULL &&

@@ -137,8 +137,8 @@ dashboard_engine_closed(struct msgconn *c, void *arg)
 	/* Dropped for a malformed update, the engine may well be there. */
 	if (!dash->sub_broken) {
 		dash->lost = 1;
-		dashboard_message(dash, 1, "the engine went away; its VMs are "
-		    "gone (q quits, any command starts a new engine)");
+		dashboard_message(dash, 1, "the engine went away; its VMs run "
+		    "on for the next engine (q quits, any command starts one)");
 	}
 	dash->sub_broken = 0;
 	evtimer_add(dash->retry_ev, &tv);

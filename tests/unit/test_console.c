@@ -209,12 +209,38 @@ struct rig {
 	enum console_end	 end;
 	char			 msg[256];
 	int			 no_release;	/* the attach lets go untold */
+	int			 next[2];	/* the next engine's socketpair */
+	int			 next_ready;	/* reconnect may give next[0] */
 	char			 screen[65536];	/* what the terminal got */
 	size_t			 nscreen;
 };
 
 /* The attach under way, which a failed test ends in its teardown. */
 static struct rig	*rig_live;
+/* The next rig_open attaches with a way to reach the next engine. */
+static int		 rig_reconnecting;
+
+static void
+rig_lost(void *arg)
+{
+	struct rig *r = arg;
+
+	close(r->engine[0]);
+	r->engine[0] = -1;
+}
+
+/* The next engine, once the test has made it ready. */
+static int
+rig_reconnect(void *arg)
+{
+	struct rig *r = arg;
+
+	if (!__atomic_load_n(&r->next_ready, __ATOMIC_ACQUIRE))
+		return -1;
+	r->next_ready = 0;
+	r->engine[0] = r->next[0];
+	return r->engine[0];
+}
 
 static int
 pty_open(char *name, size_t len)
@@ -353,6 +379,12 @@ rig_open(struct rig *r, int replay)
 	r->opts.engine = r->engine[0];
 	r->opts.replay = replay;
 	r->opts.in = r->opts.out = r->ts;
+	if (rig_reconnecting) {
+		r->opts.lost = rig_lost;
+		r->opts.reconnect = rig_reconnect;
+		r->opts.arg = r;
+		rig_reconnecting = 0;
+	}
 	assert_int_equal(pthread_create(&r->thread, NULL, rig_thread, r), 0);
 	rig_live = r;
 }
@@ -547,6 +579,70 @@ test_attach_hangup_and_lost(void **state)
 	rig_close(&r);
 }
 
+/*
+ * The engine goes away while attached with a way to reconnect: the pty
+ * goes on, and the console is claimed again (without force) from the next
+ * engine, which gives it or says another client took it meanwhile.
+ */
+static void
+rig_engine_restart(struct rig *r)
+{
+	rig_reconnecting = 1;
+	rig_start(r, -1, NULL);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    r->next), 0);
+	close(r->engine[1]);
+	r->engine[1] = -1;
+	rig_screen(r, " vmtop: the engine went away; the console of t1 goes "
+	    "on");
+	rig_type(r, "ls\r", "ls\r");
+	r->nscreen = 0;
+	r->engine[1] = r->next[1];
+	__atomic_store_n(&r->next_ready, 1, __ATOMIC_RELEASE);
+}
+
+static void
+test_attach_engine_restart(void **state)
+{
+	static struct rig r;	/* outlives a failed test */
+
+	(void)state;
+	rig_engine_restart(&r);
+	rig_serve_console(&r, 0);
+	rig_screen(&r, " vmtop: console of t1 (");
+	rig_type(&r, "pwd\r", "pwd\r");
+	/* The terminal was not cleared nor anything replayed. */
+	assert_null(strstr(r.screen, "\033[2J"));
+	rig_type(&r, "~.", NULL);
+	assert_int_equal(rig_finish(&r), CONSOLE_DETACHED);
+	rig_close(&r);
+}
+
+static void
+test_attach_engine_restart_taken(void **state)
+{
+	static struct rig r;	/* outlives a failed test */
+	struct proto_console pc;
+	struct proto_error pe;
+
+	(void)state;
+	rig_engine_restart(&r);
+	rig_request(&r, MSG_CMD_CONSOLE, &pc, sizeof pc);
+	assert_int_equal(pc.flags, 0);
+	memset(&pe, 0, sizeof pe);
+	pe.code = EBUSY;
+	snprintf(pe.text, sizeof pe.text, "the console of t1 is attached by "
+	    "pid 4242 (console -f takes it over)");
+	assert_int_equal(msg_send_sync(r.engine[1], MSG_ERROR, 0, -1, &pe,
+	    sizeof pe), 0);
+	r.no_release = 1;
+	assert_int_equal(rig_finish(&r), CONSOLE_TAKEN);
+	assert_string_equal(r.msg, "the console of t1 was taken over while the "
+	    "engine was away: the console of t1 is attached by pid 4242 "
+	    "(console -f takes it over)");
+	rig_close(&r);
+}
+
 /* The engine tells the holder of a takeover: it lets go, saying by whom. */
 static void
 test_attach_taken_over(void **state)
@@ -631,6 +727,8 @@ main(void)
 		attach_test(test_attach_replay_refused),
 		attach_test(test_attach_hangup_and_lost),
 		attach_test(test_attach_taken_over),
+		attach_test(test_attach_engine_restart),
+		attach_test(test_attach_engine_restart_taken),
 		attach_test(test_attach_held_elsewhere),
 		attach_test(test_attach_needs_a_terminal),
 	};
