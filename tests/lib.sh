@@ -79,7 +79,8 @@ start_engine() {
 
 stop_engine() {
 	[ -n "$ENGINE_PID" ] || return 0
-	kill "$ENGINE_PID" 2>/dev/null
+	# SIGINT stops the VMs; SIGTERM would leave their runners running
+	kill -INT "$ENGINE_PID" 2>/dev/null
 	wait "$ENGINE_PID" 2>/dev/null
 	ENGINE_PID=
 }

@@ -16,7 +16,7 @@ NSINGLE=50		# started by one `vmtop -c 'start a'` each
 LIST_TARGET_MS=10	# engine CPU per list round trip
 RSS_TARGET_MIB=16	# engine VmHWM
 
-# The engine stops its VMs on SIGTERM; their runners end with it.
+# The engine stops its VMs on SIGINT (stop_engine); their runners end.
 cleanup() {
 	trap - EXIT INT TERM HUP
 	stop_engine

@@ -23,11 +23,21 @@
  *   list         counts the VMs of one list reply: "listed N"
  *   listnoread   asks for a list and never reads it; prints "dropped"
  *                once the engine hangs up
+ * And one that is no client: a stand-in for another uid's runner.
+ *   runner UID KIND  binds the socket path (as the caller, root), drops
+ *                to UID, listens, prints "listening", then prints
+ *                "connected N" for each connection and answers as KIND
+ *                says: silent reads and says nothing, forge answers
+ *                MSG_RUN_ADOPT with a MSG_RUN_STATE claiming a running
+ *                guest named after the socket file, garbage writes bytes
+ *                that are no message; runs until killed
  */
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -325,6 +335,78 @@ rc_listnoread(void)
 	return 0;
 }
 
+/* Answer one engine's connection to a fake runner as kind says. */
+static void
+rc_runner_serve(int c, const char *kind, const char *vm)
+{
+	struct proto_run_adopt *adopt;
+	struct proto_run_state st;
+	struct msg m;
+	char buf[512];
+
+	if (strcmp(kind, "garbage") == 0) {
+		memset(buf, 0xa5, sizeof buf);
+		(void)write(c, buf, sizeof buf);
+	}
+	while (msg_recv_sync(c, &m) == 1) {
+		printf("message %u\n", m.hdr.type);
+		if (strcmp(kind, "forge") == 0 && m.hdr.type == MSG_RUN_ADOPT &&
+		    m.hdr.len == sizeof *adopt) {
+			adopt = m.data;
+			memset(&st, 0, sizeof st);
+			st.version = RUNNER_PROTOCOL_VERSION;
+			snprintf(st.name, sizeof st.name, "%s", vm);
+			st.pid = getpid();
+			st.uptime_ns = 1000000000ULL;
+			(void)msg_send_sync(c, MSG_RUN_STATE, adopt->id, -1,
+			    &st, sizeof st);
+		}
+		msg_clear(&m);
+	}
+	close(c);
+}
+
+/* A listener at sockpath run by another uid, standing in for a runner. */
+static int
+rc_runner(const char *uidarg, const char *kind)
+{
+	struct sockaddr_un sun;
+	char vm[VM_NAME_SIZE], *dot, *path;
+	uid_t uid = (uid_t)strtoul(uidarg, NULL, 10);
+	int s, c, n = 0;
+
+	path = strdup(sockpath);
+	snprintf(vm, sizeof vm, "%s", basename(path));
+	free(path);
+	if ((dot = strrchr(vm, '.')) != NULL)
+		*dot = '\0';
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sockpath);
+	if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		perror(sockpath);
+		return 2;
+	}
+	/* listen() as uid: that is whom SO_PEERCRED names to a connecter */
+	if (setgroups(0, NULL) == -1 || setresgid(uid, uid, uid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		perror("uid");
+		return 2;
+	}
+	if (listen(s, 8) == -1) {
+		perror("listen");
+		return 2;
+	}
+	printf("listening\n");
+	while ((c = accept(s, NULL, NULL)) != -1) {
+		printf("connected %d\n", ++n);
+		rc_runner_serve(c, kind, vm);
+	}
+	perror("accept");
+	return 2;
+}
+
 /* The malformed modes: one bad message, then dropped or answered. */
 static int
 rc_malformed(const char *mode)
@@ -415,6 +497,8 @@ main(int argc, char **argv)
 		return rc_stopall(n);
 	if (strcmp(mode, "listnoread") == 0)
 		return rc_listnoread();
+	if (strcmp(mode, "runner") == 0 && argc == 5)
+		return rc_runner(argv[3], argv[4]);
 	if (strcmp(mode, "list") == 0) {
 		char why[PROTO_TEXT_SIZE];
 
