@@ -225,16 +225,15 @@ capture_init(struct capture *cap)
 	cap->owner = (uid_t)-1;
 }
 
-void
-capture_append(struct capture *cap, const void *data, size_t len)
+/* Keep bytes in the ring only. */
+static void
+capture_ring(struct capture *cap, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t n;
 
 	if (len == 0)
 		return;
-	if (cap->logfd != -1)
-		capture_write_log(cap, data, len);
 	cap->from_log = 0;
 	if (cap->buf == NULL)
 		capture_alloc(cap);
@@ -254,6 +253,16 @@ capture_append(struct capture *cap, const void *data, size_t len)
 	}
 	if (cap->len > CAPTURE_SIZE)
 		cap->len = CAPTURE_SIZE;
+}
+
+void
+capture_append(struct capture *cap, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	if (cap->logfd != -1)
+		capture_write_log(cap, data, len);
+	capture_ring(cap, data, len);
 }
 
 /* Read the last outlen bytes of the log into out. */
@@ -330,4 +339,26 @@ capture_free(struct capture *cap)
 	cap->logpath = NULL;
 	cap->from_log = 0;
 	capture_release(cap);
+}
+
+/*
+ * An adopted VM's log: DIR/VM.log opened again for appending, not
+ * rotated, and the ring filled from its tail, so the capture goes on
+ * where the earlier engine left it. Returns -1 and sets errno.
+ */
+int
+capture_reopen_log(struct capture *cap, const char *dir, const char *vm,
+    uid_t owner, uint64_t size, uint32_t keep)
+{
+	uint8_t *tail;
+	size_t n;
+
+	if (capture_open_log(cap, dir, vm, owner, size, keep) == -1)
+		return -1;
+	capture_release(cap);
+	tail = xmalloc(CAPTURE_SIZE);
+	n = capture_copy_log(cap, tail, CAPTURE_SIZE);
+	capture_ring(cap, tail, n);
+	free(tail);
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /* An empty config. */
@@ -430,6 +431,74 @@ print_limits(struct config *conf, FILE *f)
 	return any || conf->nkvm_users > 0 || conf->nkvm_groups > 0;
 }
 
+static void
+print_switch(FILE *f, const struct conf_switch *sw)
+{
+	fputs("switch ", f);
+	print_string(f, sw->name);
+	fputs(" {\n", f);
+	if (sw->ifname != NULL) {
+		fputs("\tinterface ", f);
+		print_string(f, sw->ifname);
+		fputc('\n', f);
+	}
+	if (!sw->up)
+		fputs("\tdown\n", f);
+	fputs("}\n", f);
+}
+
+/*
+ * Write vm's block as vm.conf text, after the blocks of the switches of
+ * conf that its interfaces use (conf may be NULL: the block alone).
+ */
+void
+conf_vm_print(const struct conf_vm *vm, struct config *conf, FILE *f)
+{
+	struct conf_switch	*sw;
+	int			 i;
+
+	if (conf != NULL) {
+		TAILQ_FOREACH(sw, &conf->switches, entry) {
+			for (i = 0; i < vm->nnics; i++)
+				if (vm->nics[i].switchname != NULL &&
+				    strcmp(vm->nics[i].switchname,
+				    sw->name) == 0)
+					break;
+			if (i < vm->nnics)
+				print_switch(f, sw);
+		}
+	}
+	print_vm(f, vm);
+}
+
+/* vm's block as vm.conf text (malloc'd), the one form two blocks compare. */
+char *
+conf_vm_text(const struct conf_vm *vm, struct config *conf)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("%s: open_memstream", __func__);
+	conf_vm_print(vm, conf, f);
+	if (fclose(f) != 0)
+		fatal("%s: fclose", __func__);
+	return text;
+}
+
+/* Whether two blocks differ in anything their vm.conf text says. */
+int
+conf_vm_differs(const struct conf_vm *a, const struct conf_vm *b)
+{
+	char	*ta = conf_vm_text(a, NULL), *tb = conf_vm_text(b, NULL);
+	int	 rv = strcmp(ta, tb) != 0;
+
+	free(ta);
+	free(tb);
+	return rv;
+}
+
 /* Write the config as vm.conf text, a blank line between blocks. */
 void
 config_print(struct config *conf, FILE *f)
@@ -455,17 +524,7 @@ config_print(struct config *conf, FILE *f)
 		if (blank)
 			fputc('\n', f);
 		blank = 1;
-		fputs("switch ", f);
-		print_string(f, sw->name);
-		fputs(" {\n", f);
-		if (sw->ifname != NULL) {
-			fputs("\tinterface ", f);
-			print_string(f, sw->ifname);
-			fputc('\n', f);
-		}
-		if (!sw->up)
-			fputs("\tdown\n", f);
-		fputs("}\n", f);
+		print_switch(f, sw);
 	}
 	TAILQ_FOREACH(vm, &conf->vms, entry) {
 		if (blank)

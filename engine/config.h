@@ -145,5 +145,8 @@ struct conf_vm	*config_find_vm(struct config *, const char *);
 int		 config_valid_name(const char *);
 /* Write a config back as vm.conf text (for `vmtop -n -v`). */
 void		 config_print(struct config *, FILE *);
+void		 conf_vm_print(const struct conf_vm *, struct config *, FILE *);
+char		*conf_vm_text(const struct conf_vm *, struct config *);
+int		 conf_vm_differs(const struct conf_vm *, const struct conf_vm *);
 
 #endif

@@ -88,7 +88,8 @@ static const struct control_cmd control_cmds[] = {
 	{ { MSG_CMD_RELOAD, "reload", 0, 0, control_reload }, CTL_ADMIN },
 	{ { MSG_CMD_LOG, "log", sizeof(struct proto_log), 0, control_log },
 	    CTL_ADMIN },
-	{ { MSG_CMD_KILL, "kill-engine", 0, 0, control_kill }, CTL_ADMIN },
+	{ { MSG_CMD_KILL, "kill-engine", 0, sizeof(struct proto_kill),
+	    control_kill }, CTL_ADMIN },
 	{ { MSG_CMD_SUBSCRIBE, "subscribe", sizeof(struct proto_subscribe), 0,
 	    control_subscribe }, 0 },
 	{ { MSG_CMD_CONSOLE, "console", sizeof(struct proto_console), 0,
@@ -752,12 +753,21 @@ control_kill(struct msgconn *c, struct msg *m, void *arg)
 {
 	struct control_req *r = arg;
 	struct client *cl = r->cl;
+	struct proto_kill k;
 
 	(void)c;
-	(void)m;
+	/* An older client sends no payload: stop the VMs. */
+	memset(&k, 0, sizeof k);
+	if (m->hdr.len != 0 && m->hdr.len != sizeof k) {
+		control_reply_error(cl, EINVAL, "engine: kill-engine message "
+		    "of %u bytes (expected 0 or %zu)", m->hdr.len, sizeof k);
+		return 0;
+	}
+	if (m->hdr.len == sizeof k)
+		memcpy(&k, m->data, sizeof k);
 	control_reply_ok(cl);
 	msgconn_close_when_flushed(cl->conn);
-	engine_shutdown();
+	engine_shutdown((k.flags & KILL_KEEP_VMS) != 0);
 	return 0;
 }
 

@@ -134,9 +134,13 @@ engine_vms_running(void)
 	return 0;
 }
 
-/* Stop every VM (its guest is asked first) and leave the loop. */
+/*
+ * Stop every VM (its guest is asked first) and leave the loop; or, with
+ * keep, leave at once with every runner running and its state file kept,
+ * for the next engine to adopt.
+ */
 void
-engine_shutdown(void)
+engine_shutdown(int keep)
 {
 	struct timeval tv = { ENGINE_SHUTDOWN_SECONDS, 0 };
 	char err[PROTO_TEXT_SIZE];
@@ -145,12 +149,19 @@ engine_shutdown(void)
 	if (engine->exiting)
 		return;
 	engine->exiting = 1;
-	log_info("shutting down");
+	engine->keep_vms = keep;
+	log_info("shutting down%s", keep ? ", leaving the vms running" : "");
 	listen_close();
+	engine->exit_timer = evtimer_new(engine->base, engine_exit_now, NULL);
+	if (keep) {
+		runner_keep_all();
+		tv.tv_sec = 0;
+		evtimer_add(engine->exit_timer, &tv);
+		return;
+	}
 	TAILQ_FOREACH(vm, &engine->vms, entry)
 		if (vm->pid != 0)
 			vm_stop(vm, 0, err, sizeof err);
-	engine->exit_timer = evtimer_new(engine->base, engine_exit_now, NULL);
 	if (!engine_vms_running())
 		tv.tv_sec = 0;
 	evtimer_add(engine->exit_timer, &tv);
@@ -164,7 +175,8 @@ engine_signal(int sig, short events, void *arg)
 	switch (sig) {
 	case SIGCHLD:
 		runner_reap();
-		if (engine->exiting && !engine_vms_running())
+		if (engine->exiting && !engine->keep_vms &&
+		    !engine_vms_running())
 			event_active(engine->exit_timer, EV_TIMEOUT, 0);
 		break;
 	case SIGHUP:
@@ -173,26 +185,49 @@ engine_signal(int sig, short events, void *arg)
 			    engine->config_path);
 		break;
 	case SIGTERM:
+		/* systemd's stop and restart: the guests go on. */
+		engine_shutdown(1);
+		break;
 	case SIGINT:
-		engine_shutdown();
+		engine_shutdown(0);
 		break;
 	}
 }
 
-/* Kill whatever runners are left and reap them. */
+/*
+ * Kill whatever runners are left and reap them, unless the engine exits
+ * keeping them. An adopted runner is not our child: its pidfd is killed.
+ */
 static void
 engine_kill_runners(void)
 {
 	struct vm *vm;
 	int status;
 
+	if (engine->keep_vms)
+		return;
 	TAILQ_FOREACH(vm, &engine->vms, entry) {
 		if (vm->pid == 0)
 			continue;
+		if (vm->pidfd != -1) {
+			runner_kill(vm);
+			vm->pid = 0;
+			continue;
+		}
 		kill(vm->pid, SIGKILL);
 		waitpid(vm->pid, &status, 0);
 		vm->pid = 0;
 	}
+}
+
+/* Adoption is over: serve clients and start the enabled VMs. */
+static void
+engine_adopted(void)
+{
+	if (engine->exiting)
+		return;
+	listen_hold(0);
+	stagger_begin();
 }
 
 static void
@@ -225,6 +260,12 @@ engine_paths(const struct engine_opts *opts)
 		log_warn("%s", engine->statedir);
 	if (paths_mkdirs(engine->logdir, 0700) == -1)
 		log_warn("%s", engine->logdir);
+	if (state_init() == -1) {
+		log_warn("%s: runners cannot be adopted", engine->runnersdir);
+		if (engine->runnersfd != -1)
+			close(engine->runnersfd);
+		engine->runnersfd = -1;
+	}
 }
 
 /* Each running VM holds a few fds: take all the fds we are allowed. */
@@ -265,7 +306,7 @@ engine_main(const struct engine_opts *opts)
 
 	log_init("vmtop-engine", 1, opts->verbose);
 	engine = xcalloc(1, sizeof *engine);
-	engine->listenfd = engine->lockfd = -1;
+	engine->listenfd = engine->lockfd = engine->runnersfd = -1;
 	TAILQ_INIT(&engine->vms);
 	TAILQ_INIT(&engine->clients);
 	TAILQ_INIT(&engine->waiters);
@@ -295,6 +336,8 @@ engine_main(const struct engine_opts *opts)
 		log_warn("%s", engine->socket_path);
 		return 1;
 	}
+	/* Clients wait until every runner left running is adopted. */
+	listen_hold(1);
 	TAILQ_FOREACH(cv, &engine->conf.vms, entry)
 		vm_add(conf_vm_dup(cv), 0);
 	log_info("listening on %s (pid %d)", engine->socket_path,
@@ -303,7 +346,7 @@ engine_main(const struct engine_opts *opts)
 		engine_detach();
 		log_init("vmtop-engine", 0, opts->verbose);
 	}
-	stagger_begin();
+	adopt_begin(engine_adopted);
 	event_base_dispatch(engine->base);
 	engine_kill_runners();
 	listen_close();

@@ -18,6 +18,7 @@
 
 struct event;
 struct event_base;
+struct msg;
 struct msgconn;
 struct ucred;
 
@@ -70,6 +71,9 @@ size_t	capture_copy(struct capture *, uint8_t *, size_t);
 /* Open DIR/VM.log for owner, rotated at size, keep kept; -1 and errno. */
 int	capture_open_log(struct capture *, const char *dir, const char *vm,
 	    uid_t owner, uint64_t size, uint32_t keep);
+/* Open DIR/VM.log again and fill the ring from its tail: an adoption. */
+int	capture_reopen_log(struct capture *, const char *dir, const char *vm,
+	    uid_t owner, uint64_t size, uint32_t keep);
 /* Forget what another owner's VM of that name wrote. */
 void	capture_set_owner(struct capture *, uid_t);
 void	capture_close_log(struct capture *);
@@ -87,6 +91,7 @@ enum wait_kind {
 };
 
 struct vm;
+struct adoption;
 /* Called once when what a waiter waits for happens; err NULL on success. */
 typedef void	(*vm_wake_cb)(struct vm *, const char *err, void *arg);
 
@@ -141,6 +146,17 @@ struct vm {
 	uint64_t	 stats_ns;
 	struct event	*retry;		/* restart after a guest reboot */
 	struct opening	*opening;	/* its files being opened (resource.c) */
+	uint64_t	 pid_start;	/* its runner's start time (/proc) */
+	int		 adopted;	/* its runner is an earlier engine's */
+	int		 changed;	/* next_conf differs: a restart applies it */
+	int		 statefile;	/* its runners/ files are ours to remove */
+	int		 pidfd;		/* an adopted runner's, or -1 */
+	struct event	*pidfd_ev;
+	struct event	*gone_timer;	/* its socket's last bytes may follow */
+	int		 runner_gone;	/* the adopted runner's pid has ended */
+	int		 exit_told;	/* it sent MSG_RUN_EXIT */
+	uint32_t	 exit_code;	/* RUNNER_EXIT_*, when told */
+	struct adoption	*adoption;	/* being adopted (adopt.c) */
 };
 TAILQ_HEAD(vmlist, vm);
 
@@ -203,6 +219,9 @@ struct engine {
 	struct event	*exit_timer;
 	struct event	*stagger_ev;
 	struct vm	**stagger;	/* enabled VMs still to start */
+	int		 runnersfd;	/* O_PATH: STATEDIR/runners */
+	char		*runnersdir;
+	int		 keep_vms;	/* exiting, leaving the runners running */
 	size_t		 nstagger;
 	size_t		 stagger_next;
 };
@@ -223,6 +242,7 @@ enum vm_event {
 	VM_EV_EXIT,		/* the runner ended as asked: stopped */
 	VM_EV_RESTART,		/* the guest rebooted: starting again */
 	VM_EV_FAIL,		/* failed, with a reason */
+	VM_EV_ADOPT,		/* an earlier engine's runner is adopted */
 	VM_EV_COUNT
 };
 
@@ -272,6 +292,8 @@ void		 vm_runner_hungup(struct vm *);
 void		 vm_runner_exited(struct vm *, int status);
 /* A launch that went on in the background failed; err names the VM. */
 void		 vm_launch_failed(struct vm *, const char *err);
+/* An adopted runner serves vm: stopped or failed -> running (or paused). */
+void		 vm_adopted(struct vm *, int paused);
 void		 vm_fill_info(struct vm *, struct proto_vm_info *);
 void		 vm_apply_config(struct config *);
 
@@ -335,6 +357,11 @@ int		 netif_open(struct vm *, struct resources *, int, char *,
 void		 netif_lladdr(const struct conf_vm *, int, uint8_t *);
 void		 netif_release(struct vm *);
 int		 netif_reaped(pid_t, int);
+/* Know an earlier engine's helper of vm's NIC nic: 0, or -1 and errno. */
+int		 netif_adopt(struct vm *, int nic, pid_t, uint64_t start);
+/* vm's helpers, for its state file: how many went into rs. */
+struct runstate;
+void		 netif_state(struct vm *, struct runstate *);
 
 /* runner.c: fork, exec and feed vmtop-vm; vm.c's ops */
 /*
@@ -346,14 +373,28 @@ int		 runner_launch(struct vm *, char *, size_t);
 int		 runner_send(struct vm *, uint32_t type);
 void		 runner_kill(struct vm *);
 void		 runner_reap(void);
+/* The runner socket's handlers, also for a runner being adopted. */
+int		 runner_dispatch(struct msgconn *, struct msg *, void *);
+void		 runner_closed(struct msgconn *, void *);
+/* Watch an adopted runner's pidfd: its end comes to vm_runner_exited(). */
+int		 runner_watch(struct vm *, int pidfd);
+/* Let go of every runner, leaving it running, as the engine exits. */
+void		 runner_keep_all(void);
 
 /* uids.c: a uid of its own for each running VM (root engine) */
 int		 uids_alloc(struct vm *, char *, size_t);
 void		 uids_free(struct vm *);
 void		 uids_of(struct vm *, uint32_t *, uint32_t *);
+/* Whether uid is in the runner range and held by no VM but self. */
+int		 uids_may_claim(struct vm *self, uid_t);
+/* A runner left alone holds uid: never hand it out while name's is kept. */
+void		 uids_reserve(const char *name, uid_t);
+void		 uids_unreserve(const char *name);
 
 /* listen.c: the listening socket and who gets in */
 int		 listen_open(void);
+/* Hold new clients in the backlog (1) or accept them again (0). */
+void		 listen_hold(int);
 void		 listen_close(void);
 void		 listen_slot_freed(void);
 
@@ -365,10 +406,66 @@ uint32_t	 control_count(uid_t uid, uint32_t *all);
 void		 control_broadcast_vm(struct vm *);
 
 /* engine.c */
-void		 engine_shutdown(void);
+/* Stop every VM and exit; keep: exit leaving every runner running. */
+void		 engine_shutdown(int keep);
 /* Parse the config file; errors go to errout. Returns the error count. */
 int		 engine_load_config(struct config *, FILE *errout);
 int		 engine_reload(FILE *errout);
+
+/*
+ * state.c: what the engine knows of a running VM that its runner does
+ * not, in STATEDIR/runners/NAME.state beside the runner's socket
+ * NAME.sock, for the engine that adopts it.
+ */
+struct runstate {
+	char		 name[VM_NAME_SIZE];
+	int		 adhoc;
+	uid_t		 owner;
+	uid_t		 runner_uid;	/* 0: none of its own */
+	pid_t		 pid;
+	uint64_t	 pid_start;	/* field 22 of /proc/PID/stat */
+	time_t		 started;
+	uint32_t	 restarts;
+	struct ratelimit rl;
+	char		 tty[32];
+	int		 nslirp;
+	struct {
+		int		nic;
+		pid_t		pid;
+		uint64_t	start;
+	}		 slirp[VM_MAX_NICS];
+	char		*config;	/* the VM's block as vm.conf text */
+};
+/* Make and open STATEDIR/runners; -1 and errno. */
+int		 state_init(void);
+/*
+ * A socket bound at NAME.sock for vm's runner to listen on: the fd, or
+ * -1 with a sentence in err (another engine's runner listens there).
+ */
+int		 state_socket(struct vm *, char *err, size_t errlen);
+/* Whether a runner listens at NAME.sock: 0, or -1 with a sentence. */
+int		 state_check_free(struct vm *, char *err, size_t errlen);
+/* Connect to NAME.sock without blocking: the fd, or -1 and errno. */
+int		 state_connect(const char *name);
+/* Write NAME.state for vm (failures are logged). */
+void		 state_write(struct vm *);
+/* Read NAME.state into rs: 0, or -1 with a sentence in err. */
+int		 state_read(const char *name, struct runstate *, char *err,
+		    size_t errlen);
+void		 state_free(struct runstate *);
+/* Remove NAME.state and NAME.sock: the VM has stopped for good. */
+void		 state_remove(const char *name);
+/* The start time of pid (field 22 of /proc/PID/stat), or 0. */
+uint64_t	 state_pid_start(pid_t);
+/* The parent of pid, or -1. */
+pid_t		 state_ppid(pid_t);
+
+/* adopt.c: adopting the runners an earlier engine left running */
+/* Adopt every runner in STATEDIR/runners, then call done (at most 5 s). */
+void		 adopt_begin(void (*done)(void));
+/* A runner being adopted sent m, or hung up; runner.c passes them on. */
+int		 adopt_message(struct vm *, struct msg *);
+void		 adopt_closed(struct vm *);
 
 /* stagger.c: start enabled VMs as `staggered start` says */
 void		 stagger_begin(void);

@@ -41,6 +41,7 @@ struct listen_trouble {
 static struct listen_trouble listen_nofds, listen_full, listen_user_full;
 static struct event *listen_backoff;
 static int listen_paused;	/* listener removed: full or backing off */
+static int listen_held;		/* adopting runners: clients wait */
 
 static void __attribute__((format(printf, 2, 3)))
 listen_warn(struct listen_trouble *t, const char *fmt, ...)
@@ -85,6 +86,8 @@ listen_stop(void)
 static void
 listen_start(void)
 {
+	if (listen_held)
+		return;
 	if (listen_paused && engine->listen_ev != NULL)
 		event_add(engine->listen_ev, NULL);
 	listen_paused = 0;
@@ -261,9 +264,25 @@ listen_open(void)
 	if (listen_backoff == NULL)
 		listen_backoff = evtimer_new(engine->base, listen_backoff_done,
 		    NULL);
-	event_add(engine->listen_ev, NULL);
-	listen_paused = 0;
+	listen_paused = 1;
+	listen_start();
 	return 0;
+}
+
+/*
+ * While runners are being adopted clients wait in the backlog: none is
+ * served before every VM's state is known.
+ */
+void
+listen_hold(int hold)
+{
+	if (hold) {
+		listen_stop();
+		listen_held = 1;
+		return;
+	}
+	listen_held = 0;
+	listen_start();
 }
 
 void

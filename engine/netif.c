@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <net/if.h>
@@ -43,6 +44,8 @@ struct netif_helper {
 	uint32_t	vmid;
 	int		nic;
 	pid_t		pid;
+	uint64_t	start;		/* its start time, as /proc says */
+	int		pidfd;		/* an earlier engine's helper, or -1 */
 };
 static TAILQ_HEAD(, netif_helper) netif_helpers =
     TAILQ_HEAD_INITIALIZER(netif_helpers);
@@ -162,14 +165,63 @@ netif_spawn(struct vm *vm, int i, int sock)
 	_exit(127);
 }
 
-/* Forget a helper; kill it first unless it has been reaped. */
+/*
+ * Forget a helper; kill it first unless it has been reaped. An earlier
+ * engine's helper is not our child: its pidfd is what is signalled.
+ */
 static void
 netif_forget(struct netif_helper *h, int kill_it)
 {
-	if (kill_it)
+	if (h->pidfd != -1) {
+		if (kill_it)
+			syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL,
+			    0);
+		close(h->pidfd);
+	} else if (kill_it)
 		kill(h->pid, SIGKILL);
 	TAILQ_REMOVE(&netif_helpers, h, entry);
 	free(h);
+}
+
+int
+netif_adopt(struct vm *vm, int nic, pid_t pid, uint64_t start)
+{
+	struct netif_helper	*h;
+	int			 fd;
+
+	if (pid <= 0 || (fd = syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return -1;
+	/* The pidfd holds the pid: its start time says it is the same one. */
+	if (state_pid_start(pid) != start) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	h = xcalloc(1, sizeof *h);
+	h->vmid = vm->id;
+	h->nic = nic;
+	h->pid = pid;
+	h->start = start;
+	h->pidfd = fd;
+	TAILQ_INSERT_TAIL(&netif_helpers, h, entry);
+	return 0;
+}
+
+void
+netif_state(struct vm *vm, struct runstate *rs)
+{
+	struct netif_helper	*h;
+
+	rs->nslirp = 0;
+	TAILQ_FOREACH(h, &netif_helpers, entry) {
+		if (h->vmid != vm->id || rs->nslirp >= VM_MAX_NICS)
+			continue;
+		rs->slirp[rs->nslirp].nic = h->nic;
+		rs->slirp[rs->nslirp].pid = h->pid;
+		rs->slirp[rs->nslirp].start = h->start;
+		rs->nslirp++;
+	}
 }
 
 /*
@@ -211,6 +263,7 @@ netif_open_user(struct vm *vm, int i, char *err, size_t errlen)
 	h = xcalloc(1, sizeof *h);
 	h->vmid = vm->id;
 	h->nic = i;
+	h->pidfd = -1;
 	if ((h->pid = netif_spawn(vm, i, sv[1])) == -1) {
 		snprintf(err, errlen, "vm %s: interface %d: fork: %s", name, i,
 		    strerror(errno));
@@ -220,6 +273,7 @@ netif_open_user(struct vm *vm, int i, char *err, size_t errlen)
 		return -1;
 	}
 	close(sv[1]);
+	h->start = state_pid_start(h->pid);
 	TAILQ_INSERT_TAIL(&netif_helpers, h, entry);
 
 	if (slirpmsg_send(sv[0], MSG_SLIRP_CONFIG, vm->id, &sc,

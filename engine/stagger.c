@@ -50,14 +50,15 @@ stagger_begin(void)
 	struct vm *vm;
 	size_t n = 0;
 
+	/* An adopted VM runs already. */
 	TAILQ_FOREACH(vm, &engine->vms, entry)
-		if (vm->conf->enabled)
+		if (vm->conf->enabled && vm->state == VM_STOPPED)
 			n++;
 	if (n == 0)
 		return;
 	engine->stagger = xcalloc(n, sizeof *engine->stagger);
 	TAILQ_FOREACH(vm, &engine->vms, entry)
-		if (vm->conf->enabled)
+		if (vm->conf->enabled && vm->state == VM_STOPPED)
 			engine->stagger[engine->nstagger++] = vm;
 	engine->stagger_next = 0;
 	if (engine->stagger_ev == NULL)

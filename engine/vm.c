@@ -51,6 +51,8 @@ static const struct vm_edge {
 	[VM_EV_RESTART] = { "restart", VM_S(VM_STARTING) | VM_S(VM_RUNNING) |
 	    VM_S(VM_PAUSED), VM_STARTING, NULL },
 	[VM_EV_FAIL] = { "fail", VM_ANY, VM_FAILED, NULL },
+	[VM_EV_ADOPT] = { "adopt", VM_S(VM_STOPPED) | VM_S(VM_FAILED),
+	    VM_RUNNING, NULL },
 };
 
 static const struct vm_ops vm_runner_ops = {
@@ -174,6 +176,7 @@ vm_add(struct conf_vm *conf, int adhoc)
 	vm->adhoc = adhoc;
 	vm->state = VM_STOPPED;
 	vm->pty = -1;
+	vm->pidfd = -1;
 	capture_init(&vm->capture);
 	TAILQ_INSERT_TAIL(&engine->vms, vm, entry);
 	return vm;
@@ -192,6 +195,12 @@ vm_remove(struct vm *vm)
 		close(vm->pty);
 	if (vm->retry != NULL)
 		event_free(vm->retry);
+	if (vm->pidfd_ev != NULL)
+		event_free(vm->pidfd_ev);
+	if (vm->gone_timer != NULL)
+		event_free(vm->gone_timer);
+	if (vm->pidfd != -1)
+		close(vm->pidfd);
 	capture_free(&vm->capture);
 	conf_vm_free(vm->conf);
 	if (vm->next_conf != NULL)
@@ -199,9 +208,13 @@ vm_remove(struct vm *vm)
 	free(vm);
 }
 
+/* The VM has stopped for good: its pty, helpers and runner files go. */
 static void
 vm_release(struct vm *vm)
 {
+	if (vm->statefile)
+		state_remove(vm->conf->name);
+	vm->statefile = 0;
 	netif_release(vm);
 	if (vm->pty != -1)
 		close(vm->pty);
@@ -226,6 +239,7 @@ vm_settle(struct vm *vm)
 		vm->conf = vm->next_conf;
 		vm->next_conf = NULL;
 	}
+	vm->changed = 0;
 }
 
 /* Answer the waiters of vm of kind (every kind if -1), one at a time. */
@@ -532,6 +546,16 @@ vm_runner_exited(struct vm *vm, int status)
 }
 
 void
+vm_adopted(struct vm *vm, int paused)
+{
+	if (vm_transition(vm, VM_EV_ADOPT) == -1)
+		return;
+	if (paused)
+		vm_transition(vm, VM_EV_PAUSE);
+	vm_wake(vm, WAIT_START, NULL);
+}
+
+void
 vm_launch_failed(struct vm *vm, const char *err)
 {
 	vm_release(vm);
@@ -561,6 +585,10 @@ vm_fill_info(struct vm *vm, struct proto_vm_info *info)
 		info->flags |= VMINFO_ENABLED;
 	if (vm->adhoc)
 		info->flags |= VMINFO_ADHOC;
+	if (vm->adopted)
+		info->flags |= VMINFO_ADOPTED;
+	if (vm->changed)
+		info->flags |= VMINFO_CHANGED;
 	info->memory = vm->conf->memory;
 	info->vcpus = vm->conf->vcpus;
 	info->pid = vm->pid;
@@ -605,6 +633,7 @@ vm_apply_config(struct config *conf)
 			if (vm->next_conf != NULL)
 				conf_vm_free(vm->next_conf);
 			vm->next_conf = conf_vm_dup(cv);
+			vm->changed = conf_vm_differs(vm->conf, cv);
 		}
 	}
 }
