@@ -97,6 +97,9 @@ adopt_end(struct adoption *a, int stale, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	/* Whatever went wrong, a runner that has ended leaves stale files. */
+	if (!stale && !adopt_pid_alive(&a->rs))
+		stale = 1;
 	if (stale) {
 		log_info("vm %s: runner %d is gone (%s): removing its stale "
 		    "socket and state", a->rs.name, (int)a->rs.pid, why);

@@ -105,15 +105,11 @@ control_reply_ok(struct client *cl)
 static void __attribute__((format(printf, 3, 4)))
 control_reply_error(struct client *cl, int code, const char *fmt, ...)
 {
-	struct proto_error e;
 	va_list ap;
 
-	memset(&e, 0, sizeof e);
-	e.code = code;
 	va_start(ap, fmt);
-	vsnprintf(e.text, sizeof e.text, fmt, ap);
+	msgconn_send_verror(cl->conn, 0, code, fmt, ap);
 	va_end(ap);
-	msgconn_send(cl->conn, MSG_ERROR, 0, -1, &e, sizeof e);
 }
 
 /* The VM called name, or NULL once cl is told there is none. */

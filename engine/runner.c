@@ -288,7 +288,7 @@ runner_handoff(struct vm *vm, struct resources *res, int adopt)
 	for (i = 0; i < vm->conf->nnics; i++)
 		rv |= runner_send_fd(vm, RUNFD_NIC, i, 0, res->nics[i]);
 	rv |= runner_send_fd(vm, RUNFD_PTY, 0, 0, res->pty);
-	(void)adopt;
+	rv |= runner_send_fd(vm, RUNFD_ADOPT, 0, 0, adopt);
 	rv |= msgconn_send(vm->runner, MSG_RUN_START_END, vm->id, -1, NULL,
 	    0);
 	return rv;

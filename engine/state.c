@@ -154,7 +154,10 @@ fail:
 	return -1;
 }
 
-/* Field 22 of /proc/PID/stat: the pid's start time, against pid reuse. */
+/*
+ * Field 22 of /proc/PID/stat: the pid's start time, against pid reuse; 0
+ * when the pid is gone or a zombie (ended, whoever reaps it).
+ */
 uint64_t
 state_pid_start(pid_t pid)
 {
@@ -175,7 +178,12 @@ state_pid_start(pid_t pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
 	p++;
-	/* Field 3 (state) follows; the start time is field 22. */
+	/* Field 3 (state) follows: a zombie has ended, whoever reaps it. */
+	while (*p == ' ')
+		p++;
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	/* The start time is field 22. */
 	for (i = 3; i < 22; i++) {
 		while (*p == ' ')
 			p++;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "log.h"
 #include "msg.h"
+#include "proto.h"
 #include "xmalloc.h"
 
 #define MSG_HDR_SIZE	sizeof(struct msg_hdr)
@@ -372,6 +374,31 @@ msg_frame(uint32_t type, uint32_t peerid, int withfd, const void *data,
 	if (len > 0)
 		memcpy(buf + MSG_HDR_SIZE, data, len);
 	return buf;
+}
+
+int
+msgconn_send_verror(struct msgconn *c, uint32_t peerid, int code,
+    const char *fmt, va_list ap)
+{
+	struct proto_error e;
+
+	memset(&e, 0, sizeof e);
+	e.code = code;
+	vsnprintf(e.text, sizeof e.text, fmt, ap);
+	return msgconn_send(c, MSG_ERROR, peerid, -1, &e, sizeof e);
+}
+
+int
+msgconn_send_error(struct msgconn *c, uint32_t peerid, int code,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, fmt);
+	rv = msgconn_send_verror(c, peerid, code, fmt, ap);
+	va_end(ap);
+	return rv;
 }
 
 int

@@ -6,6 +6,7 @@
 #ifndef MSG_H
 #define MSG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,12 @@ void		 msgconn_set_arg(struct msgconn *, void *);
 /* Queue one message; fd (or -1) is duplicated. Returns -1 and sets errno. */
 int		 msgconn_send(struct msgconn *, uint32_t, uint32_t, int,
 		    const void *, size_t);
+/* Queue MSG_ERROR {code, the sentence fmt makes} under peerid. */
+int		 msgconn_send_error(struct msgconn *, uint32_t peerid, int code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int		 msgconn_send_verror(struct msgconn *, uint32_t peerid,
+		    int code, const char *fmt, va_list)
+		    __attribute__((format(printf, 4, 0)));
 /* Queue without writing until uncorked, then write in few system calls. */
 void		 msgconn_cork(struct msgconn *);
 void		 msgconn_uncork(struct msgconn *);

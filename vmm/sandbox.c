@@ -10,7 +10,8 @@
  * root detached (or, where namespaces are refused, a chroot into a removed
  * directory); the params' uid and gid (the engine gives each VM a uid of
  * its own), or nobody, when started as root; rlimits; a seccomp allowlist
- * that kills the process on anything else. fcntl is allowed only with the
+ * that kills the process on anything else (listen and accept only on the
+ * adoption socket, getsockopt only for an engine's credentials). fcntl is allowed only with the
  * commands the runner uses; those that would aim a signal at another
  * process (F_SETOWN, F_SETOWN_EX, F_SETSIG) or watch files (F_SETLEASE,
  * F_NOTIFY) fail with EPERM, so a library that tries one gets an error it
@@ -22,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -51,6 +53,14 @@ static char	sandbox_what[128] = "not entered";
 
 /* What sandbox_begin managed, for sandbox_finish. */
 static int	sandbox_userns_ok, sandbox_ns_ok, sandbox_pidns_ok;
+/* The adoption socket, the one fd the runner may listen and accept on. */
+static int	sandbox_listen_fd = -1;
+
+void
+sandbox_listener(int fd)
+{
+	sandbox_listen_fd = fd;
+}
 
 const char *
 sandbox_summary(void)
@@ -243,6 +253,20 @@ sandbox_seccomp(char *err, size_t errlen)
 	/* Signals only to our own threads (the vCPU kick, raise()). */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
+	/*
+	 * The adoption socket: listen and accept on it alone; the peer
+	 * credentials of an engine that connects (sendmsg above carries the
+	 * pty master to it).
+	 */
+	if (sandbox_listen_fd != -1) {
+		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(listen),
+		    1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sandbox_listen_fd, 0));
+		rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(accept4),
+		    1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sandbox_listen_fd, 0));
+	}
+	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET, 0),
+	    SCMP_A2(SCMP_CMP_EQ, SO_PEERCRED, 0));
 	/* Thread names. */
 	rv |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
@@ -295,6 +319,8 @@ sandbox_finish(const struct proto_run_params *p, char *err, size_t errlen)
 		return -1;
 	}
 	if (root && privdrop(p->uid, p->gid, err, errlen) == -1)
+		return -1;
+	if (sandbox_pid_rearm(err, errlen) == -1)
 		return -1;
 	if (userns && sandbox_drop_caps() == -1) {
 		snprintf(err, errlen, "dropping capabilities: %s",

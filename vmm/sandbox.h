@@ -35,6 +35,13 @@ int	sandbox_unshare(const struct proto_run_params *, char *err,
  */
 int	sandbox_finish(const struct proto_run_params *, char *err,
 	    size_t errlen);
+/*
+ * After a uid change in the pid namespace's child: die with the parent
+ * again (the change cleared PR_SET_PDEATHSIG); sandbox_finish calls it.
+ */
+int	sandbox_pid_rearm(char *err, size_t errlen);
+/* Before sandbox_finish: the one fd the filter lets listen and accept. */
+void	sandbox_listener(int fd);
 /* sandbox_pid.c: fork into the pid namespace; only the child returns 0. */
 int	sandbox_pid_fork(uid_t uid, gid_t gid, int userns, char *err,
 	    size_t errlen);

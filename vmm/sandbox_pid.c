@@ -12,7 +12,10 @@
  * so a terminating signal sent to the runner (SIGTERM, SIGINT, ...) ends
  * the child with SIGKILL and then the parent with that same signal, as a
  * runner without a pid namespace would have ended. The child dies with the
- * parent (PR_SET_PDEATHSIG, and a pipe closes the race before it is set).
+ * parent (PR_SET_PDEATHSIG, and a pipe closes the race before it is set);
+ * a change of uid clears that setting, so sandbox_pid_rearm() sets it
+ * again after the uid drop. Without it a runner killed with SIGKILL (a
+ * forced stop) would leave its guest running for adoption, disks held.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -34,6 +37,7 @@
 #include "sandbox.h"
 
 static pid_t		sandbox_pid_child;
+static int		sandbox_pid_alive = -1;	/* the child's end of the pipe */
 static volatile sig_atomic_t sandbox_pid_signal;
 
 /* The terminating signals a runner may be sent. */
@@ -168,6 +172,26 @@ sandbox_pid_fork(uid_t uid, gid_t gid, int userns, char *err, size_t errlen)
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, 0) != 0)
 		_exit(RUNNER_EXIT_ERROR);	/* the parent is gone */
-	close(alive[0]);
+	sandbox_pid_alive = alive[0];
+	return 0;
+}
+
+int
+sandbox_pid_rearm(char *err, size_t errlen)
+{
+	struct pollfd pfd;
+
+	if (sandbox_pid_alive == -1)
+		return 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "PR_SET_PDEATHSIG: %s", strerror(errno));
+		return -1;
+	}
+	pfd.fd = sandbox_pid_alive;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 0)
+		_exit(RUNNER_EXIT_ERROR);	/* the parent is gone */
+	close(sandbox_pid_alive);
+	sandbox_pid_alive = -1;
 	return 0;
 }

@@ -5,7 +5,11 @@
  * and runs one thread per vCPU. The main thread runs the event loop: it
  * moves console bytes between the UART, the pty and the engine, sends
  * statistics every second, serves pause and the power button, and ends
- * the runner with the status that says what became of the guest.
+ * the runner with the status that says what became of the guest. The
+ * runner outlives its engine (vmm/handoff.c): the guest runs on while no
+ * engine is attached, and the next engine adopts it on its socket; a
+ * guest that reboots or powers off meanwhile waits for that engine, which
+ * is told how it ended and starts it again after a reboot.
  */
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -300,9 +304,16 @@ machine_power_button(void)
 	pm_power_button(m.pm);
 }
 
+static int
+machine_paused(void)
+{
+	return __atomic_load_n(&m.vmm.paused, __ATOMIC_ACQUIRE) != 0;
+}
+
 static const struct handoff_ops machine_ops = {
 	.pause = machine_pause,
 	.power_button = machine_power_button,
+	.paused = machine_paused,
 };
 
 /* Build the machine and start its vCPUs; returns 0, or -1 with err. */
@@ -445,6 +456,7 @@ main(int argc, char **argv)
 	m.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m.notify_fd == -1 || (m.base = event_base_new()) == NULL)
 		handoff_fail("event loop: %s", strerror(errno));
+	sandbox_listener(handoff_adopt_socket());
 	if (sandbox_finish(&p, err, sizeof err) == -1)
 		handoff_fail("sandbox: %s", err);
 	log_debug("sandbox: %s", sandbox_summary());

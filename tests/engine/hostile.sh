@@ -91,7 +91,7 @@ start_engine
 check_out "the root engine serves root" roots vt status
 check_out "and the second uid" nobodys hv status
 
-for f in "$(dirname "$0")"/hostile/[0-9]*.sh; do
+for f in "$(dirname "$0")"/hostile/${HOSTILE_ONLY:-[0-9]*}.sh; do
 	[ -f "$f" ] || continue
 	echo "# ${f##*/}"
 	. "$f"

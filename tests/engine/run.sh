@@ -194,4 +194,6 @@ vt stop roots -f >/dev/null 2>&1
 wait "$waiter"; rc=$?
 [ "$rc" -eq 0 ] && ok "a waiting client carries on with the next engine" || not_ok "a waiting client carries on with the next engine (rc $rc: $(cat "$T/wait.out"))"
 "$VMTOP" -S "$SOCK" -c kill-engine >/dev/null 2>&1
+# VMs that outlive their engine (tests/engine/adopt.sh)
+. "$(dirname "$0")/adopt.sh"
 finish

@@ -11,18 +11,24 @@
  *   test=hang         never become ready
  *   test=error        report an error and exit instead of starting
  *   test=noshutdown   ignore the power button
+ *   test=dieonadopt   run, and die of SIGKILL as soon as an engine
+ *                     connects to adopt it (it stays out of the pid
+ *                     namespace for that: its pid 1 cannot kill itself)
  * With write=TEXT it writes TEXT at the start of disk 0, so a test can
  * check that the right file was handed over; say=TEXT writes the line
  * TEXT on the console at boot and print=K writes K x 16 numbered lines
  * after it (over 50 bytes each), through the engine's capture; each disk's format and base
- * count are told on the console at boot. Once running it answers each
+ * count are told on the console at boot; ticker=S writes the line "tick N"
+ * every S seconds while it runs, with or without an engine attached. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
  * `flood N` typed writes N MiB of 64-byte lines to the pty alone (not to
  * the engine's capture), waiting whenever the pty is full, then the line
  * "flood done": a known volume for a console throughput bench.
  * It enters the real runner's pid namespace and, as root, drops to the
- * uid the engine gave the VM, but has no filter or empty root.
+ * uid the engine gave the VM, but has no filter or empty root. It
+ * outlives its engine and is adopted as vmtop-vm is (vmm/handoff.c):
+ * poweroff and reboot while no engine is attached wait for the next one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +56,8 @@ static struct vmm_fds		 fds;
 static int			 nfds;
 static int			 paused;
 static struct event		*timer;
+static struct event		*ticker_ev;
+static unsigned long		 ticks;
 static struct event		*stats_ev;
 static char			 mode[128] = "run";
 static int			 delay;
@@ -109,6 +117,10 @@ on_timer(int fd, short ev, void *arg)
 	/* one shot: nothing of it stays behind an exit */
 	event_free(timer);
 	timer = NULL;
+	if (ticker_ev != NULL && strcmp(mode, "crash") != 0) {
+		event_free(ticker_ev);
+		ticker_ev = NULL;
+	}
 	if (strcmp(mode, "poweroff") == 0) {
 		console("%s: powering off\n", params.name);
 		handoff_exit(RUNNER_EXIT_POWEROFF);
@@ -147,6 +159,15 @@ on_stats(int fd, short ev, void *arg)
 		st.nic_tx_packets[i] = exits * (i + 1);
 	}
 	handoff_stats(&st);
+}
+
+static void
+on_tick(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	console("tick %lu\n", ++ticks);
 }
 
 static void
@@ -263,6 +284,20 @@ machine_pause(int pause, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+machine_paused(void)
+{
+	return paused;
+}
+
+/* test=dieonadopt: a runner that dies while an engine adopts it. */
+static void
+machine_adopting(void)
+{
+	if (strcmp(mode, "dieonadopt") == 0)
+		kill(getpid(), SIGKILL);
+}
+
 static void
 machine_power_button(void)
 {
@@ -276,6 +311,8 @@ machine_power_button(void)
 static const struct handoff_ops machine_ops = {
 	.pause = machine_pause,
 	.power_button = machine_power_button,
+	.paused = machine_paused,
+	.adopting = machine_adopting,
 };
 
 /* The pty: raw, or the slave's echo comes back as input; non-blocking. */
@@ -291,16 +328,12 @@ pty_setup(int fd)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 }
 
-/* What the cmdline asks for; a failure is reported before listening. */
+/* test=MODE[:S] from the cmdline. */
 static void
-prepare(void)
+get_mode(void)
 {
 	char text[128], *colon;
 
-	if (fds.kvm == -1)
-		handoff_fail("no /dev/kvm fd was handed over");
-	if (fds.pty == -1)
-		handoff_fail("no console pty was handed over");
 	if (cmdline_get("test", text, sizeof text) == 0) {
 		if ((colon = strchr(text, ':')) != NULL) {
 			*colon = '\0';
@@ -308,6 +341,18 @@ prepare(void)
 		}
 		snprintf(mode, sizeof mode, "%s", text);
 	}
+}
+
+/* What the cmdline asks for; a failure is reported before listening. */
+static void
+prepare(void)
+{
+	char text[128];
+
+	if (fds.kvm == -1)
+		handoff_fail("no /dev/kvm fd was handed over");
+	if (fds.pty == -1)
+		handoff_fail("no console pty was handed over");
 	if (strcmp(mode, "error") == 0)
 		handoff_fail("the test asked for an error");
 	if (cmdline_get("write", text, sizeof text) == 0) {
@@ -342,6 +387,7 @@ static void
 start(void)
 {
 	struct timeval tv = { 1, 0 };
+	char text[32];
 	uint32_t i;
 
 	if (strcmp(mode, "hang") == 0)
@@ -360,7 +406,13 @@ start(void)
 	pty_ev = event_new(base, fds.pty, EV_READ | EV_PERSIST, on_pty, NULL);
 	pty_retry = evtimer_new(base, on_pty_retry, NULL);
 	event_add(pty_ev, NULL);
-	if (strcmp(mode, "run") != 0 && strcmp(mode, "noshutdown") != 0) {
+	if (cmdline_get("ticker", text, sizeof text) == 0 && atoi(text) > 0) {
+		tv.tv_sec = atoi(text);
+		ticker_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+		event_add(ticker_ev, &tv);
+	}
+	if (strcmp(mode, "run") != 0 && strcmp(mode, "noshutdown") != 0 &&
+	    strcmp(mode, "dieonadopt") != 0) {
 		tv.tv_sec = delay;
 		timer = evtimer_new(base, on_timer, NULL);
 		evtimer_add(timer, &tv);
@@ -379,13 +431,15 @@ main(int argc, char **argv)
 	if (handoff_receive(RUNNER_SOCKET_FD, &params, &fds, err,
 	    sizeof err) == -1)
 		handoff_fail("%s", err);
+	get_mode();
 	/*
 	 * The real runner's pid namespace and, as root, the uid the engine
 	 * gave the VM: what a test sees of a runner's identity is true.
 	 */
-	if (sandbox_unshare(&params, err, sizeof err) == -1 ||
+	if ((strcmp(mode, "dieonadopt") != 0 &&
+	    sandbox_unshare(&params, err, sizeof err) == -1) ||
 	    (geteuid() == 0 && privdrop(params.uid, params.gid, err,
-	    sizeof err) == -1))
+	    sizeof err) == -1) || sandbox_pid_rearm(err, sizeof err) == -1)
 		handoff_fail("sandbox: %s", err);
 	/* Every fd handed over; the list ends with the engine's socket. */
 	nfds = handoff_fd_list(&fds, list, sizeof list / sizeof list[0]) - 1;
