@@ -206,6 +206,7 @@ bench: check-deps
 	@$(MAKE) --no-print-directory all $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tests/bench/run.sh
 	@sh tests/bench/engine.sh
+	@sh tests/bench/adopt.sh
 	@sh tests/bench/disk.sh
 	@sh tests/e2e/net.sh bench
 
