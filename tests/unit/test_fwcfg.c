@@ -855,7 +855,8 @@ static void
 test_loader_errors(void **state)
 {
 	struct fwcfg_loader *l;
-	char name[80];
+	struct fwcfg *fw;
+	char name[80], blob[0x20] = { 0 };
 	size_t len;
 
 	(void)state;
@@ -886,7 +887,50 @@ test_loader_errors(void **state)
 	assert_int_equal(fwcfg_loader_add_checksum(l, "b", 0, 0, 0x20), 0);
 	fwcfg_loader_data(l, &len);
 	assert_int_equal(len, 4 * FWCFG_LOADER_CMD_SIZE);
+
+	/* Publishing checks the commands against the files' sizes. */
+	fw = fwcfg_create(NULL);
+	assert_int_equal(fwcfg_add_file(fw, "b", blob, 0x20), FWCFG_FILE_FIRST);
+	assert_int_equal(fwcfg_file_size(fw, "b"), 0x20);
+	assert_int_equal(fwcfg_file_size(fw, "a"), -1);
+	assert_int_equal(fwcfg_loader_publish(l, fw), -1);	/* no "a" */
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(fwcfg_add_file(fw, "a", blob, 15), FWCFG_FILE_FIRST +
+	    1);
+	/* The 8-byte pointer at 8 needs 16 bytes of "a". */
+	assert_int_equal(fwcfg_loader_publish(l, fw), -1);
+	fwcfg_destroy(fw);
+	fw = fwcfg_create(NULL);
+	assert_true(fwcfg_add_file(fw, "a", blob, 16) >= 0);
+	assert_true(fwcfg_add_file(fw, "b", blob, 0x20) >= 0);
+	assert_int_equal(fwcfg_loader_publish(l, fw), FWCFG_FILE_FIRST + 2);
+	assert_int_equal(fwcfg_file_size(fw, FWCFG_LOADER_FILE),
+	    4 * FWCFG_LOADER_CMD_SIZE);
+	/* A checksum past the end of "b", an offset at its end. */
+	assert_int_equal(fwcfg_loader_add_checksum(l, "b", 0, 1, 0x20), 0);
+	assert_int_equal(fwcfg_loader_publish(l, fw), -1);
 	fwcfg_loader_free(l);
+	l = fwcfg_loader_create();
+	assert_int_equal(fwcfg_loader_allocate(l, "b", 0, 1), 0);
+	assert_int_equal(fwcfg_loader_add_checksum(l, "b", 0x20, 0, 1), 0);
+	assert_int_equal(fwcfg_loader_publish(l, fw), -1);
+	fwcfg_loader_free(l);
+	/* An empty file: the firmware would not allocate it. */
+	l = fwcfg_loader_create();
+	assert_int_equal(fwcfg_add_file(fw, "empty", NULL, 0), FWCFG_FILE_FIRST +
+	    3);
+	assert_int_equal(fwcfg_file_size(fw, "empty"), 0);
+	assert_int_equal(fwcfg_loader_allocate(l, "empty", 0, 1), 0);
+	assert_int_equal(fwcfg_loader_publish(l, fw), -1);
+	fwcfg_loader_free(l);
+	/* An empty script publishes as an empty file. */
+	l = fwcfg_loader_create();
+	fwcfg_destroy(fw);
+	fw = fwcfg_create(NULL);
+	assert_int_equal(fwcfg_loader_publish(l, fw), FWCFG_FILE_FIRST);
+	assert_int_equal(fwcfg_file_size(fw, FWCFG_LOADER_FILE), 0);
+	fwcfg_loader_free(l);
+	fwcfg_destroy(fw);
 }
 
 int

@@ -215,17 +215,41 @@ fwcfg_build_dir(struct fwcfg *fw)
 	    FWCFG_DIR_ENTRY_SIZE);
 }
 
+/* The index of a named file, or -1. Lock held. */
+static int
+fwcfg_file_find(struct fwcfg *fw, const char *name)
+{
+	int i;
+
+	for (i = 0; i < fw->nfiles; i++)
+		if (strcmp(fw->files[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 int
 fwcfg_file_key(struct fwcfg *fw, const char *name)
 {
 	int i, key = -1;
 
 	pthread_mutex_lock(&fw->lock);
-	for (i = 0; i < fw->nfiles; i++)
-		if (strcmp(fw->files[i].name, name) == 0)
-			key = fw->files[i].key;
+	if ((i = fwcfg_file_find(fw, name)) != -1)
+		key = fw->files[i].key;
 	pthread_mutex_unlock(&fw->lock);
 	return key;
+}
+
+int64_t
+fwcfg_file_size(struct fwcfg *fw, const char *name)
+{
+	int64_t size = -1;
+	int i;
+
+	pthread_mutex_lock(&fw->lock);
+	if ((i = fwcfg_file_find(fw, name)) != -1)
+		size = fw->items[fwcfg_find(fw, fw->files[i].key)].len;
+	pthread_mutex_unlock(&fw->lock);
+	return size;
 }
 
 int

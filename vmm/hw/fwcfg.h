@@ -80,6 +80,8 @@ int		 fwcfg_add_file(struct fwcfg *, const char *name, const void *,
 		    size_t len);
 /* The key of a named file, or -1. */
 int		 fwcfg_file_key(struct fwcfg *, const char *name);
+/* The size of a named file, or -1. */
+int64_t		 fwcfg_file_size(struct fwcfg *, const char *name);
 
 /*
  * The items SeaBIOS reads besides files: NB_CPUS and MAX_CPUS (it waits
@@ -143,7 +145,12 @@ int		 fwcfg_loader_add_checksum(struct fwcfg_loader *,
 		    uint32_t len);
 /* The script so far. */
 const void	*fwcfg_loader_data(const struct fwcfg_loader *, size_t *len);
-/* Add the script as FWCFG_LOADER_FILE; returns the key or -1. */
+/*
+ * Add the script as FWCFG_LOADER_FILE once the files it names are in fw.
+ * Returns the key, or -1 with errno EINVAL if a file it allocates is
+ * missing or empty or a command reaches past the end of its file (the
+ * firmware would skip such a command), or as fwcfg_add_file.
+ */
 int		 fwcfg_loader_publish(const struct fwcfg_loader *,
 		    struct fwcfg *);
 

@@ -162,12 +162,54 @@ fwcfg_loader_data(const struct fwcfg_loader *l, size_t *len)
 	return l->cmds;
 }
 
+static uint32_t
+get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+/*
+ * Whether a command fits the files in fw, checked as SeaBIOS
+ * romfile_loader.c checks it. The names are NUL-terminated: the builder
+ * wrote them.
+ */
+static int
+loader_cmd_fits(const uint8_t *c, struct fwcfg *fw)
+{
+	const char *file = (const char *)c + 4;
+	int64_t size = fwcfg_file_size(fw, file);
+	uint64_t off = get32(c + 60);
+
+	if (size <= 0)
+		return 0;
+	switch (get32(c)) {
+	case FWCFG_LOADER_ALLOCATE:
+		return 1;
+	case FWCFG_LOADER_ADD_POINTER:
+		off = get32(c + 116);
+		return fwcfg_file_size(fw, (const char *)c + 60) > 0 &&
+		    off + c[120] <= (uint64_t)size;
+	case FWCFG_LOADER_ADD_CHECKSUM:
+		return off < (uint64_t)size && (uint64_t)get32(c + 64) +
+		    get32(c + 68) <= (uint64_t)size;
+	}
+	return 0;
+}
+
 int
 fwcfg_loader_publish(const struct fwcfg_loader *l, struct fwcfg *fw)
 {
-	const void *data;
-	size_t len;
+	int i;
 
-	data = fwcfg_loader_data(l, &len);
-	return fwcfg_add_file(fw, FWCFG_LOADER_FILE, data, len);
+	for (i = 0; i < l->ncmds; i++)
+		if (!loader_cmd_fits(l->cmds + (size_t)i *
+		    FWCFG_LOADER_CMD_SIZE, fw)) {
+			errno = EINVAL;
+			return -1;
+		}
+	return fwcfg_add_file(fw, FWCFG_LOADER_FILE, l->cmds,
+	    (size_t)l->ncmds * FWCFG_LOADER_CMD_SIZE);
 }
