@@ -292,6 +292,8 @@ test_file_dir(void **state)
 	}
 	assert_int_equal(fwcfg_add_file(fw, "opt/last", blob, 1), -1);
 	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(fwcfg_add_file(fw, "zeta", blob, 1), -1);
+	assert_int_equal(errno, EEXIST);
 	assert_int_equal(cfg_dma(vmm, sel(FWCFG_FILE_DIR) | FWCFG_DMA_READ,
 	    4, BUF_GPA), 0);
 	memcpy(&count, gpa(vmm, BUF_GPA), 4);

@@ -258,7 +258,7 @@ fwcfg_add_file(struct fwcfg *fw, const char *name, const void *data,
 {
 	struct fwcfg_file *f;
 	size_t namelen;
-	int key;
+	int key, err = 0;
 
 	namelen = strlen(name);
 	if (namelen == 0) {
@@ -269,19 +269,17 @@ fwcfg_add_file(struct fwcfg *fw, const char *name, const void *data,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (fwcfg_file_key(fw, name) != -1) {
-		errno = EEXIST;
-		return -1;
-	}
 	pthread_mutex_lock(&fw->lock);
-	if (fw->nfiles == FWCFG_MAX_FILES) {
-		pthread_mutex_unlock(&fw->lock);
-		errno = ENOSPC;
-		return -1;
-	}
 	key = FWCFG_FILE_FIRST + fw->nfiles;
-	if (fwcfg_set(fw, key, data, len) == -1) {
+	if (fwcfg_file_find(fw, name) != -1)
+		err = EEXIST;
+	else if (fw->nfiles == FWCFG_MAX_FILES)
+		err = ENOSPC;
+	else if (fwcfg_set(fw, key, data, len) == -1)
+		err = errno;
+	if (err != 0) {
 		pthread_mutex_unlock(&fw->lock);
+		errno = err;
 		return -1;
 	}
 	f = &fw->files[fw->nfiles++];
