@@ -198,6 +198,7 @@ fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 		$$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus \
 		    $$([ $$f = tests/fuzz/fuzz_config ] && echo tests/config) \
 		    $$([ $$f = tests/fuzz/fuzz_qcow2 ] && echo tests/fuzz/qcow2-seeds) \
+		    $$([ $$f = tests/fuzz/fuzz_scsi ] && echo tests/fuzz/scsi-seeds) \
 		    $$([ $$f = $(FUZZ_ENGINE) ] && echo tests/fuzz/engine-conns-seeds) \
 		    || exit 1; \
 	done
