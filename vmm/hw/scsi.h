@@ -71,4 +71,22 @@ int	scsi_cd_exec(struct scsi_cd *, const uint8_t *cdb, size_t cdblen,
  */
 size_t	scsi_cd_sense(const struct scsi_cd *, uint8_t *buf, size_t len);
 
+/*
+ * virtio/virtio_scsi.c: a virtio-scsi device (PCI 1af4:1048) with this
+ * unit as target 0, LUN 0, over the ISO fd (size bytes; -1 for an empty
+ * drive), on no transport yet. It owns fd from now on (also on failure).
+ * Returns the device, or NULL with errno set.
+ */
+struct virtio_dev;
+struct virtq_req;
+struct vmm;
+struct virtio_dev *virtio_scsi_create(struct vmm *, int fd, uint64_t size,
+	    int index);
+/*
+ * One request popped from queue (0 control, 1 event, 2 request), for
+ * unit tests and the queue loop; returns the bytes written to it.
+ */
+uint32_t	 virtio_scsi_request(struct virtio_dev *, uint16_t queue,
+		    struct virtq_req *);
+
 #endif
