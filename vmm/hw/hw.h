@@ -86,4 +86,31 @@ void		 pm_power_button(struct pm *);
 int		 pm_power_button_enabled(struct pm *);
 void		 pm_io(void *, uint64_t, uint8_t *, uint32_t, int);
 
+/*
+ * rtc.c: the MC146818 real time clock and CMOS RAM, as SeaBIOS and Linux
+ * use it. A thread of the device raises IRQ 8 (periodic, update-ended and
+ * alarm interrupts); the line stays high until the guest reads
+ * register C.
+ */
+#define RTC_PORT		0x70		/* index; 0x71 data */
+#define RTC_IRQ			8
+
+struct rtc;
+/* Registers ports 0x70-0x71 on vmm->pio (vmm may be NULL in tests). */
+struct rtc	*rtc_create(struct vmm *);
+void		 rtc_destroy(struct rtc *);
+/* At a guest reset: interrupts off, flags clear, shutdown byte 0. */
+void		 rtc_reset(struct rtc *);
+/*
+ * Set a CMOS byte the firmware reads. The clock's own registers
+ * (0x00-0x0d and the century, 0x32) and indexes >= 128 are ignored.
+ */
+void		 rtc_set_cmos(struct rtc *, uint8_t index, uint8_t value);
+/*
+ * The PC's CMOS memory layout for SeaBIOS: RAM below and above 4 GiB in
+ * bytes, the CPU count, no floppy, boot order disk then CD-ROM.
+ */
+void		 rtc_set_memory(struct rtc *, uint64_t below_4g,
+		    uint64_t above_4g, int ncpus);
+
 #endif
