@@ -124,6 +124,15 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* SeaBIOS's rtc_updating(): 0 once UIP is clear, -1 after 15 ms. */
 static int
 wait_not_updating(struct vmm *vmm)
@@ -434,6 +443,19 @@ test_rtc_set_time(void **state)
 	cmos_write(vmm, REG_B, 0x02);
 	assert_int_equal(cmos_read(vmm, REG_HOUR), 0x00);
 
+	/* And out: 00:30 is 12 AM, 12:30 is 12 PM. */
+	cmos_write(vmm, REG_B, 0x82);
+	cmos_write(vmm, REG_HOUR, 0x00);
+	cmos_write(vmm, REG_MIN, 0x30);
+	cmos_write(vmm, REG_B, 0x00);
+	assert_int_equal(cmos_read(vmm, REG_HOUR), 0x12);
+	cmos_write(vmm, REG_B, 0x82);
+	cmos_write(vmm, REG_HOUR, 0x12);
+	cmos_write(vmm, REG_B, 0x00);
+	assert_int_equal(cmos_read(vmm, REG_HOUR), 0x92);
+	cmos_write(vmm, REG_B, 0x04);
+	assert_int_equal(cmos_read(vmm, REG_HOUR), 0x8c);
+
 	/* Back to the host's time. */
 	t = time(NULL);
 	gmtime_r(&t, &tm);
@@ -532,14 +554,15 @@ static void
 test_rtc_periodic(void **state)
 {
 	struct vmm *vmm = vmm_of(state);
-	int64_t end;
+	int64_t start, end;
 	int n = 0, calls;
 	uint8_t c;
 
 	/* SeaBIOS's setting: 1024 Hz. A period is a set and a cleared PF. */
 	cmos_write(vmm, REG_A, 0x26);
 	cmos_write(vmm, REG_B, 0x42);
-	end = mono_ms() + 10000;
+	start = mono_ms();
+	end = start + 10000;
 	while (n < 50 && mono_ms() < end) {
 		if (!wait_irq(1000))
 			break;
@@ -549,6 +572,8 @@ test_rtc_periodic(void **state)
 		n++;
 	}
 	assert_int_equal(n, 50);
+	/* Not faster than 1024 Hz (50 periods are 48.8 ms). */
+	assert_true(mono_ms() - start >= 45);
 
 	/* Unread, the line stays high: no new edges. */
 	assert_true(wait_irq(1000));
@@ -556,10 +581,12 @@ test_rtc_periodic(void **state)
 	usleep(20 * 1000);
 	assert_int_equal(irq_get(&irq_calls), calls);
 
-	/* A slower rate still ticks (rate 15: 2 Hz). */
+	/* A slower rate (15: 2 Hz): the next tick half a second on. */
 	cmos_write(vmm, REG_A, 0x2f);
 	cmos_read(vmm, REG_C);
-	assert_true(wait_irq(2000));
+	start = mono_ms();
+	assert_true(wait_irq(3000));
+	assert_true(mono_ms() - start >= 450);
 	assert_int_equal(cmos_read(vmm, REG_C) & 0xc0, 0xc0);
 
 	/* PIE cleared: no more interrupts, no PF. */
@@ -585,15 +612,25 @@ static void
 test_rtc_uip(void **state)
 {
 	struct vmm *vmm = vmm_of(state);
+	struct timespec ts;
 	int64_t end, set_at = 0;
-	int seen = 0;
+	int seen = 0, tries;
 
-	/* Tight polling meets the window within a few seconds. */
-	end = mono_ms() + 3500;
-	while (!seen && mono_ms() < end) {
-		if (cmos_read(vmm, REG_A) & 0x80) {
-			set_at = mono_ms();
-			seen = 1;
+	/*
+	 * The unset clock turns with the host's seconds: poll around the
+	 * next host second, again if this thread was not running then.
+	 */
+	for (tries = 0; !seen && tries < 20; tries++) {
+		/* From 2 ms before the second to 2 ms after. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec = 998000000;
+		end = (ts.tv_sec + 1) * 1000000000LL + 2000000;
+		clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+		while (!seen && realtime_ns() < end) {
+			if (cmos_read(vmm, REG_A) & 0x80) {
+				set_at = mono_ms();
+				seen = 1;
+			}
 		}
 	}
 	assert_true(seen);

@@ -145,11 +145,14 @@ rtc_to_reg(struct rtc *r, int v)
 	return (v / 10) << 4 | v % 10;
 }
 
-/* Garbage in BCD decodes to out-of-range numbers, which is harmless. */
+/*
+ * A register's value in format b (a register B). Garbage in BCD decodes
+ * to out-of-range numbers, which is harmless.
+ */
 static int
-rtc_from_reg(struct rtc *r, uint8_t v)
+rtc_from_reg(uint8_t b, uint8_t v)
 {
-	if (r->cmos[REG_B] & B_DM)
+	if (b & B_DM)
 		return v;
 	return (v >> 4) * 10 + (v & 0x0f);
 }
@@ -166,13 +169,13 @@ rtc_hour_to_reg(struct rtc *r, int hour)
 }
 
 static int
-rtc_hour_from_reg(struct rtc *r, uint8_t v)
+rtc_hour_from_reg(uint8_t b, uint8_t v)
 {
 	int h;
 
-	if (r->cmos[REG_B] & B_24H)
-		return rtc_from_reg(r, v);
-	h = rtc_from_reg(r, v & ~HOUR_PM) % 12;
+	if (b & B_24H)
+		return rtc_from_reg(b, v);
+	h = rtc_from_reg(b, v & ~HOUR_PM) % 12;
 	return (v & HOUR_PM) ? h + 12 : h;
 }
 
@@ -228,22 +231,23 @@ rtc_refresh(struct rtc *r)
 }
 
 /*
- * Take the time in the registers as the guest's new time; the phase
- * within the second (off_nsec) stays, so updates stay a second apart.
+ * Take the time in the registers, in format b, as the guest's new time;
+ * the phase within the second (off_nsec) stays, so updates stay a second
+ * apart.
  */
 static void
-rtc_commit(struct rtc *r)
+rtc_commit(struct rtc *r, uint8_t b)
 {
 	struct timespec ts;
 	int64_t year, t;
 
-	year = rtc_from_reg(r, r->cmos[REG_CENTURY]) * 100 +
-	    rtc_from_reg(r, r->cmos[REG_YEAR]);
-	t = rtc_days(year, rtc_from_reg(r, r->cmos[REG_MON]),
-	    rtc_from_reg(r, r->cmos[REG_MDAY])) * 86400 +
-	    rtc_hour_from_reg(r, r->cmos[REG_HOUR]) * 3600 +
-	    rtc_from_reg(r, r->cmos[REG_MIN]) * 60 +
-	    rtc_from_reg(r, r->cmos[REG_SEC]);
+	year = rtc_from_reg(b, r->cmos[REG_CENTURY]) * 100 +
+	    rtc_from_reg(b, r->cmos[REG_YEAR]);
+	t = rtc_days(year, rtc_from_reg(b, r->cmos[REG_MON]),
+	    rtc_from_reg(b, r->cmos[REG_MDAY])) * 86400 +
+	    rtc_hour_from_reg(b, r->cmos[REG_HOUR]) * 3600 +
+	    rtc_from_reg(b, r->cmos[REG_MIN]) * 60 +
+	    rtc_from_reg(b, r->cmos[REG_SEC]);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->off_sec = t - ts.tv_sec - (ts.tv_nsec + r->off_nsec) / NSEC;
 }
@@ -329,8 +333,10 @@ rtc_is_time_reg(uint8_t i)
 static void
 rtc_write_control(struct rtc *r, uint8_t i, uint8_t v)
 {
+	uint8_t b = r->cmos[REG_B];
 	int was;
 
+	/* Values written while stopped are in the format of then. */
 	was = rtc_running(r);
 	if (was)
 		rtc_refresh(r);
@@ -342,7 +348,7 @@ rtc_write_control(struct rtc *r, uint8_t i, uint8_t v)
 		r->cmos[REG_B] = v;
 	}
 	if (!was && rtc_running(r))
-		rtc_commit(r);
+		rtc_commit(r, b);
 	rtc_update_irq(r);
 	rtc_schedule(r);
 }
@@ -356,7 +362,7 @@ rtc_write(struct rtc *r, uint8_t i, uint8_t v)
 		rtc_refresh(r);
 		r->cmos[i] = v;
 		if (rtc_running(r)) {
-			rtc_commit(r);
+			rtc_commit(r, r->cmos[REG_B]);
 			rtc_schedule(r);
 		}
 		return;
