@@ -305,7 +305,8 @@ test_rtc_memory(void **state)
 		assert_int_equal(cmos_read(vmm, 0x38) & 0xf0, 0);
 
 		/* What SeaBIOS's qemu_preinit() makes of it without e820. */
-		rs = (cmos_read(vmm, 0x34) << 16) | (cmos_read(vmm, 0x35) << 24);
+		rs = ((uint32_t)cmos_read(vmm, 0x34) << 16) |
+		    ((uint32_t)cmos_read(vmm, 0x35) << 24);
 		if (rs)
 			rs += 16 << 20;
 		else
