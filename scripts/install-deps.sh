@@ -2,7 +2,8 @@
 # Install the Debian packages vmtop builds and tests with; quick when all
 # are present. "build": the compilers and libraries; "check": those and
 # the package of every command in scripts/commands that is not on PATH
-# (a command already there, say busybox from busybox-static, is kept).
+# (a command already there, say busybox from busybox-static, is kept)
+# and grub-pc-bin.
 # Usage: install-deps.sh [build|check]
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
@@ -19,6 +20,8 @@ if [ "${1:-build}" = check ]; then
 		command -v "$cmd" >/dev/null 2>&1 && continue
 		case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
 	done <"$(dirname "$0")/commands"
+	# GRUB's BIOS platform (no command of its own), for tests/images
+	[ -f /usr/lib/grub/i386-pc/cdboot.img ] || missing="$missing grub-pc-bin"
 fi
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing$missing"
