@@ -2,7 +2,7 @@
 # Build a real Debian bookworm system on a BIOS-bootable disk, for the
 # firmware boot tests; once, cached under /var/tmp (VMTOP_IMAGES_DIR).
 #
-# Usage: tests/images/build-disk.sh OUTDIR    (as root)
+# Usage: tests/images/build-disk.sh OUTDIR    (as root, to build it)
 #   OUTDIR/debian.img     2 GiB raw disk: an MBR with GRUB's boot.img,
 #                         GRUB's core.img in sectors 1.., one bootable
 #                         Linux partition from 1 MiB to the end, ext4
@@ -163,6 +163,7 @@ configure() {
 build() {
 	B=$1
 	ROOT=$B/root
+	[ "$(id -u)" -eq 0 ] || die "building the disk needs root (debootstrap, chroot)"
 	t0=$(date +%s)
 	MIRROR=$(mirror | head -n 1)
 	[ -n "$MIRROR" ] || die "no $SUITE mirror in the apt sources (set VMTOP_MIRROR)"
@@ -217,7 +218,6 @@ if [ "$1" = --chroot ]; then
 fi
 
 OUT=$1
-[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)"
 KEY=$(cat "$HERE/build-disk.sh" "$HERE/cache.sh" "$HERE/vmtop-marker" \
     "$HERE/vmtop-marker.service" | cache_key)
 cache_get vmtop-images "$KEY" 0 build

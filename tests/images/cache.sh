@@ -26,7 +26,7 @@ cache_rm() {
 cache_get() {
 	CACHED=$IMAGES_DIR/$1-$2
 	if [ -f "$CACHED/.done" ]; then
-		touch "$CACHED"
+		touch "$CACHED" 2>/dev/null
 		return 0
 	fi
 	mkdir -p "$IMAGES_DIR" || die "cannot create $IMAGES_DIR"

@@ -23,6 +23,9 @@ fi
 check "build-disk.sh builds or finds the disk" sh "$IMG/build-disk.sh" "$O"
 check_quiet() { out=$("$@" 2>&1) && [ -z "$out" ] || { echo "$out"; return 1; }; }
 check "build-disk.sh again is quiet (cached)" check_quiet sh "$IMG/build-disk.sh" "$O"
+mkdir -p "$T/user" && chmod 777 "$T/user"
+check "a cache hit needs no root" setpriv --reuid=nobody --regid=nogroup \
+    --clear-groups sh "$IMG/build-disk.sh" "$T/user/out"
 D="$O/debian.img"
 info() { sed -n "s/^$1 //p" "$O/debian.info"; }
 KVER=$(info KVER)
@@ -30,6 +33,7 @@ UUID=$(info UUID)
 check "debian.info names the kernel and the root UUID" \
     sh -c '[ -n "$1" ] && echo "$2" | grep -Eq "^[0-9a-f-]{36}$"' - "$KVER" "$UUID"
 check "the raw disk is 2 GiB" test "$(stat -L -c %s "$D")" -eq 2147483648
+check "the build left no mounts" sh -c '! grep -q vmtop-images /proc/self/mounts'
 check "one cache folder for the disk" \
     test "$(ls -d /var/tmp/vmtop-images-* | grep -cv '\.lock$')" -eq 1
 
