@@ -405,6 +405,8 @@ rtc_read(struct rtc *r, uint8_t i)
 		v = r->cmos[REG_C];
 		r->cmos[REG_C] = 0;
 		rtc_update_irq(r);
+		if (v & C_PF)
+			pthread_cond_signal(&r->cond);	/* ticks again */
 		return v;
 	case REG_D:
 		return D_VRT;
@@ -496,8 +498,13 @@ rtc_thread(void *arg)
 			r->next_uf = now + rtc_to_next_second(r, 1);
 		}
 		rtc_update_irq(r);
+		/*
+		 * While PF waits to be read, further ticks would change
+		 * nothing: sleep until the guest reads register C.
+		 */
 		deadline = r->next_uf;
-		if (r->period_ns > 0 && r->next_pf < deadline)
+		if (r->period_ns > 0 && !(r->cmos[REG_C] & C_PF) &&
+		    r->next_pf < deadline)
 			deadline = r->next_pf;
 		rtc_timespec(&ts, deadline);
 		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
