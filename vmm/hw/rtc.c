@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "hw.h"
@@ -81,18 +80,17 @@ struct rtc {
 	uint8_t		 index;
 	uint8_t		 cmos[CMOS_SIZE];
 
-	/* Guest time = host CLOCK_REALTIME + off_sec s + off_nsec ns. */
+	/*
+	 * Guest time = host CLOCK_REALTIME + off_sec: the guest's seconds
+	 * turn with the host's, whatever time it sets.
+	 */
 	int64_t		 off_sec;
-	int64_t		 off_nsec;	/* 0 <= off_nsec < NSEC */
 
 	/* Deadlines on CLOCK_MONOTONIC, in ns. */
 	int64_t		 period_ns;	/* 0: no periodic interrupt */
 	int64_t		 next_pf;
 	int64_t		 next_uf;
 };
-
-static void	*rtc_thread(void *);
-static void	 rtc_io(void *, uint64_t, uint8_t *, uint32_t, int);
 
 static int64_t
 rtc_floordiv(int64_t a, int64_t b)
@@ -120,12 +118,10 @@ static void
 rtc_guest_time(struct rtc *r, int64_t *sec, int64_t *nsec)
 {
 	struct timespec ts;
-	int64_t ns;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ns = ts.tv_nsec + r->off_nsec;
-	*sec = ts.tv_sec + r->off_sec + ns / NSEC;
-	*nsec = ns % NSEC;
+	*sec = ts.tv_sec + r->off_sec;
+	*nsec = ts.tv_nsec;
 }
 
 /* Whether the time advances: SET clear and the divider running. */
@@ -230,15 +226,10 @@ rtc_refresh(struct rtc *r)
 	rtc_show(r, sec);
 }
 
-/*
- * Take the time in the registers, in format b, as the guest's new time;
- * the phase within the second (off_nsec) stays, so updates stay a second
- * apart.
- */
+/* Take the time in the registers, in format b, as the guest's new time. */
 static void
 rtc_commit(struct rtc *r, uint8_t b)
 {
-	struct timespec ts;
 	int64_t year, t;
 
 	year = rtc_from_reg(b, r->cmos[REG_CENTURY]) * 100 +
@@ -248,8 +239,8 @@ rtc_commit(struct rtc *r, uint8_t b)
 	    rtc_hour_from_reg(b, r->cmos[REG_HOUR]) * 3600 +
 	    rtc_from_reg(b, r->cmos[REG_MIN]) * 60 +
 	    rtc_from_reg(b, r->cmos[REG_SEC]);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r->off_sec = t - ts.tv_sec - (ts.tv_nsec + r->off_nsec) / NSEC;
+	/* time() may lag CLOCK_REALTIME's second: use the same clock. */
+	r->off_sec = t - rtc_clock_ns(CLOCK_REALTIME) / NSEC;
 }
 
 /* Raise IRQ 8 while an enabled flag is set in register C; lock held. */
