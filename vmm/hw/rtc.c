@@ -372,6 +372,18 @@ rtc_write(struct rtc *r, uint8_t i, uint8_t v)
 	}
 }
 
+/*
+ * Move the next periodic tick past now, on the grid of the period: the
+ * ticks skipped fell while PF was still set, so they merged. Lock held.
+ */
+static void
+rtc_pf_next(struct rtc *r, int64_t now)
+{
+	if (r->period_ns > 0 && r->next_pf <= now)
+		r->next_pf += ((now - r->next_pf) / r->period_ns + 1) *
+		    r->period_ns;
+}
+
 /* A data port read of CMOS byte i; lock held. */
 static uint8_t
 rtc_read(struct rtc *r, uint8_t i)
@@ -396,8 +408,11 @@ rtc_read(struct rtc *r, uint8_t i)
 		v = r->cmos[REG_C];
 		r->cmos[REG_C] = 0;
 		rtc_update_irq(r);
-		if (v & C_PF)
-			pthread_cond_signal(&r->cond);	/* ticks again */
+		if (v & C_PF) {
+			/* The thread sleeps while PF is set: wake it. */
+			rtc_pf_next(r, rtc_clock_ns(CLOCK_MONOTONIC));
+			pthread_cond_signal(&r->cond);
+		}
 		return v;
 	case REG_D:
 		return D_VRT;
@@ -478,10 +493,7 @@ rtc_thread(void *arg)
 		now = rtc_clock_ns(CLOCK_MONOTONIC);
 		if (r->period_ns > 0 && now >= r->next_pf) {
 			r->cmos[REG_C] |= C_PF;
-			/* Ticks the guest could not take are dropped. */
-			r->next_pf += r->period_ns;
-			if (r->next_pf <= now)
-				r->next_pf = now + r->period_ns;
+			rtc_pf_next(r, now);
 		}
 		if (now >= r->next_uf) {
 			if (rtc_running(r))
