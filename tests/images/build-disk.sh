@@ -41,8 +41,9 @@
 # sector points; grub-mkimage wrote core.img's own length into its first
 # sector's block list, which starts at sector 2). core.img embeds a
 # config that finds the root fs by UUID and sets the prefix there.
-# The chroot steps run in a private mount namespace, so the /proc, /sys
-# and /dev mounts go away with it however the build ends.
+# debootstrap and the chroot steps run in private mount namespaces, so
+# their /proc, /sys and /dev mounts go away with them however the build
+# ends, even killed.
 set -u
 [ $# -eq 1 ] || [ "${1:-}" = --chroot ] ||
     { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -171,7 +172,9 @@ build() {
 	debs=$IMAGES_DIR/vmtop-debs-$SUITE
 	mkdir -p "$debs" "$ROOT"
 	echo "build-disk: debootstrap $SUITE from $MIRROR" >&2
-	debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$debs" \
+	# debootstrap mounts /proc into ROOT too: in a namespace of its own
+	unshare --mount --propagation private \
+	    debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$debs" \
 	    "$SUITE" "$ROOT" "$MIRROR" >"$B/debootstrap.log" 2>&1 || {
 		tail -n 20 "$B/debootstrap.log" >&2
 		die "debootstrap failed"

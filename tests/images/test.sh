@@ -33,7 +33,7 @@ UUID=$(info UUID)
 check "debian.info names the kernel and the root UUID" \
     sh -c '[ -n "$1" ] && echo "$2" | grep -Eq "^[0-9a-f-]{36}$"' - "$KVER" "$UUID"
 check "the raw disk is 2 GiB" test "$(stat -L -c %s "$D")" -eq 2147483648
-check "the build left no mounts" sh -c '! grep -q vmtop-images /proc/self/mounts'
+check "the build left no mounts" sh -c '! grep -q " /var/tmp/vmtop-images-" /proc/self/mounts'
 check "one cache folder for the disk" \
     test "$(ls -d /var/tmp/vmtop-images-* | grep -cv '\.lock$')" -eq 1
 
