@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ struct console {
 	int			 away;		/* the engine went away: engine is
 						   -1 until reconnect gives one */
 	int			 held;		/* the engine holds it for us */
+	uint64_t		 retry_at;	/* when away: the next try, in
+						   CLOCK_MONOTONIC ms */
 	pid_t			 took_from;
 	pid_t			 taken_by;
 	char			*msg;
@@ -46,6 +49,15 @@ struct console {
 };
 
 static volatile sig_atomic_t	console_sig;
+
+static uint64_t
+console_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 static volatile sig_atomic_t	console_winch;
 
 static void
@@ -341,6 +353,7 @@ console_lost(struct console *c)
 	c->away = 1;
 	c->held = 0;
 	c->engine = -1;
+	c->retry_at = console_now_ms() + CONSOLE_RETRY_MS;
 	c->opts->lost(c->opts->arg);
 	snprintf(line, sizeof line, " vmtop: the engine went away; the "
 	    "console of %s goes on | detach: ~. or Ctrl-] ", c->opts->name);
@@ -386,9 +399,9 @@ static enum console_end
 console_loop(struct console *c, const sigset_t *mask)
 {
 	static unsigned char buf[65536];
-	struct timespec ts = { CONSOLE_RETRY_MS / 1000,
-	    (CONSOLE_RETRY_MS % 1000) * 1000000L };
+	struct timespec ts;
 	struct pollfd pfd[3];
+	uint64_t now;
 	ssize_t n;
 	int rv;
 
@@ -407,16 +420,26 @@ console_loop(struct console *c, const sigset_t *mask)
 		pfd[2].fd = c->engine;
 		pfd[2].events = POLLIN;
 		pfd[2].revents = 0;
+		if (c->away) {
+			now = console_now_ms();
+			if (now >= c->retry_at) {
+				/* on a schedule, however busy the guest */
+				c->retry_at = now + CONSOLE_RETRY_MS;
+				if ((rv = console_reclaim(c)) != 0)
+					return rv;
+				continue;
+			}
+			ts.tv_sec = (c->retry_at - now) / 1000;
+			ts.tv_nsec = (long)((c->retry_at - now) % 1000) *
+			    1000000L;
+		}
 		if ((n = ppoll(pfd, 3, c->away ? &ts : NULL, mask)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return CONSOLE_ERROR;
 		}
-		if (n == 0 && c->away) {
-			if ((rv = console_reclaim(c)) != 0)
-				return rv;
+		if (n == 0)
 			continue;
-		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(c->fd, buf, sizeof buf);
 			if (n > 0) {

@@ -618,6 +618,53 @@ test_attach_engine_restart(void **state)
 	rig_close(&r);
 }
 
+/* A guest that prints every 100 ms until chatter_stop is set. */
+static volatile int	chatter_stop;
+
+static void *
+chatter(void *arg)
+{
+	struct rig *r = arg;
+	struct timespec ts = { 0, 100 * 1000000L };
+
+	while (!chatter_stop) {
+		if (write(r->gm, "tick\r\n", 6) == -1)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * The next engine is reached on schedule even while the guest prints
+ * more often than the retry interval (the pty never falls quiet).
+ */
+static void
+test_attach_engine_restart_busy_guest(void **state)
+{
+	static struct rig r;	/* outlives a failed test */
+	struct pollfd pfd;
+	pthread_t t;
+	int asked;
+
+	(void)state;
+	rig_engine_restart(&r);
+	chatter_stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, chatter, &r), 0);
+	pfd.fd = r.engine[1];
+	pfd.events = POLLIN;
+	asked = poll(&pfd, 1, WAIT_MS);
+	if (asked == 1)
+		rig_serve_console(&r, 0);
+	chatter_stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(asked, 1);
+	rig_screen(&r, " vmtop: console of t1 (");
+	rig_type(&r, "~.", NULL);
+	assert_int_equal(rig_finish(&r), CONSOLE_DETACHED);
+	rig_close(&r);
+}
+
 static void
 test_attach_engine_restart_taken(void **state)
 {
@@ -728,6 +775,7 @@ main(void)
 		attach_test(test_attach_hangup_and_lost),
 		attach_test(test_attach_taken_over),
 		attach_test(test_attach_engine_restart),
+		attach_test(test_attach_engine_restart_busy_guest),
 		attach_test(test_attach_engine_restart_taken),
 		attach_test(test_attach_held_elsewhere),
 		attach_test(test_attach_needs_a_terminal),
