@@ -66,6 +66,7 @@ run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh
 run_suite "e2e-where" sh tests/e2e/where-test.sh
 run_suite "e2e" sh tests/e2e/run.sh
+run_suite "e2e: adopt" sh tests/e2e/adopt.sh
 run_suite "e2e-net" sh tests/e2e/net.sh
 run_suite "e2e-console" sh tests/e2e/console.sh
 

@@ -62,3 +62,48 @@ await_init() {
 		unbooted="$unbooted $1"
 	fi
 }
+
+# wait_for NAME STATE SECONDS
+wait_for() {
+	end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		[ "$(vm_state "$1")" = "$2" ] && return 0
+		sleep 0.25
+	done
+	echo "vm $1 is $(vm_state "$1") ($(vm_reason "$1")), not $2, after $3 s"
+	return 1
+}
+
+
+# last_tick NAME: the number of the newest "tick" line.
+last_tick() {
+	vm_console "$1" | sed -n 's/^vmtop-guest: tick \([0-9]*\) .*/\1/p' | tail -n 1
+}
+# tick_field NAME N FIELD: field 1 (uptime) or 2 (epoch) of tick N.
+tick_field() {
+	vm_console "$1" | sed -n "s/^vmtop-guest: tick $2 \([0-9.]*\) \([0-9]*\)\$/\\$3/p" |
+	    tail -n 1
+}
+
+# start_guests: start each of $guests; those that started are $started.
+start_guests() {
+	started=
+	for vm in $guests; do
+		if out=$(vm_start "$vm"); then
+			ok "start $vm"; started="$started $vm"
+		else
+			not_ok "start $vm"; printf '%s\n' "$out" | sed 's/^/#   /'
+		fi
+	done
+}
+
+# boot_guests: each started guest reaches init (await_init); the others
+# and those that do not join $unbooted.
+boot_guests() {
+	t0=$(date +%s)
+	unbooted=
+	for vm in $guests; do
+		case " $started " in *" $vm "*) ;; *) unbooted="$unbooted $vm"; continue ;; esac
+		await_init "$vm" "$t0"
+	done
+}

@@ -18,12 +18,8 @@ G="$TOP/build/guest"
 
 # Outside: build the guest, then decide where the suite runs.
 if [ -z "${VMTOP_E2E_INNER:-}" ]; then
-	if ! sh "$TOP/tests/guest/build.sh" "$G"; then
-		echo "not ok - build the test guest (tests/guest/build.sh)"
-		echo "0 passed, 1 failed"; exit 1
-	fi
 	. "$E2E/where.sh"
-	e2e_where "$E2E/run.sh"
+	e2e_guest_where "$E2E/run.sh"
 fi
 
 . "$TOP/tests/lib.sh"
@@ -37,78 +33,11 @@ CMDLINE="console=ttyS0 quiet"
 if [ "$VMM" = qemu ]; then
 	. "$E2E/qemu.sh"
 else
-	export VMTOP_RUNNER="$TOP/vmtop-vm" VMTOP_KVM=/dev/kvm
-
-	# vm_add NAME VCPUS CMDLINE [DISK] [TAPUNIT] [STATEMENT]: a vm in
-	# vm.conf; a DISK named *.qcow2 is qcow2, any other raw.
-	vm_add() {
-		{
-			echo "vm \"$1\" {"
-			echo "	memory 256M; vcpus $2"
-			echo "	kernel \"$G/vmlinuz\"; initrd \"$G/initrd.img\""
-			echo "	cmdline \"$3\""
-			case "${4:-}" in
-			"") ;;
-			*.qcow2) echo "	disk \"$4\" format qcow2" ;;
-			*) echo "	disk \"$4\" format raw" ;;
-			esac
-			[ -n "${5:-}" ] && echo "	interface tap$5 { up }"
-			[ -n "${6:-}" ] && echo "	$6"
-			echo "}"
-		} >>"$CONF"
-	}
-	vm_setup() { start_engine; }
-	vm_start() { timeout 300 "$VMTOP" -S "$SOCK" -c "start $1" 2>&1; }
-	vm_console() { "$VMTOP" -S "$SOCK" -c "capture $1" 2>/dev/null | tr -d '\r'; }
-	vm_state() { state "$1"; }
-	vm_field() {	# vm_field NAME FIELD: a number from status -j
-		vtj "status $1" 2>/dev/null |
-		    sed -n "s/.*\"$2\": *\([0-9-]*\).*/\1/p"
-	}
-	vm_restarts() { vm_field "$1" restarts; }
-	vm_pid() { vm_field "$1" pid; }
-	vm_reason() {
-		vtj "status $1" 2>/dev/null |
-		    sed -n 's/.*"reason": *"\([^"]*\)".*/\1/p'
-	}
-	vm_pause() { timeout 300 "$VMTOP" -S "$SOCK" -c "pause $1" 2>&1; }
-	vm_unpause() { timeout 300 "$VMTOP" -S "$SOCK" -c "unpause $1" 2>&1; }
-	vm_stop() {
-		timeout "$STOP_TIMEOUT" "$VMTOP" -S "$SOCK" -c "stop $1 ${2:-} -w" 2>&1
-		rc=$?
-		[ $rc -eq 124 ] && echo "vm $1: stop -w did not return in $STOP_TIMEOUT s"
-		return $rc
-	}
-	vm_cleanup() {
-		[ -n "$ENGINE_PID" ] && "$VMTOP" -S "$SOCK" -c "stop -a -f" >/dev/null 2>&1
-		return 0
-	}
+	. "$E2E/vmtop.sh"
 fi
 trap 'vm_cleanup; stop_engine; rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
-
-# wait_for NAME STATE SECONDS
-wait_for() {
-	end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$end" ]; do
-		[ "$(vm_state "$1")" = "$2" ] && return 0
-		sleep 0.25
-	done
-	echo "vm $1 is $(vm_state "$1") ($(vm_reason "$1")), not $2, after $3 s"
-	return 1
-}
-
-
-# last_tick NAME: the number of the newest "tick" line.
-last_tick() {
-	vm_console "$1" | sed -n 's/^vmtop-guest: tick \([0-9]*\) .*/\1/p' | tail -n 1
-}
-# tick_field NAME N FIELD: field 1 (uptime) or 2 (epoch) of tick N.
-tick_field() {
-	vm_console "$1" | sed -n "s/^vmtop-guest: tick $2 \([0-9.]*\) \([0-9]*\)\$/\\$3/p" |
-	    tail -n 1
-}
 
 if [ "$VMM" = vmtop ] && [ ! -x "$TOP/vmtop-vm" ]; then
 	echo "# $TOP/vmtop-vm is not built (vmm/vmtop-vm.c missing?): every case below fails"
@@ -189,14 +118,7 @@ if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ]; then
 fi
 vm_setup
 
-started=
-for vm in $guests; do
-	if out=$(vm_start "$vm"); then
-		ok "start $vm"; started="$started $vm"
-	else
-		not_ok "start $vm"; printf '%s\n' "$out" | sed 's/^/#   /'
-	fi
-done
+start_guests
 # the host's end of the net guest's tap, before the guest pings it
 tap_up() {
 	i=0
@@ -206,12 +128,7 @@ tap_up() {
 	ip addr add 10.99.77.1/24 dev tap77 && ip link set tap77 up
 }
 case " $started " in *" net "*) check "net: host side of tap77 up" tap_up ;; esac
-t0=$(date +%s)
-unbooted=
-for vm in $guests; do
-	case " $started " in *" $vm "*) ;; *) unbooted="$unbooted $vm"; continue ;; esac
-	await_init "$vm" "$t0"
-done
+boot_guests
 
 # note_runners: remember the runners' pids, to check none outlives us.
 runner_pids=

@@ -31,3 +31,13 @@ e2e_where() {
 	fi
 	exit "$rc"
 }
+
+# e2e_guest_where SCRIPT [ARGS...]: build the test guest in $G (or fail
+# the suite), then e2e_where.
+e2e_guest_where() {
+	if ! sh "$TOP/tests/guest/build.sh" "$G"; then
+		echo "not ok - build the test guest (tests/guest/build.sh)"
+		echo "0 passed, 1 failed"; exit 1
+	fi
+	e2e_where "$@"
+}
