@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run every test suite, or those named (scripts unit config engine tui
+# Run every test suite, or those named (scripts unit config engine tui images
 # disk net fuzz e2e e2e-net; engine includes the hostile-user suite), and end
 # with one "N passed, M failed" line.
 # TOP, if set, is where the programs were built (make asan's build/asan);
@@ -64,6 +64,7 @@ run_suite "tui" sh tests/tui/run.sh
 run_suite "tui: service" sh tests/tui/service.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh
+run_suite "images" sh tests/images/test.sh
 run_suite "e2e-where" sh tests/e2e/where-test.sh
 run_suite "e2e" sh tests/e2e/run.sh
 run_suite "e2e: adopt" sh tests/e2e/adopt.sh
