@@ -27,6 +27,7 @@
 
 #define KVM_KICK_SIGNAL		SIGUSR1
 #define KVM_MAX_ROUTES		1024
+#define KVM_ROM_SLOT		2	/* after low and high RAM */
 /*
  * KVM_RUN says EAGAIN when a vCPU waiting for its SIPI wakes up, now and
  * then; a KVM that says nothing else (PVM with a guest outside long
@@ -285,6 +286,27 @@ kvm_create_ram(struct vmm *vmm, struct kvm *k)
 			return -1;
 	}
 	return 0;
+}
+
+int
+kvm_map_rom(struct vmm *vmm, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm *k = vmm->backend_data;
+	struct kvm_userspace_memory_region mr;
+
+	if (kvm_vm_fd(vmm) == -1) {
+		errno = ENODEV;
+		return -1;
+	}
+	memset(&mr, 0, sizeof mr);
+	mr.slot = KVM_ROM_SLOT;
+	mr.guest_phys_addr = gpa;
+	mr.memory_size = size;
+	mr.userspace_addr = (uintptr_t)host;
+	/* Without read-only slots the guest writes its private copy. */
+	if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0)
+		mr.flags = KVM_MEM_READONLY;
+	return kvm_ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr);
 }
 
 static int

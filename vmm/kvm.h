@@ -25,6 +25,12 @@ int	kvm_vm_fd(struct vmm *);
 int	kvm_msi_route_add(struct vmm *, uint64_t addr, uint32_t data);
 int	kvm_msi_route_set(struct vmm *, int gsi, uint64_t addr, uint32_t data);
 /* Set the boot CPU's registers. Returns 0, or -1 with errno set. */
+/*
+ * Map size bytes of host memory at gpa as the guest's ROM (read-only if
+ * KVM can; guest writes are then MMIO exits nothing answers). Returns 0,
+ * or -1 with errno set.
+ */
+int	kvm_map_rom(struct vmm *, uint64_t gpa, void *host, uint64_t size);
 int	kvm_boot_cpu(struct vmm *, const struct x86_boot *);
 
 #endif

@@ -110,6 +110,7 @@ struct vmm {
 	const struct vcpu_backend_ops *backend;
 	void			*backend_data;
 	int			 nvcpus;
+	int			 firmware;	/* a BIOS sets up the machine */
 	pthread_t		*threads;
 
 	/* Pause: vCPU threads wait on cond while paused is set. */

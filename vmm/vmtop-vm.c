@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 
+#include "fwcfg.h"
 #include "handoff.h"
 #include "hw.h"
 #include "kvm.h"
@@ -49,6 +50,9 @@ static struct machine {
 	struct ns8250		*uart;
 	struct i8042		*kbd;
 	struct pm		*pm;
+	struct fwcfg		*fwcfg;		/* firmware boot only */
+	struct rtc		*rtc;
+	struct debugcon		*debugcon;
 	int			 notify_fd;	/* eventfd: look at the devices */
 	int			 statm_fd;	/* /proc/self/statm, for RSS */
 	int			 slave_fd;	/* keeps the pty from hanging up */
@@ -316,23 +320,95 @@ static const struct handoff_ops machine_ops = {
 	.paused = machine_paused,
 };
 
+/* A line of the firmware's debug port, for a verbose runner's log. */
+static void
+machine_firmware_line(void *arg, const char *line)
+{
+	(void)arg;
+	log_debug("firmware: %s", line);
+}
+
+/* Direct boot: the kernel, initrd and ACPI tables, the boot CPU. */
+static int
+machine_load_kernel(const struct proto_run_params *p, char *err,
+    size_t errlen)
+{
+	struct vmm *vmm = &m.vmm;
+	struct x86_boot boot;
+
+	if (x86_boot_load(vmm, m.fds.kernel, m.fds.initrd, p->cmdline, &boot,
+	    err, errlen) == -1)
+		return -1;
+	if (kvm_boot_cpu(vmm, &boot) == -1) {
+		snprintf(err, errlen, "boot CPU registers: %s",
+		    strerror(errno));
+		return -1;
+	}
+	log_debug("kernel %llu KiB, initrd %llu KiB at 0x%llx, RSDP at 0x%llx",
+	    (unsigned long long)boot.kernel_size >> 10,
+	    (unsigned long long)boot.initrd_size >> 10,
+	    (unsigned long long)boot.initrd_addr,
+	    (unsigned long long)boot.rsdp);
+	return 0;
+}
+
+/*
+ * Firmware boot: the BIOS image below 4 GiB and below 1 MiB, fw_cfg,
+ * the CMOS and the debug port. The vCPUs keep KVM's reset state: the
+ * boot CPU at the reset vector, the others waiting for INIT and SIPI.
+ */
+static int
+machine_load_bios(char *err, size_t errlen)
+{
+	struct vmm *vmm = &m.vmm;
+	struct fwcfg_e820 e820[4];
+	uint64_t low, size;
+	void *rom;
+	int n;
+
+	if (x86_bios_load(vmm, m.fds.bios, "of the vm", &rom, &size, err,
+	    errlen) == -1)
+		return -1;
+	if (kvm_map_rom(vmm, X86_4G - size, rom, size) == -1) {
+		snprintf(err, errlen, "BIOS image at 0x%llx: %s",
+		    (unsigned long long)(X86_4G - size), strerror(errno));
+		return -1;
+	}
+	m.fwcfg = fwcfg_create(vmm);
+	m.rtc = rtc_create(vmm);
+	m.debugcon = debugcon_create(vmm, machine_firmware_line, NULL);
+	if (m.fwcfg == NULL || m.rtc == NULL || m.debugcon == NULL) {
+		snprintf(err, errlen, "firmware devices: %s", strerror(errno));
+		return -1;
+	}
+	low = vmm->ram_size < X86_LOWMEM_END ? vmm->ram_size : X86_LOWMEM_END;
+	rtc_set_memory(m.rtc, low, vmm->ram_size - low, vmm->nvcpus);
+	n = x86_fw_e820(e820, sizeof e820 / sizeof e820[0], vmm->ram_size);
+	if (fwcfg_add_machine(m.fwcfg, vmm->nvcpus, vmm->nvcpus, 1,
+	    vmm->ram_size) == -1 || fwcfg_add_e820(m.fwcfg, e820, n) == -1) {
+		snprintf(err, errlen, "fw_cfg: %s", strerror(errno));
+		return -1;
+	}
+	log_debug("BIOS image of %llu KiB at 0x%llx",
+	    (unsigned long long)size >> 10,
+	    (unsigned long long)(X86_4G - size));
+	return 0;
+}
+
 /* Build the machine and start its vCPUs; returns 0, or -1 with err. */
 static int
 machine_start(const struct proto_run_params *p, char *err, size_t errlen)
 {
 	struct vmm *vmm = &m.vmm;
-	struct x86_boot boot;
 	struct timeval sec = { 1, 0 };
 	int i;
 
-	if (!(p->flags & RUNP_KERNEL)) {
-		snprintf(err, errlen, "booting from a BIOS image is not "
-		    "supported yet; give the vm a kernel");
-		return -1;
-	}
-	if (m.fds.kvm == -1 || m.fds.kernel == -1) {
+	vmm->firmware = !(p->flags & RUNP_KERNEL);
+	if (m.fds.kvm == -1 || (vmm->firmware ? m.fds.bios : m.fds.kernel) ==
+	    -1) {
 		snprintf(err, errlen, "the engine handed over no %s",
-		    m.fds.kvm == -1 ? "/dev/kvm" : "kernel");
+		    m.fds.kvm == -1 ? "/dev/kvm" : vmm->firmware ?
+		    "BIOS image" : "kernel");
 		return -1;
 	}
 	kvm_attach(vmm, m.fds.kvm);
@@ -347,23 +423,13 @@ machine_start(const struct proto_run_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "legacy devices: %s", strerror(errno));
 		return -1;
 	}
-	if (x86_boot_load(vmm, m.fds.kernel, m.fds.initrd, p->cmdline, &boot,
-	    err, errlen) == -1)
+	if ((vmm->firmware ? machine_load_bios(err, errlen) :
+	    machine_load_kernel(p, err, errlen)) == -1)
 		return -1;
-	if (kvm_boot_cpu(vmm, &boot) == -1) {
-		snprintf(err, errlen, "boot CPU registers: %s",
-		    strerror(errno));
-		return -1;
-	}
 	if (devices_create(vmm, &m.fds) == -1) {
 		snprintf(err, errlen, "%s", vmm->error);
 		return -1;
 	}
-	log_debug("kernel %llu KiB, initrd %llu KiB at 0x%llx, RSDP at 0x%llx",
-	    (unsigned long long)boot.kernel_size >> 10,
-	    (unsigned long long)boot.initrd_size >> 10,
-	    (unsigned long long)boot.initrd_addr,
-	    (unsigned long long)boot.rsdp);
 
 	m.notify_ev = event_new(m.base, m.notify_fd, EV_READ | EV_PERSIST,
 	    machine_wake, NULL);

@@ -113,4 +113,21 @@ void		 rtc_set_cmos(struct rtc *, uint8_t index, uint8_t value);
 void		 rtc_set_memory(struct rtc *, uint64_t below_4g,
 		    uint64_t above_4g, int ncpus);
 
+/*
+ * debugcon.c: the firmware's debug port. line gets each line written
+ * (without its newline, at most DEBUGCON_LINE_MAX bytes, unprintable
+ * bytes as '?'), on the writing vCPU's thread.
+ */
+#define DEBUGCON_PORT		0x402
+#define DEBUGCON_READBACK	0xe9
+#define DEBUGCON_LINE_MAX	160
+
+typedef void (*debugcon_line_fn)(void *arg, const char *line);
+struct debugcon;
+/* Registers the port on vmm->pio (vmm NULL: not, for tests); NULL if taken. */
+struct debugcon	*debugcon_create(struct vmm *, debugcon_line_fn, void *arg);
+/* Hands over a partial last line, then leaves the port. */
+void		 debugcon_destroy(struct debugcon *);
+void		 debugcon_io(void *, uint64_t, uint8_t *, uint32_t, int);
+
 #endif

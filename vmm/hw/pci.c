@@ -1,9 +1,11 @@
 /*
  * PCI bus 0: configuration mechanism #1 on ports 0xcf8-0xcff, a host
  * bridge at 00.0, memory BARs in the PCI MMIO window that follow what
- * the guest writes to them, capabilities and MSI-X. The runner plays
- * firmware: every BAR has an address and memory decoding is on before
- * the guest starts, so Linux keeps the assignment.
+ * the guest writes to them, capabilities and MSI-X. For a direct boot
+ * the runner plays firmware: every BAR has an address and memory
+ * decoding is on before the guest starts, so Linux keeps the assignment.
+ * Under a BIOS (vmm->firmware) BARs and COMMAND start at 0 and the
+ * firmware sizes and places them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +67,13 @@ pci_dev_init(struct pci_dev *dev, const char *name, uint16_t vendor,
 	pthread_mutex_init(&dev->msix.lock, NULL);
 }
 
+/* Whether a BIOS, not the runner, assigns BARs. */
+static int
+pci_firmware(const struct pci *pci)
+{
+	return pci->vmm != NULL && pci->vmm->firmware;
+}
+
 int
 pci_add_bar(struct pci *pci, struct pci_dev *dev, int bar, uint64_t size,
     bus_fn fn, void *opaque)
@@ -86,7 +95,8 @@ pci_add_bar(struct pci *pci, struct pci_dev *dev, int bar, uint64_t size,
 	dev->bars[bar].size = size;
 	dev->bars[bar].fn = fn;
 	dev->bars[bar].opaque = opaque;
-	cfg_set32(dev, PCI_BAR0 + 4 * bar, (uint32_t)addr);
+	if (!pci_firmware(pci))
+		cfg_set32(dev, PCI_BAR0 + 4 * bar, (uint32_t)addr);
 	wmask_set(dev, PCI_BAR0 + 4 * bar, ~(size - 1) & 0xfffffff0U, 4);
 	return 0;
 }
@@ -427,7 +437,7 @@ pci_register(struct pci *pci, struct pci_dev *dev)
 		dev->cfg[PCI_INTR_LINE] = PCI_INTX_GSI(slot,
 		    dev->cfg[PCI_INTR_PIN] - 1);
 	/* As firmware would: memory decoding on, BARs where we put them. */
-	if (dev != &pci->host) {
+	if (dev != &pci->host && !pci_firmware(pci)) {
 		cfg_set16(dev, PCI_COMMAND, PCI_COMMAND_MEMORY);
 		pci_update_bars(pci, dev);
 	}

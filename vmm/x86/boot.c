@@ -86,7 +86,8 @@ x86_e820(struct boot_e820_entry *e, int max, uint64_t ram)
 	if (low > X86_BIOS_END)
 		n = e820_add(e, n, max, X86_BIOS_END, low - X86_BIOS_END,
 		    E820_RAM);
-	n = e820_add(e, n, max, X86_IDENTITY_MAP_ADDR, 0x4000, E820_RESERVED);
+	n = e820_add(e, n, max, X86_IDENTITY_MAP_ADDR, X86_KVM_PAGES_SIZE,
+	    E820_RESERVED);
 	if (ram > low)
 		n = e820_add(e, n, max, X86_HIGHMEM_BASE, ram - low, E820_RAM);
 	return n;

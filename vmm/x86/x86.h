@@ -23,8 +23,14 @@ struct kvm_cpuid2;
 #define X86_KERNEL_ADDR		0x100000	/* protected-mode kernel */
 #define X86_IOAPIC_ADDR		0xfec00000ULL
 #define X86_LAPIC_ADDR		0xfee00000ULL
-#define X86_IDENTITY_MAP_ADDR	0xfffbc000ULL	/* KVM's, one page */
-#define X86_TSS_ADDR		0xfffbd000ULL	/* KVM's, three pages */
+/* KVM's pages, below the firmware at the top of 4 GiB, reserved in e820. */
+#define X86_IDENTITY_MAP_ADDR	0xfeffc000ULL	/* one page */
+#define X86_TSS_ADDR		0xfeffd000ULL	/* three pages */
+#define X86_KVM_PAGES_SIZE	0x4000ULL
+/* A BIOS image ends at 4 GiB; its last 128 KiB is copied below 1 MiB. */
+#define X86_BIOS_LOW_SIZE	0x20000ULL
+#define X86_BIOS_MAX_SIZE	0x1000000ULL	/* 16 MiB */
+#define X86_4G			0x100000000ULL
 
 /*
  * INTx routing (the DSDT's _PRT): pin (0 = INTA) of PCI slot goes
@@ -62,6 +68,23 @@ int	x86_e820(struct boot_e820_entry *, int max, uint64_t ram);
 /* Where an initrd of size bytes goes, or 0 if it does not fit. */
 uint64_t x86_initrd_addr(uint64_t ram, uint32_t addr_max, uint64_t size,
 	    uint64_t kernel_end);
+
+/* firmware.c */
+/*
+ * Read the BIOS image in fd (a multiple of 64 KiB, 128 KiB to 16 MiB)
+ * into new host memory *rom of *size bytes, which belongs at guest
+ * 4 GiB - *size, and copy its last 128 KiB to guest RAM at 0xe0000.
+ * Returns 0, or -1 with a sentence in err naming the file as name.
+ */
+int	x86_bios_load(struct vmm *, int fd, const char *name, void **rom,
+	    uint64_t *size, char *err, size_t errlen);
+/*
+ * The memory map the firmware gets through fw_cfg etc/e820: RAM from 0
+ * below the PCI hole, KVM's pages reserved, RAM above 4 GiB. Returns the
+ * number of entries (at most 3).
+ */
+struct fwcfg_e820;
+int	x86_fw_e820(struct fwcfg_e820 *, int max, uint64_t ram);
 
 /* acpi.c */
 /*
