@@ -70,7 +70,6 @@ run_suite "e2e" sh tests/e2e/run.sh
 run_suite "e2e: adopt" sh tests/e2e/adopt.sh
 run_suite "e2e-net" sh tests/e2e/net.sh
 run_suite "e2e-console" sh tests/e2e/console.sh
-run_suite "e2e: firmware" sh tests/e2e/firmware.sh
 
 echo
 [ -n "$suites_failed" ] && echo "failed suites:$suites_failed"
