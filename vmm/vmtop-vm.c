@@ -385,7 +385,8 @@ machine_load_bios(char *err, size_t errlen)
 	rtc_set_memory(m.rtc, low, vmm->ram_size - low, vmm->nvcpus);
 	n = x86_fw_e820(e820, sizeof e820 / sizeof e820[0], vmm->ram_size);
 	if (fwcfg_add_machine(m.fwcfg, vmm->nvcpus, vmm->nvcpus, 1,
-	    vmm->ram_size) == -1 || fwcfg_add_e820(m.fwcfg, e820, n) == -1) {
+	    vmm->ram_size) == -1 || fwcfg_add_e820(m.fwcfg, e820, n) == -1 ||
+	    acpi_fwcfg(m.fwcfg, vmm->nvcpus) == -1) {
 		snprintf(err, errlen, "fw_cfg: %s", strerror(errno));
 		return -1;
 	}

@@ -21,6 +21,7 @@
 
 #include "fwcfg.h"
 #include "vmm.h"
+#include "x86.h"
 
 #define TEST_RAM	(64ULL << 20)
 #define DESC_GPA	0x1000ULL	/* where tests put DMA descriptors */
@@ -935,6 +936,88 @@ test_loader_errors(void **state)
 	fwcfg_destroy(fw);
 }
 
+/* le32/le64 at p. */
+static uint64_t
+get_le(const uint8_t *p, int size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, size);
+	return le64toh(v);
+}
+
+/* A table at addr with sig, whose bytes sum to 0; returns its length. */
+static uint32_t
+check_table(struct vmm *vmm, uint64_t addr, const char *sig)
+{
+	uint8_t *t = gpa(vmm, addr);
+	uint32_t len = get_le(t + 4, 4);
+
+	assert_memory_equal(t, sig, 4);
+	assert_true(len >= 36 && len < 65536);
+	assert_non_null(memmap_ptr(&vmm->mem, addr, len));
+	assert_int_equal(sum8(t, len), 0);
+	return len;
+}
+
+/*
+ * The runner's own ACPI tables through the loader, as SeaBIOS places
+ * them: the RSDP in the F segment, every pointer an address of a table
+ * of the right signature, every checksum right after the patching, the
+ * FADT naming the CMOS RTC, one MADT LAPIC entry per vCPU.
+ */
+static void
+test_acpi_tables(void **state)
+{
+	struct vmm *vmm = fake_vmm();
+	struct played files[8], *rsdp;
+	uint64_t xsdt, fadt, madt;
+	uint32_t xlen, mlen, off;
+	int nfiles, lapics = 0;
+	struct fwcfg *fw;
+	uint8_t *r, *f, *m;
+
+	(void)state;
+	fw = fwcfg_create(vmm);
+	assert_non_null(fw);
+	assert_int_equal(acpi_fwcfg(fw, 4), 0);
+	assert_int_equal(play_loader(vmm, files, &nfiles), 0);
+	rsdp = play_find(files, nfiles, "etc/acpi/rsdp");
+	assert_non_null(rsdp);
+	assert_true(rsdp->addr >= FSEG_BASE && rsdp->addr < 0x100000);
+	r = gpa(vmm, rsdp->addr);
+	assert_memory_equal(r, "RSD PTR ", 8);
+	assert_int_equal(sum8(r, 20), 0);
+	assert_int_equal(sum8(r, 36), 0);
+	xsdt = get_le(r + 24, 8);
+	assert_true(xsdt >= HIGH_BASE);
+	xlen = check_table(vmm, xsdt, "XSDT");
+	assert_int_equal(xlen, 36 + 2 * 8);
+	fadt = get_le(gpa(vmm, xsdt + 36), 8);
+	madt = get_le(gpa(vmm, xsdt + 44), 8);
+	check_table(vmm, fadt, "FACP");
+	f = gpa(vmm, fadt);
+	assert_memory_equal(gpa(vmm, get_le(f + 132, 8)), "FACS", 4);
+	assert_int_equal(get_le(f + 36, 4), get_le(f + 132, 8));
+	assert_int_equal(get_le(f + 132, 8) % 64, 0);
+	check_table(vmm, get_le(f + 140, 8), "DSDT");
+	assert_int_equal(get_le(f + 40, 4), get_le(f + 140, 8));
+	assert_int_equal(get_le(f + 109, 2) & (1 << 5), 0);	/* CMOS RTC */
+	mlen = check_table(vmm, madt, "APIC");
+	m = gpa(vmm, madt);
+	for (off = 44; off + 2 <= mlen && m[off + 1] >= 2; off += m[off + 1])
+		lapics += m[off] == 0;
+	assert_int_equal(off, mlen);
+	assert_int_equal(lapics, 4);
+	/* No vCPU, or more than the MADT's ids: refused. */
+	fwcfg_destroy(fw);
+	fw = fwcfg_create(vmm);
+	assert_int_equal(acpi_fwcfg(fw, 0), -1);
+	assert_int_equal(acpi_fwcfg(fw, 256), -1);
+	fwcfg_destroy(fw);
+	free_vmm(vmm);
+}
+
 int
 main(void)
 {
@@ -949,6 +1032,7 @@ main(void)
 		cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_table_loader),
 		cmocka_unit_test(test_loader_errors),
+		cmocka_unit_test(test_acpi_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,17 @@
 /*
  * The ACPI tables of the x86 machine, built in the BIOS area where Linux
- * looks for the RSDP: XSDT, FADT (PM1 blocks in port I/O, SCI on GSI 9,
+ * looks for the RSDP (direct boot), or handed to the firmware through
+ * fw_cfg with the table-loader script that places them: XSDT, FADT (PM1 blocks in port I/O, SCI on GSI 9,
  * a reset register, the power button as a fixed feature), FACS, MADT
  * (one LAPIC per vCPU, the IOAPIC, the usual interrupt overrides) and a
  * DSDT assembled here: \_S5 for power-off and the PCI root bridge with
  * its windows and INTx routing.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fwcfg.h"
 #include "hw.h"
 #include "vmm.h"
 #include "x86.h"
@@ -362,7 +366,7 @@ acpi_dsdt(uint8_t *p, size_t cap)
 }
 
 static void
-acpi_fadt(uint8_t *p, uint64_t facs, uint64_t dsdt)
+acpi_fadt(uint8_t *p, uint64_t facs, uint64_t dsdt, int cmos_rtc)
 {
 	memset(p, 0, FADT_LEN);
 	acpi_header(p, "FACP", FADT_LEN, FADT_REVISION);
@@ -376,7 +380,7 @@ acpi_fadt(uint8_t *p, uint64_t facs, uint64_t dsdt)
 	put16(p + 96, 101);			/* no C2 */
 	put16(p + 98, 1001);			/* no C3 */
 	put16(p + 109, BOOT_ARCH_LEGACY | BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA |
-	    BOOT_ARCH_NO_CMOS_RTC);
+	    (cmos_rtc ? 0 : BOOT_ARCH_NO_CMOS_RTC));
 	put32(p + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
 	    FADT_F_RESET_REG_SUP);
 	acpi_gas(p + 116, GAS_SYSTEM_IO, 8, GAS_BYTE, PM_RESET_REG);
@@ -480,33 +484,118 @@ align(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-size_t
-acpi_build(uint8_t *buf, uint64_t gpa, size_t len, int ncpus, uint64_t *rsdp)
+/* Where each table goes, from the RSDP at 0. */
+struct acpi_layout {
+	size_t	xsdt, fadt, facs, madt, dsdt;
+};
+
+static void
+acpi_layout(struct acpi_layout *l, int ncpus)
 {
-	size_t off, xsdt, fadt, facs, madt, dsdt, n;
+	/* The RSDP first, on a 16-byte boundary where Linux scans. */
+	l->xsdt = align(RSDP_LEN, 16);
+	l->fadt = align(l->xsdt + ACPI_HDR_LEN + 8 * 2, 16);
+	l->facs = align(l->fadt + FADT_LEN, 64);
+	l->madt = align(l->facs + FACS_LEN, 16);
+	l->dsdt = align(l->madt + acpi_madt_len(ncpus), 16);
+}
+
+/* acpi_build's work, with the RTC in the FADT or not; layout in *l. */
+static size_t
+acpi_build_tables(uint8_t *buf, uint64_t gpa, size_t len, int ncpus,
+    int cmos_rtc, struct acpi_layout *l)
+{
 	uint64_t tables[2];
+	size_t n;
 
 	if (ncpus < 1 || ncpus > 255)
 		return 0;
-	/* The RSDP first, on a 16-byte boundary where Linux scans. */
-	xsdt = align(RSDP_LEN, 16);
-	fadt = align(xsdt + ACPI_HDR_LEN + 8 * 2, 16);
-	facs = align(fadt + FADT_LEN, 64);
-	madt = align(facs + FACS_LEN, 16);
-	dsdt = align(madt + acpi_madt_len(ncpus), 16);
-	if (dsdt >= len)
+	acpi_layout(l, ncpus);
+	if (l->dsdt >= len)
 		return 0;
-	memset(buf, 0, dsdt);
-	if ((n = acpi_dsdt(buf + dsdt, len - dsdt)) == 0)
+	memset(buf, 0, l->dsdt);
+	if ((n = acpi_dsdt(buf + l->dsdt, len - l->dsdt)) == 0)
 		return 0;
-	off = dsdt + n;
-	acpi_madt(buf + madt, ncpus);
-	acpi_facs(buf + facs);
-	acpi_fadt(buf + fadt, gpa + facs, gpa + dsdt);
-	tables[0] = gpa + fadt;
-	tables[1] = gpa + madt;
-	acpi_xsdt(buf + xsdt, tables, 2);
-	acpi_rsdp(buf, gpa + xsdt);
-	*rsdp = gpa;
-	return off;
+	acpi_madt(buf + l->madt, ncpus);
+	acpi_facs(buf + l->facs);
+	acpi_fadt(buf + l->fadt, gpa + l->facs, gpa + l->dsdt, cmos_rtc);
+	tables[0] = gpa + l->fadt;
+	tables[1] = gpa + l->madt;
+	acpi_xsdt(buf + l->xsdt, tables, 2);
+	acpi_rsdp(buf, gpa + l->xsdt);
+	return l->dsdt + n;
+}
+
+size_t
+acpi_build(uint8_t *buf, uint64_t gpa, size_t len, int ncpus, uint64_t *rsdp)
+{
+	struct acpi_layout l;
+	size_t n;
+
+	if ((n = acpi_build_tables(buf, gpa, len, ncpus, 0, &l)) != 0)
+		*rsdp = gpa;
+	return n;
+}
+
+#define ACPI_FILE_RSDP		"etc/acpi/rsdp"
+#define ACPI_FILE_TABLES	"etc/acpi/tables"
+#define ACPI_TABLES_MAX		65536
+
+/*
+ * The tables built at guest address 0, so each pointer holds an offset
+ * that ADD_POINTER turns into an address; the RSDP in a file of its own.
+ */
+static int
+acpi_loader_script(struct fwcfg_loader *ld, const struct acpi_layout *l)
+{
+	const char *t = ACPI_FILE_TABLES, *r = ACPI_FILE_RSDP;
+
+	if (fwcfg_loader_allocate(ld, r, 16, FWCFG_LOADER_ZONE_FSEG) == -1 ||
+	    fwcfg_loader_allocate(ld, t, 64, FWCFG_LOADER_ZONE_HIGH) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->xsdt + ACPI_HDR_LEN, 8) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->xsdt + ACPI_HDR_LEN + 8,
+	    8) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->fadt + 36, 4) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->fadt + 40, 4) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->fadt + 132, 8) == -1 ||
+	    fwcfg_loader_add_pointer(ld, t, t, l->fadt + 140, 8) == -1 ||
+	    fwcfg_loader_add_checksum(ld, t, l->xsdt + 9, l->xsdt,
+	    ACPI_HDR_LEN + 8 * 2) == -1 ||
+	    fwcfg_loader_add_checksum(ld, t, l->fadt + 9, l->fadt,
+	    FADT_LEN) == -1 ||
+	    fwcfg_loader_add_pointer(ld, r, t, 24, 8) == -1 ||
+	    fwcfg_loader_add_checksum(ld, r, 8, 0, 20) == -1 ||
+	    fwcfg_loader_add_checksum(ld, r, 32, 0, RSDP_LEN) == -1)
+		return -1;
+	return 0;
+}
+
+int
+acpi_fwcfg(struct fwcfg *fw, int ncpus)
+{
+	struct fwcfg_loader *ld;
+	struct acpi_layout l;
+	uint8_t *buf;
+	size_t n;
+	int rv = -1;
+
+	if ((buf = calloc(1, ACPI_TABLES_MAX)) == NULL)
+		return -1;
+	if ((n = acpi_build_tables(buf, 0, ACPI_TABLES_MAX, ncpus, 1,
+	    &l)) == 0) {
+		free(buf);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((ld = fwcfg_loader_create()) != NULL &&
+	    fwcfg_add_file(fw, ACPI_FILE_RSDP, buf, RSDP_LEN) != -1 &&
+	    /* the tables from the XSDT on; the RSDP's copy stays zero */
+	    (memset(buf, 0, RSDP_LEN), 1) &&
+	    fwcfg_add_file(fw, ACPI_FILE_TABLES, buf, n) != -1 &&
+	    acpi_loader_script(ld, &l) == 0 &&
+	    fwcfg_loader_publish(ld, fw) != -1)
+		rv = 0;
+	fwcfg_loader_free(ld);
+	free(buf);
+	return rv;
 }

@@ -95,6 +95,13 @@ int	x86_fw_e820(struct fwcfg_e820 *, int max, uint64_t ram);
 size_t	acpi_build(uint8_t *buf, uint64_t gpa, size_t len, int ncpus,
 	    uint64_t *rsdp);
 uint8_t	acpi_checksum(const void *, size_t);
+/*
+ * The same tables for the firmware: etc/acpi/rsdp and etc/acpi/tables in
+ * fw_cfg with the etc/table-loader script that places and links them (the
+ * FADT names the CMOS RTC here). Returns 0, or -1 with errno set.
+ */
+struct fwcfg;
+int	acpi_fwcfg(struct fwcfg *, int ncpus);
 
 /* irq.c */
 #define X86_IRQCHIP_GSIS	24	/* IOAPIC pins; MSIs get GSIs above */
