@@ -71,6 +71,16 @@ expect deb "Debian marker" 'vmtop-debian: marker up' "$left"
 expect deb "login prompt" "login:" 120
 echo "# boot to login: $(($(date +%s) - t0)) s"
 vtj "status deb" 2>/dev/null | grep -o '"exits": *[0-9]*' | sed 's/^/# /'
+expect deb "the guest sees both vcpus (ACPI MADT)" '^vmtop-debian: cpus 2' 5
+stopped_clean() {
+	timeout 300 "$VMTOP" -S "$SOCK" -c "stop deb -w" || return 1
+	[ "$(vm_state deb)" = stopped ] || { echo "state $(vm_state deb)"; return 1; }
+	r=$(vm_reason deb)
+	[ -z "$r" ] || { echo "reason: $r"; return 1; }
+}
+case_ deb "stop: the power button shuts systemd down" stopped_clean
+case_ deb "qemu-img check of the overlay is clean" \
+    timeout 120 qemu-img check "$T/debian.qcow2"
 if [ "$failed" -gt 0 ]; then
 	echo "# console:"; vm_console deb | tail -n 40 | sed 's/^/#   /'
 	echo "# firmware log:"; grep 'firmware:' "$T/engine.log" | tail -n 60 | sed 's/^/#   /'
