@@ -270,35 +270,53 @@ pci_msix_bar(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Map or unmap each BAR as its register and memory decoding say. */
-static void
-pci_update_bars(struct pci *pci, struct pci_dev *dev)
+/* Where BAR i should be on the MMIO bus now, or 0 (not decoded). */
+static uint64_t
+pci_bar_want(const struct pci_dev *dev, int i)
 {
-	struct bus	*mmio = &pci->vmm->mmio;
-	struct pci_bar	*b;
-	uint64_t	 want;
-	int		 i, on;
+	uint64_t	want;
 
-	on = pci_cfg_read16(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+	if (!(pci_cfg_read16(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+		return 0;
+	want = pci_cfg_read32(dev, PCI_BAR0 + 4 * i) & PCI_BAR_MEM_MASK;
+	if (want + dev->bars[i].size > 0x100000000ULL)
+		return 0;
+	return want;
+}
+
+/* Unmap each BAR that is not where its register and decoding say. */
+static void
+pci_unmap_moved(struct pci *pci, struct pci_dev *dev)
+{
+	struct pci_bar	*b;
+	int		 i;
+
 	for (i = 0; i < PCI_NUM_BARS; i++) {
 		b = &dev->bars[i];
-		if (b->size == 0)
+		if (b->mapped == 0 || b->mapped == pci_bar_want(dev, i))
 			continue;
-		want = pci_cfg_read32(dev, PCI_BAR0 + 4 * i) & PCI_BAR_MEM_MASK;
-		if (!on || want == 0 || want + b->size > 0x100000000ULL)
-			want = 0;
-		if (want == b->mapped)
+		bus_unregister(&pci->vmm->mmio, b->mapped);
+		if (dev->bar_mapped != NULL)
+			dev->bar_mapped(dev, i, 0);
+		b->mapped = 0;
+	}
+}
+
+/* Map each BAR that should be mapped and is not, where there is room. */
+static void
+pci_map_wanted(struct pci *pci, struct pci_dev *dev)
+{
+	struct pci_bar	*b;
+	uint64_t	 want;
+	int		 i;
+
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		b = &dev->bars[i];
+		if (b->size == 0 || b->mapped != 0 ||
+		    (want = pci_bar_want(dev, i)) == 0)
 			continue;
-		if (b->mapped != 0) {
-			bus_unregister(mmio, b->mapped);
-			if (dev->bar_mapped != NULL)
-				dev->bar_mapped(dev, i, 0);
-			b->mapped = 0;
-		}
-		if (want == 0)
-			continue;
-		if (bus_register(mmio, want, b->size, b->fn, b->opaque,
-		    dev->name) == -1) {
+		if (bus_register(&pci->vmm->mmio, want, b->size, b->fn,
+		    b->opaque, dev->name) == -1) {
 			log_debug("%s: BAR %d at 0x%llx: %s", dev->name, i,
 			    (unsigned long long)want, strerror(errno));
 			continue;
@@ -307,6 +325,25 @@ pci_update_bars(struct pci *pci, struct pci_dev *dev)
 		if (dev->bar_mapped != NULL)
 			dev->bar_mapped(dev, i, want);
 	}
+}
+
+/*
+ * Follow a write to dev's BARs or COMMAND. A BAR that overlaps another
+ * stays unmapped while the other is there (the first one mapped keeps the
+ * range), and is mapped once the range is free: all BARs moving away are
+ * unmapped first, and every device's waiting BARs are tried again after.
+ * pci->lock is held.
+ */
+static void
+pci_update_bars(struct pci *pci, struct pci_dev *dev)
+{
+	int	slot;
+
+	pci_unmap_moved(pci, dev);
+	pci_map_wanted(pci, dev);
+	for (slot = 0; slot < PCI_MAX_SLOTS; slot++)
+		if (pci->devs[slot] != NULL && pci->devs[slot] != dev)
+			pci_map_wanted(pci, pci->devs[slot]);
 }
 
 /* Pick up the MSI-X control bits after a config write. */
