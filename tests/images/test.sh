@@ -101,10 +101,13 @@ check_out "/etc/default/grub: serial terminal" "^GRUB_TERMINAL=serial$" \
 debugfs -R "dump /boot/initrd.img-$KVER $T/initrd" "$LOOP" 2>/dev/null
 mods=$(gzip -dc "$T/initrd" 2>/dev/null | busybox cpio -t 2>/dev/null)
 builtin=$(fs_cat "/lib/modules/$KVER/modules.builtin")
-for m in virtio_pci virtio_blk virtio_scsi sr_mod ext4; do
+for m in virtio_pci virtio_blk virtio_scsi sr_mod ext4 crc32c_generic; do
 	check "initramfs has $m" sh -c 'printf "%s\n" "$1" "$2" | grep -q "/$3\.ko"' \
 	    - "$mods" "$builtin" "$m"
 done
+# MODULES=list: a NIC driver MODULES=most would carry is left out
+check "initramfs holds only the listed modules (no e1000e)" \
+    sh -c '[ -n "$1" ] && ! printf "%s\n" "$1" | grep -q "/e1000e\.ko"' - "$mods"
 cleanup
 
 check "qemu-img check debian.qcow2" qemu-img check -q "$O/debian.qcow2"
