@@ -25,8 +25,10 @@ run_suite() {	# run_suite NAME COMMAND...: if NAME's group was asked for
 	    case " $want " in *" ${name%%:*} "*) ;; *) return 0 ;; esac
 	log=$(mktemp)
 	echo "== $name"
+	began=$(date +%s)
 	if "$@" >"$log" 2>&1; then rc=0; else rc=$?; fi
 	cat "$log"
+	echo "# $name took $(($(date +%s) - began)) s"
 	count "$log"
 	if [ "$rc" -ne 0 ]; then
 		# a suite that fails counts a failure even if it printed none
