@@ -40,6 +40,13 @@
 #             per round, "virtq valid status 0x0f used 1" when the device
 #             still works, "virtq done N rounds, M needed a reset"), then
 #             binds it again
+#   fwjunk    garbage into fw_cfg with the static helper fwjunk.c
+#             ("fwjunk ROUND status 0xNN", then "fwjunk valid QEMU QEMU"
+#             and "fwjunk done N rounds"), then into the virtio-rng
+#             device's BARs with virtq.c -b, unbound meanwhile ("virtq
+#             ROUND status 0x0f used 1" after each restore, "virtq done N
+#             rounds, N served"), then binds it again; "fwjunk disk same
+#             MD5" when the first disk reads the same as before
 #   counter   writes "vmtop-counter N" (synced) into the disk's first block
 #             every 200 ms, then prints "counter N", for ever
 #   lines     prints "line N" every 250 ms for ever, and answers each line
@@ -62,7 +69,7 @@ virtio_console? evdev? button?"
 
 # Rebuild when the kernel or any input of the initramfs changes.
 KVER=$(kernel_version) || exit 1
-sum=$(cat "$HERE/build.sh" "$HERE/debian.sh" "$HERE/init" "$HERE/virtq.c" \
+sum=$(cat "$HERE/build.sh" "$HERE/debian.sh" "$HERE/init" "$HERE"/*.[ch] \
     "$HERE"/tests/* | cksum)
 stamp="$KVER $sum"
 built_from "$OUT" "$stamp" && exit 0
@@ -71,12 +78,14 @@ stage_begin "$OUT" guest "$HERE/init"
 mkdir -p "$S/etc/vmtop/tests" "$S/etc/acpi/PWRF" "$S/root"
 cp "$HERE"/tests/* "$S/etc/vmtop/tests/"
 stage_modules "$S" $MODULES
-# the virtq test's helper, static so it runs on busybox alone
-if ! ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$S/bin/vmtop-virtq" \
-    "$HERE/virtq.c" 2>"$S/cc.err"; then
-	echo "${0##*/}: warning: cannot build the virtq helper (the virtq test will fail):" >&2
-	cat "$S/cc.err" >&2
-fi
+# the virtq and fwjunk tests' helpers, static so they run on busybox alone
+for h in virtq fwjunk; do
+	if ! ${CC:-cc} -static -O2 -Wall -Wextra -Werror \
+	    -o "$S/bin/vmtop-$h" "$HERE/$h.c" 2>"$S/cc.err"; then
+		echo "${0##*/}: warning: cannot build the $h helper (the $h test will fail):" >&2
+		cat "$S/cc.err" >&2
+	fi
+done
 rm -f "$S/cc.err"
 cat >"$S/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh

@@ -1,18 +1,24 @@
 /*
  * vmtop-virtq: feed garbage into a virtio-pci (modern) device's first
- * virtqueue from inside the test guest, to check that the VMM validates
- * what the guest hands it: rings and descriptors outside guest RAM or
- * across its end, loops, chains longer than the queue, huge and zero
- * lengths, bad indirect tables, heads and indices out of range, random
- * bytes. Each round resets the device, sets the queue up, notifies it and
- * prints the device status ("NEEDS_RESET" is 0x40); the last round is a
- * valid request, which must complete.
+ * virtqueue (or another) from inside the test guest, to check that the
+ * VMM validates what the guest hands it: rings and descriptors outside
+ * guest RAM or across its end, loops, chains longer than the queue, huge
+ * and zero lengths, bad indirect tables, heads and indices out of range,
+ * random bytes. Each round resets the device, sets the queue up, notifies
+ * it and prints the device status ("NEEDS_RESET" is 0x40); the last round
+ * is a valid request, which must complete.
  *
- * Usage: vmtop-virtq PCI-ADDRESS (e.g. 0000:00:03.0), after the device is
- * unbound from its driver. VMTOP_virtq_skip (vmtop.virtq_skip= on the
- * kernel command line) names rounds to leave out, comma-separated: QEMU
- * 7.2 aborts on desc-huge-len, for one. Built static by tests/guest/build.sh; run by the
- * guest's "virtq" test.
+ * Usage: vmtop-virtq [-q QUEUE] PCI-ADDRESS (e.g. 0000:00:03.0), after
+ * the device is unbound from its driver; -q picks another queue than 0
+ * (2: a virtio-scsi request queue, whose valid request is TEST UNIT
+ * READY). With -b (vmtop-virtq -b PCI-ADDRESS OTHER) the rounds are BAR
+ * writes through sysfs config space instead (see bars()): each ends with
+ * the original BARs restored and a valid request, which must complete
+ * ("virtq done N rounds, M served" with M = N). VMTOP_virtq_skip
+ * (vmtop.virtq_skip= on the kernel command line) names rounds to leave
+ * out, comma-separated: QEMU 7.2 aborts on desc-huge-len, for one. Built
+ * static by tests/guest/build.sh; run by the guest's "virtq" and
+ * "fwjunk" tests.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,6 +31,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dmapages.h"
 
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
@@ -64,7 +72,10 @@ static uint64_t ram_end;
 enum { P_DESC, P_AVAIL, P_USED, P_INDIRECT, P_BUF, NPAGES };
 static uint8_t *page[NPAGES];
 static uint64_t pa[NPAGES];
-static int rounds, needs_reset;
+static int rounds, needs_reset, served;
+static int qsel;	/* the queue under test (-q) */
+/* Run after the queue is live and before it is notified (BAR rounds). */
+static void (*before_notify)(void);
 
 static void
 die(const char *fmt, ...)
@@ -95,30 +106,10 @@ msleep(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Map the pages and find where they are in guest-physical memory. */
 static void
 dma_setup(void)
 {
-	uint64_t e;
-	uint8_t *m;
-	int fd, i;
-
-	m = mmap(NULL, NPAGES * 4096, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
-	if (m == MAP_FAILED)
-		die("mmap: %m");
-	memset(m, 0, NPAGES * 4096);
-	if ((fd = open("/proc/self/pagemap", O_RDONLY)) == -1)
-		die("/proc/self/pagemap: %m");
-	for (i = 0; i < NPAGES; i++) {
-		page[i] = m + i * 4096;
-		if (pread(fd, &e, 8, ((uintptr_t)page[i] / 4096) * 8) != 8)
-			die("pagemap: %m");
-		if (!(e >> 63) || (e & ((1ULL << 55) - 1)) == 0)
-			die("page %d not present (or pagemap hides PFNs)", i);
-		pa[i] = (e & ((1ULL << 55) - 1)) * 4096;
-	}
-	close(fd);
+	dma_pages(page, pa, NPAGES);
 }
 
 /* The end of guest RAM: the highest "System RAM" in /proc/iomem. */
@@ -243,9 +234,9 @@ round_(const char *name, unsigned qsize, uint64_t d, uint64_t a, uint64_t u)
 	if (!(r8(CC_STATUS) & 0x08))
 		die("%s: FEATURES_OK refused", name);
 	w16(CC_MSIX, 0xffff);
-	w16(CC_QSELECT, 0);
+	w16(CC_QSELECT, qsel);
 	if (r16(CC_QSIZE) == 0)
-		die("%s: queue 0 missing", name);
+		die("%s: queue %d missing", name, qsel);
 	w16(CC_QSIZE, qsize);
 	w16(CC_QMSIX, 0xffff);
 	w64(CC_QDESC, d);
@@ -253,6 +244,8 @@ round_(const char *name, unsigned qsize, uint64_t d, uint64_t a, uint64_t u)
 	w64(CC_QUSED, u);
 	w16(CC_QENABLE, 1);
 	w8(CC_STATUS, 0x0f);
+	if (before_notify != NULL)
+		before_notify();
 	*(volatile uint16_t *)(notify_base + r16(CC_QNOTIFYOFF) * notify_mult) = 0;
 	msleep(200);
 	st = r8(CC_STATUS);
@@ -261,6 +254,7 @@ round_(const char *name, unsigned qsize, uint64_t d, uint64_t a, uint64_t u)
 	    used_idx);
 	fflush(stdout);
 	rounds++;
+	served += st == 0x0f && used_idx == 1;
 	if (st & STATUS_NEEDS_RESET)
 		needs_reset++;
 	memset(page[0], 0, NPAGES * 4096);
@@ -291,10 +285,212 @@ one(uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 	avail(1, 0);
 }
 
+/*
+ * A request the device must complete: a 64-byte buffer to fill, or on a
+ * virtio-scsi request queue (-q 2) TEST UNIT READY to target 0, LUN 0
+ * (a 51-byte virtio_scsi_cmd_req, then room for the 108-byte response).
+ */
+static void
+valid(void)
+{
+	if (qsel != 2) {
+		one(pa[P_BUF], 64, VIRTQ_DESC_F_WRITE, 0);
+		return;
+	}
+	page[P_BUF][0] = 1;		/* lun: target 0, LUN 0 */
+	*desc(P_DESC, 0) = (struct desc){ pa[P_BUF], 51, VIRTQ_DESC_F_NEXT,
+	    1 };
+	*desc(P_DESC, 1) = (struct desc){ pa[P_BUF] + 256, 108,
+	    VIRTQ_DESC_F_WRITE, 0 };
+	avail(1, 0);
+}
+
 #define RING	pa[P_DESC], pa[P_AVAIL], pa[P_USED]
 #define W	VIRTQ_DESC_F_WRITE
 #define N	VIRTQ_DESC_F_NEXT
 #define I	VIRTQ_DESC_F_INDIRECT
+
+/* Config space through sysfs: the device's, and another's (read-only). */
+static int cfg_fd = -1;
+static uint8_t cfg_orig[64], other_cfg[64];
+static uint32_t bar_size[2];
+
+static uint32_t
+cfg_r32(int off)
+{
+	uint32_t v;
+
+	if (pread(cfg_fd, &v, 4, off) != 4)
+		die("config read at 0x%x: %m", off);
+	return v;
+}
+
+static void
+cfg_w32(int off, uint32_t v)
+{
+	if (pwrite(cfg_fd, &v, 4, off) != 4)
+		die("config write at 0x%x: %m", off);
+}
+
+static void
+cfg_w16(int off, uint16_t v)
+{
+	if (pwrite(cfg_fd, &v, 2, off) != 2)
+		die("config write at 0x%x: %m", off);
+}
+
+static void
+mem_on(int on)
+{
+	cfg_w16(0x04, on ? 0x06 : 0x04);
+}
+
+/* BAR 0 and 1 at a and b, memory decoding on. */
+static void
+bars_at(uint32_t a, uint32_t b)
+{
+	cfg_w32(0x10, a);
+	cfg_w32(0x14, b);
+	mem_on(1);
+}
+
+/* The original BARs and COMMAND, then a valid request. */
+static void
+bars_check(const char *name)
+{
+	int i;
+
+	mem_on(0);
+	for (i = 0; i < 6; i++)
+		cfg_w32(0x10 + 4 * i, le32(cfg_orig + 0x10 + 4 * i));
+	cfg_w32(0x30, le32(cfg_orig + 0x30));
+	mem_on(1);
+	valid();
+	round_(name, QSIZE, RING);
+}
+
+static void
+toggle_decoding(void)
+{
+	int i;
+
+	for (i = 0; i < 64; i++)
+		mem_on(i & 1);
+	mem_on(1);
+}
+
+/* Move BAR 0 over RAM and back while the queue is live. */
+static void
+move_and_back(void)
+{
+	cfg_w32(0x10, 0x01000000);
+	cfg_w32(0x10, le32(cfg_orig + 0x10));
+}
+
+/* Notify through the old address after BAR 0 moved away, then return. */
+static void
+notify_moved(void)
+{
+	cfg_w32(0x10, 0x01000000);
+	*(volatile uint16_t *)(notify_base + r16(CC_QNOTIFYOFF) * notify_mult) =
+	    0;
+	cfg_w32(0x10, le32(cfg_orig + 0x10));
+}
+
+static void
+bars_setup(const char *addr, const char *other)
+{
+	char path[256];
+	int fd, i;
+
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", other);
+	if ((fd = open(path, O_RDONLY)) == -1 ||
+	    pread(fd, other_cfg, sizeof other_cfg, 0) != sizeof other_cfg)
+		die("%s: %m", path);
+	close(fd);
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", addr);
+	if ((cfg_fd = open(path, O_RDWR)) == -1 ||
+	    pread(cfg_fd, cfg_orig, sizeof cfg_orig, 0) != sizeof cfg_orig)
+		die("%s: %m", path);
+	mem_on(0);
+	for (i = 0; i < 2; i++) {
+		cfg_w32(0x10 + 4 * i, 0xffffffff);
+		bar_size[i] = ~(cfg_r32(0x10 + 4 * i) & ~0xfU) + 1;
+		cfg_w32(0x10 + 4 * i, le32(cfg_orig + 0x10 + 4 * i));
+	}
+	mem_on(1);
+	printf("vmtop-guest: virtq bars 0x%08x+0x%x 0x%08x+0x%x, other's "
+	    "0x%08x 0x%08x\n", le32(cfg_orig + 0x10), bar_size[0],
+	    le32(cfg_orig + 0x14), bar_size[1], le32(other_cfg + 0x10),
+	    le32(other_cfg + 0x14));
+}
+
+/*
+ * BAR garbage: all-ones sizing of every BAR and the ROM with decoding on,
+ * BARs over another device's (which keeps running), over each other, RAM,
+ * the IOAPIC and LAPIC, at 0, across 4 GiB, high halves and type bits,
+ * COMMAND toggles; BAR moves and decoding off while the queue is live.
+ */
+static void
+bars(void)
+{
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		cfg_w32(0x10 + 4 * i, 0xffffffff);
+	cfg_w32(0x30, 0xffffffff);
+	mem_on(1);
+	bars_check("bar-all-ones");
+	/*
+	 * BAR 0 loses an overlap with BAR 1, which then goes home: BAR 0 is
+	 * decoded again with no write of its own (no bars_check)
+	 */
+	cfg_w32(0x10, 0x01000000);
+	cfg_w32(0x14, le32(cfg_orig + 0x10));
+	cfg_w32(0x10, le32(cfg_orig + 0x10));
+	cfg_w32(0x14, le32(cfg_orig + 0x14));
+	valid();
+	round_("bar-lost-overlap", QSIZE, RING);
+	bars_at(le32(other_cfg + 0x10), le32(other_cfg + 0x14));
+	bars_check("bar-over-other");
+	bars_at(le32(cfg_orig + 0x14), le32(cfg_orig + 0x10));
+	bars_check("bar-swapped");
+	bars_at(le32(cfg_orig + 0x10), le32(cfg_orig + 0x10));
+	bars_check("bar-same-twice");
+	bars_at(0x01000000, 0x01100000);
+	bars_check("bar-over-ram");
+	bars_at(0xfec00000, 0xfee00000);
+	bars_check("bar-over-ioapic-lapic");
+	bars_at(0, 0);
+	bars_check("bar-at-zero");
+	bars_at(0x100000000ULL - bar_size[0], 0x100000000ULL - bar_size[1]);
+	bars_check("bar-top-of-4g");
+	bars_at(0xfffff000, 0xfffff000);
+	bars_check("bar-across-4g");
+	cfg_w32(0x10, le32(cfg_orig + 0x10) | 0x0c);	/* 64-bit, prefetch */
+	for (i = 2; i < 6; i++)
+		cfg_w32(0x10 + 4 * i, i & 1 ? 0xffffffff : 0x1);
+	cfg_w32(0x30, 0xfffff801);
+	mem_on(1);
+	bars_check("bar-high-halves");
+	for (i = 0; i < 2000; i++) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		if (i % 7 == 0)
+			cfg_w32(0x10 + 4 * (x >> 62 & 1), (uint32_t)x);
+		else
+			cfg_w16(0x04, (uint16_t)x);
+	}
+	bars_check("command-toggles");
+	before_notify = toggle_decoding;
+	bars_check("live-decoding-toggles");
+	before_notify = move_and_back;
+	bars_check("live-bar-move");
+	before_notify = notify_moved;
+	bars_check("live-notify-after-move");
+	before_notify = NULL;
+	close(cfg_fd);
+}
 
 int
 main(int argc, char **argv)
@@ -303,8 +499,26 @@ main(int argc, char **argv)
 	uint8_t *b;
 	int i, r;
 
+	if (argc == 4 && strcmp(argv[1], "-b") == 0) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		ram_setup();
+		dma_setup();
+		pci_setup(argv[2]);
+		bars_setup(argv[2], argv[3]);
+		bars();
+		reset();
+		printf("vmtop-guest: virtq done %d rounds, %d served\n",
+		    rounds, served);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "-q") == 0) {
+		qsel = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: vmtop-virtq PCI-ADDRESS\n");
+		fprintf(stderr, "usage: vmtop-virtq [-q QUEUE] PCI-ADDRESS\n"
+		    "       vmtop-virtq -b PCI-ADDRESS OTHER-PCI-ADDRESS\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -381,7 +595,7 @@ main(int argc, char **argv)
 	}
 
 	/* and a valid request, which must complete */
-	one(pa[P_BUF], 64, W, 0);
+	valid();
 	round_("valid", QSIZE, RING);
 	reset();
 	printf("vmtop-guest: virtq done %d rounds, %d needed a reset\n",

@@ -416,6 +416,13 @@ test_dma_read_skip_select(void **state)
 	assert_int_equal(cfg_dma(vmm, sel(k) | FWCFG_DMA_READ, 4, BUF_GPA),
 	    0);
 	assert_memory_equal(buf, blob, 4);
+	/* A read over its own descriptor: the data, then the status. */
+	assert_int_equal(cfg_dma(vmm, sel(k) | FWCFG_DMA_READ, 32, DESC_GPA),
+	    0);
+	assert_memory_equal(gpa(vmm, DESC_GPA) + 4, blob + 4, 28);
+	assert_int_equal(cfg_dma(vmm, sel(k) | FWCFG_DMA_READ, 4, BUF_GPA),
+	    0);
+	assert_memory_equal(buf, blob, 4);
 	fwcfg_destroy(fw);
 	free_vmm(vmm);
 }
