@@ -266,6 +266,7 @@ struct proto_run_params {
 	uint8_t		nic_lladdr[VM_MAX_NICS][6];
 	uint8_t		nic_locked[VM_MAX_NICS];
 	uint32_t	nic_mtu[VM_MAX_NICS];	/* told the guest; 0: not */
+#define RUNP_CDROM_FIRST 0x4	/* firmware boots the cdrom before the disks */
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * The runner's devices: the PCI host bridge, a virtio-blk per disk, a
- * virtio-net per NIC and a virtio-rng, each device with its I/O thread.
+ * virtio-net per NIC, a virtio-rng and a virtio-scsi CD-ROM for the
+ * cdrom, each device with its I/O thread.
  * The device files build the device models; this file puts each on its
  * transport (virtio-pci). One VM per runner, so the set lives here.
  */
@@ -13,18 +14,24 @@
 
 #include "disk.h"
 #include "disk_ops.h"
+#include "fwcfg.h"
 #include "log.h"
 #include "pci.h"
+#include "scsi.h"
 #include "virtio.h"
 #include "vmm.h"
 
-#define DEVICES_MAX	(VM_MAX_DISKS + VM_MAX_NICS + 1)
+#define DEVICES_MAX	(VM_MAX_DISKS + VM_MAX_NICS + 2)
+#define DEVICES_PATH	64		/* a bootorder device path */
 
 static struct {
 	struct vmm		*vmm;
 	struct pci		*pci;
 	struct virtio_dev	*devs[DEVICES_MAX];
 	int			 ndevs;
+	struct virtio_dev	*disks[VM_MAX_DISKS];	/* in disk order */
+	int			 ndisks;
+	struct virtio_dev	*cdrom;
 } devices;
 
 /*
@@ -79,6 +86,24 @@ devices_attach(struct vmm *vmm, struct virtio_dev *dev, const char *what)
 	return 0;
 }
 
+/*
+ * The CD-ROM over the cdrom fd, which it then owns (set to -1 here).
+ * NULL with errno set.
+ */
+static struct virtio_dev *
+devices_cdrom(struct vmm *vmm, struct vmm_fds *fds)
+{
+	off_t		 end;
+	int		 fd = fds->cdrom;
+
+	fds->cdrom = -1;
+	if ((end = lseek(fd, 0, SEEK_END)) == -1) {
+		close(fd);
+		return NULL;
+	}
+	return virtio_scsi_create(vmm, fd, end, 0);
+}
+
 /* The NIC's address, or a random locally administered one. */
 static void
 devices_mac(struct vmm *vmm, int i, uint8_t mac[6])
@@ -124,6 +149,7 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 		if (devices_attach(vmm, virtio_blk_create(vmm, d, i),
 		    what) == -1)
 			goto fail;
+		devices.disks[devices.ndisks++] = devices.devs[devices.ndevs - 1];
 	}
 	for (i = 0; i < VM_MAX_NICS; i++) {
 		if (fds->nics[i] == -1)
@@ -138,6 +164,12 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 	}
 	if (devices_attach(vmm, virtio_rng_create(vmm), "virtio-rng") == -1)
 		goto fail;
+	/* Last, so that it moves no other device's slot. */
+	if (fds->cdrom != -1) {
+		if (devices_attach(vmm, devices_cdrom(vmm, fds), "cdrom") == -1)
+			goto fail;
+		devices.cdrom = devices.devs[devices.ndevs - 1];
+	}
 	for (i = 0; i < devices.ndevs; i++) {
 		if (virtio_dev_start(devices.devs[i]) == -1) {
 			snprintf(vmm->error, sizeof vmm->error, "vm %s: %s "
@@ -150,6 +182,50 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 fail:
 	devices_destroy(vmm);
 	return -1;
+}
+
+/* The PCI slot dev sits in. */
+static int
+devices_slot(const struct virtio_dev *dev)
+{
+	const struct virtio_pci	*vp = dev->transport_data;
+
+	return vp->pci.slot;
+}
+
+/*
+ * The firmware's boot order as SeaBIOS matches it (boot.c: a PCI device
+ * is "/pci@i0cf8/DEV@SLOT", a SCSI LUN "/pci@i0cf8/DEV@SLOT/DEV@0/DEV@T,L",
+ * any DEV):
+ * the disks in their order and the CD-ROM, the CD-ROM first if the run
+ * parameters say so. Returns 0, or -1 with vmm->error set.
+ */
+int
+devices_bootorder(struct vmm *vmm, struct fwcfg *fw)
+{
+	char		 paths[VM_MAX_DISKS + 1][DEVICES_PATH];
+	const char	*order[VM_MAX_DISKS + 1];
+	int		 i, n = 0, cd = -1;
+
+	if (devices.cdrom != NULL && (vmm->params.flags & RUNP_CDROM_FIRST))
+		cd = n++;
+	for (i = 0; i < devices.ndisks; i++)
+		snprintf(paths[n++], DEVICES_PATH, "/pci@i0cf8/disk@%x",
+		    devices_slot(devices.disks[i]));
+	if (devices.cdrom != NULL && cd == -1)
+		cd = n++;
+	if (cd != -1)
+		snprintf(paths[cd], DEVICES_PATH,
+		    "/pci@i0cf8/scsi@%x/channel@0/disk@0,0",
+		    devices_slot(devices.cdrom));
+	for (i = 0; i < n; i++)
+		order[i] = paths[i];
+	if (fwcfg_add_bootorder(fw, order, n) == -1) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: fw_cfg "
+		    "bootorder: %s", vmm->params.name, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Stop every I/O thread, then flush and free each device and the bus. */

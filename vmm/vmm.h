@@ -146,11 +146,17 @@ struct vmm_fds {
 
 /*
  * devices.c: the PCI host bridge and every virtio device (blk per disk,
- * net per NIC, rng). Returns 0, or -1 with vmm->error set.
+ * net per NIC, rng, scsi for the cdrom). Returns 0, or -1 with vmm->error set.
  */
 int	devices_create(struct vmm *, struct vmm_fds *);
 /* Stop device threads and flush disks (at power-off or reboot). */
 void	devices_destroy(struct vmm *);
+/*
+ * The fw_cfg bootorder file for the devices created: disks and CD-ROM in
+ * the order the run parameters ask. Returns 0, or -1 with vmm->error set.
+ */
+struct fwcfg;
+int	devices_bootorder(struct vmm *, struct fwcfg *);
 
 /* Ask every vCPU to stop with why (the first reason wins). */
 void	vmm_request_exit(struct vmm *, enum vmm_exit, const char *fmt, ...)

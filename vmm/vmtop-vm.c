@@ -427,7 +427,8 @@ machine_start(const struct proto_run_params *p, char *err, size_t errlen)
 	if ((vmm->firmware ? machine_load_bios(err, errlen) :
 	    machine_load_kernel(p, err, errlen)) == -1)
 		return -1;
-	if (devices_create(vmm, &m.fds) == -1) {
+	if (devices_create(vmm, &m.fds) == -1 || (vmm->firmware &&
+	    devices_bootorder(vmm, m.fwcfg) == -1)) {
 		snprintf(err, errlen, "%s", vmm->error);
 		return -1;
 	}

@@ -33,6 +33,7 @@
 
 #include "disk_ops.h"
 #include "framering.h"
+#include "fwcfg.h"
 #include "pci.h"
 #include "virtio.h"
 #include "vmm.h"
@@ -2501,11 +2502,92 @@ test_devices(void **state)
 	close(sv[1]);
 }
 
+/* The bootorder file devices_bootorder() gives fw_cfg, read back. */
+static void
+read_bootorder(char *buf, size_t len)
+{
+	struct fwcfg	*fw = fwcfg_create(NULL);
+	uint16_t	 key;
+	int64_t		 n, i;
+
+	assert_non_null(fw);
+	assert_int_equal(devices_bootorder(&F.vmm, fw), 0);
+	key = fwcfg_file_key(fw, "bootorder");
+	n = fwcfg_file_size(fw, "bootorder");
+	assert_true(n > 0 && (size_t)n <= len);
+	fwcfg_io(fw, 0, (uint8_t *)&key, 2, 1);
+	for (i = 0; i < n; i++)
+		fwcfg_io(fw, 1, (uint8_t *)buf + i, 1, 0);
+	assert_int_equal(buf[n - 1], '\0');
+	fwcfg_destroy(fw);
+}
+
+/* A temporary file of size bytes, unlinked. */
+static int
+temp_file(off_t size)
+{
+	char	path[] = "/tmp/test_virtio.XXXXXX";
+	int	fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, size), 0);
+	return fd;
+}
+
+/*
+ * The cdrom is a virtio-scsi controller after every other device, and
+ * the bootorder names the disks and its LUN as SeaBIOS matches them
+ * (boot.c build_pci_path, build_scsi_path), in the asked order.
+ */
+static void
+test_devices_cdrom(void **state)
+{
+	struct vmm_fds	fds;
+	char		buf[256];
+
+	(void)state;
+	pci_destroy(F.pci);
+	F.pci = NULL;
+	memset(&fds, 0xff, sizeof fds);
+	fds.disks[0] = temp_file(DISK_SIZE);
+	fds.disks[1] = temp_file(DISK_SIZE);
+	fds.cdrom = temp_file(3 * 2048);
+	snprintf(F.vmm.params.name, sizeof F.vmm.params.name, "test");
+	F.vmm.params.disk_format[0] = DISK_FORMAT_RAW;
+	F.vmm.params.disk_format[1] = DISK_FORMAT_RAW;
+	assert_int_equal(devices_create(&F.vmm, &fds), 0);
+	assert_int_equal(fds.cdrom, -1);
+	assert_int_equal(cfg_r(1, PCI_DEVICE_ID, 2), 0x1042);
+	assert_int_equal(cfg_r(2, PCI_DEVICE_ID, 2), 0x1042);
+	assert_int_equal(cfg_r(3, PCI_DEVICE_ID, 2), 0x1044);
+	assert_int_equal(cfg_r(4, PCI_DEVICE_ID, 2), 0x1048);
+	assert_int_equal(cfg_r(4, 0x0a, 2), 0x0100);	/* SCSI controller */
+	read_bootorder(buf, sizeof buf);
+	assert_string_equal(buf, "/pci@i0cf8/disk@1\n/pci@i0cf8/disk@2\n"
+	    "/pci@i0cf8/scsi@4/channel@0/disk@0,0");
+	F.vmm.params.flags |= RUNP_CDROM_FIRST;
+	read_bootorder(buf, sizeof buf);
+	assert_string_equal(buf, "/pci@i0cf8/scsi@4/channel@0/disk@0,0\n"
+	    "/pci@i0cf8/disk@1\n/pci@i0cf8/disk@2");
+	devices_destroy(&F.vmm);
+
+	/* No cdrom: no controller, and the flag changes nothing. */
+	memset(&fds, 0xff, sizeof fds);
+	fds.disks[0] = temp_file(DISK_SIZE);
+	assert_int_equal(devices_create(&F.vmm, &fds), 0);
+	assert_int_equal(cfg_r(3, PCI_VENDOR_ID, 4), 0xffffffff);
+	read_bootorder(buf, sizeof buf);
+	assert_string_equal(buf, "/pci@i0cf8/disk@1");
+	devices_destroy(&F.vmm);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_devices_cdrom),
 		T(test_pci_host_bridge),
 		T(test_pci_virtio_ids),
 		T(test_pci_bar_sizing),
