@@ -294,6 +294,9 @@ print_vm(FILE *f, const struct conf_vm *vm)
 	print_path(f, "initrd", vm->initrd);
 	print_path(f, "cmdline", vm->cmdline);
 	print_path(f, "boot", vm->boot);
+	if (vm->boot_device != BOOT_DEFAULT)
+		fprintf(f, "\tboot %s\n", vm->boot_device == BOOT_DISK ?
+		    "disk" : "cdrom");
 	print_path(f, "cdrom", vm->cdrom);
 	for (i = 0; i < vm->ndisks; i++) {
 		disk = &vm->disks[i];
@@ -532,4 +535,17 @@ config_print(struct config *conf, FILE *f)
 		blank = 1;
 		print_vm(f, vm);
 	}
+}
+
+const char *
+conf_vm_bios(const struct conf_vm *vm)
+{
+	return vm->boot != NULL ? vm->boot : CONF_DEFAULT_BIOS;
+}
+
+int
+conf_vm_cdrom_first(const struct conf_vm *vm)
+{
+	return vm->cdrom != NULL && (vm->boot_device == BOOT_CDROM ||
+	    (vm->boot_device == BOOT_DEFAULT && vm->ndisks == 0));
 }

@@ -38,6 +38,8 @@ struct conf_nic {
 	int		 unrestricted;	/* "restricted no": the guest may go out */
 };
 
+#define CONF_DEFAULT_BIOS	"/usr/share/seabios/bios.bin"
+
 struct conf_vm {
 	TAILQ_ENTRY(conf_vm) entry;
 	char		 name[VM_NAME_SIZE];
@@ -47,6 +49,7 @@ struct conf_vm {
 	char		*initrd;
 	char		*cmdline;
 	char		*boot;		/* BIOS image */
+	uint32_t	 boot_device;	/* enum boot_device */
 	char		*cdrom;
 	struct conf_disk disks[VM_MAX_DISKS];
 	int		 ndisks;
@@ -148,5 +151,9 @@ void		 config_print(struct config *, FILE *);
 void		 conf_vm_print(const struct conf_vm *, struct config *, FILE *);
 char		*conf_vm_text(const struct conf_vm *, struct config *);
 int		 conf_vm_differs(const struct conf_vm *, const struct conf_vm *);
+/* The BIOS image a vm without a kernel boots. */
+const char	*conf_vm_bios(const struct conf_vm *);
+/* 1 if the firmware boots the cdrom before the disks. */
+int		 conf_vm_cdrom_first(const struct conf_vm *);
 
 #endif

@@ -386,13 +386,17 @@ control_show(struct msgconn *conn, struct msg *m, void *arg)
 	if (c->file != NULL)
 		control_detail(cl, "defined", "%s:%d", c->file, c->line);
 	if (c->kernel != NULL)
+		control_detail(cl, "boot", "kernel %s", c->kernel);
+	else
+		control_detail(cl, "boot", "firmware %s%s", conf_vm_bios(c),
+		    conf_vm_cdrom_first(c) ? ", cdrom first" :
+		    c->ndisks > 0 ? ", disk first" : "");
+	if (c->kernel != NULL)
 		control_detail(cl, "kernel", "%s", c->kernel);
 	if (c->initrd != NULL)
 		control_detail(cl, "initrd", "%s", c->initrd);
 	if (c->cmdline != NULL)
 		control_detail(cl, "cmdline", "%s", c->cmdline);
-	if (c->boot != NULL)
-		control_detail(cl, "boot", "%s", c->boot);
 	if (c->cdrom != NULL)
 		control_detail(cl, "cdrom", "%s", c->cdrom);
 	for (i = 0; i < c->ndisks; i++) {
@@ -477,6 +481,16 @@ control_start_conf(struct client *cl, struct proto_start *s,
 	if (s->kernel[0] != '\0') {
 		free(c->boot);
 		c->boot = NULL;
+		c->boot_device = BOOT_DEFAULT;
+	}
+	if (s->boot != BOOT_DEFAULT) {
+		if (c->kernel != NULL) {
+			control_reply_error(cl, EINVAL, "vm %s: boot %s needs "
+			    "firmware boot, not the kernel %s", c->name,
+			    s->boot == BOOT_DISK ? "disk" : "cdrom", c->kernel);
+			return -1;
+		}
+		c->boot_device = s->boot;
 	}
 	if (s->ndisks > 0) {
 		for (i = 0; i < (uint32_t)c->ndisks; i++)
@@ -501,7 +515,7 @@ control_start_valid(struct proto_start *s)
 	    control_str(buf, sizeof buf, s->initrd, sizeof s->initrd) == -1 ||
 	    control_str(buf, sizeof buf, s->cdrom, sizeof s->cdrom) == -1 ||
 	    strnlen(s->cmdline, sizeof s->cmdline) == sizeof s->cmdline ||
-	    s->ndisks > VM_MAX_DISKS)
+	    s->ndisks > VM_MAX_DISKS || s->boot > BOOT_CDROM)
 		return -1;
 	for (i = 0; i < s->ndisks; i++)
 		if (control_str(buf, sizeof buf, s->disks[i],

@@ -28,7 +28,6 @@
 #include "msg.h"
 #include "privdrop.h"
 
-#define OPENER_DEFAULT_BIOS	"/usr/share/seabios/bios.bin"
 
 static uint32_t	opener_id;	/* the VM's, our messages' peer id */
 
@@ -287,8 +286,7 @@ opener_run(int sock, uint32_t id, const struct conf_vm *c,
 		opener_send(sock, fd, RUNFD_KERNEL, 0, 0, DISK_FORMAT_AUTO,
 		    c->kernel);
 	} else {
-		const char *bios = c->boot != NULL ? c->boot :
-		    OPENER_DEFAULT_BIOS;
+		const char *bios = conf_vm_bios(c);
 
 		fd = opener_open(sock, c, "BIOS image", bios, RUNFD_BIOS, 0, 0,
 		    O_RDONLY);

@@ -192,6 +192,7 @@ static int	 set_path(const YYSTYPE *, const char *, char **,
 		    const char *);
 static void	 set_stagger(const YYSTYPE *, const YYSTYPE *,
 		    const YYSTYPE *);
+static void	 set_boot_device(const YYSTYPE *, uint32_t);
 static void	 vm_begin(YYSTYPE *, YYSTYPE *);
 static void	 vm_end(void);
 static void	 nic_begin(YYSTYPE *, YYSTYPE *);
@@ -371,6 +372,12 @@ vmopt		: MEMORY STRING			{
 		}
 		| BOOT STRING			{
 			set_path(&$1, "boot", &curvm->boot, $2.string);
+		}
+		| BOOT DISK			{
+			set_boot_device(&$1, BOOT_DISK);
+		}
+		| BOOT CDROM			{
+			set_boot_device(&$1, BOOT_CDROM);
 		}
 		| CDROM STRING			{
 			set_path(&$1, "cdrom", &curvm->cdrom, $2.string);
@@ -1498,6 +1505,16 @@ set_path(const YYSTYPE *kw, const char *what, char **dst, const char *path)
 	return 0;
 }
 
+/* boot disk, boot cdrom: the firmware's order, once per vm. */
+static void
+set_boot_device(const YYSTYPE *kw, uint32_t dev)
+{
+	if (curvm->boot_device != BOOT_DEFAULT)
+		vmerror(kw, "boot disk or cdrom is set more than once");
+	else
+		curvm->boot_device = dev;
+}
+
 /* staggered start parallel N delay S: N >= 1, S >= 0. */
 static void
 set_stagger(const YYSTYPE *kw, const YYSTYPE *par, const YYSTYPE *delay)
@@ -1859,6 +1876,10 @@ vm_end(void)
 	if (curvm->kernel != NULL && curvm->boot != NULL)
 		vm_error_at_vm(curvm, curvm_name,
 		    "kernel and boot are mutually exclusive");
+	if (curvm->kernel != NULL && curvm->boot_device != BOOT_DEFAULT)
+		vm_error_at_vm(curvm, curvm_name, "boot %s needs firmware boot, "
+		    "not a kernel", curvm->boot_device == BOOT_DISK ? "disk" :
+		    "cdrom");
 	if (curvm->initrd != NULL && curvm->kernel == NULL)
 		vm_error_at_vm(curvm, curvm_name, "initrd needs a kernel");
 	if (curvm->cmdline != NULL && curvm->kernel == NULL)

@@ -247,6 +247,8 @@ runner_fill_params(struct vm *vm, struct resources *res,
 	p->nnics = c->nnics;
 	if (c->kernel != NULL)
 		p->flags |= RUNP_KERNEL;
+	if (conf_vm_cdrom_first(c))
+		p->flags |= RUNP_CDROM_FIRST;
 	if (log_getverbose())
 		p->flags |= RUNP_VERBOSE;
 	uids_of(vm, &p->uid, &p->gid);

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PROTOCOL_VERSION	4
+#define PROTOCOL_VERSION	5
 /*
  * The engine <-> runner protocol's own version (200-299), told both ways
  * on adoption: an engine adopts only a runner that speaks its version, so
@@ -170,12 +170,20 @@ struct proto_console_taken {
 	uint32_t	by;		/* the pid that took it */
 };
 
+/* What the firmware boots first: vm.conf's `boot disk|cdrom`, -B. */
+enum boot_device {
+	BOOT_DEFAULT = 0,	/* the disk if there is one, else the cdrom */
+	BOOT_DISK,
+	BOOT_CDROM
+};
+
 /* Ad hoc start options; empty strings and zeros keep the config's. */
 struct proto_start {
 	char		name[VM_NAME_SIZE];
 	uint64_t	memory;
 	uint32_t	vcpus;
 	uint32_t	ndisks;
+	uint32_t	boot;		/* enum boot_device */
 	char		kernel[VM_PATH_SIZE];
 	char		initrd[VM_PATH_SIZE];
 	char		cdrom[VM_PATH_SIZE];
@@ -258,6 +266,7 @@ struct proto_run_params {
 	uint32_t	flags;
 #define RUNP_KERNEL	0x1	/* boot the kernel fd, else the BIOS fd */
 #define RUNP_VERBOSE	0x2
+#define RUNP_CDROM_FIRST 0x4	/* firmware boots the cdrom before the disks */
 	uint32_t	uid;	/* drop to this uid/gid when started as root */
 	uint32_t	gid;
 	char		cmdline[VM_CMDLINE_SIZE];

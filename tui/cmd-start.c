@@ -17,11 +17,11 @@ static enum cmd_retval	cmd_start_exec(struct cmd_ctx *, int, char **);
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
 	.alias = NULL,
-	.args = "a:d:i:k:m:p:r:",
+	.args = "B:a:d:i:k:m:p:r:",
 	.min_args = 1,
 	.max_args = 1,
 	.usage = "NAME [-m SIZE] [-p VCPUS] [-k KERNEL] [-i INITRD] "
-	    "[-d DISK]... [-r ISO] [-a CMDLINE]",
+	    "[-d DISK]... [-r ISO] [-B disk|cdrom] [-a CMDLINE]",
 	.exec = cmd_start_exec,
 	.needs_engine = 1
 };
@@ -94,6 +94,17 @@ cmd_start_fill(struct cmd_ctx *ctx, const char *name, struct proto_start *ps)
 	if ((v = cmd_value(ctx, 'r')) != NULL && cmd_start_path(ctx, name,
 	    "ISO image", v, ps->cdrom, sizeof ps->cdrom) == -1)
 		return -1;
+	if ((v = cmd_value(ctx, 'B')) != NULL) {
+		if (strcmp(v, "disk") == 0)
+			ps->boot = BOOT_DISK;
+		else if (strcmp(v, "cdrom") == 0)
+			ps->boot = BOOT_CDROM;
+		else {
+			cmd_error(ctx, "cannot start %s: invalid boot device "
+			    "%s (use disk or cdrom)", name, v);
+			return -1;
+		}
+	}
 	if ((v = cmd_value(ctx, 'a')) != NULL) {
 		if (strlen(v) >= sizeof ps->cmdline) {
 			cmd_error(ctx, "cannot start %s: the kernel command "

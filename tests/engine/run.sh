@@ -5,7 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 RAW="$TOP/tests/runner/vmtop-rawclient"
 
-touch "$T/kernel" "$T/kernel2"
+touch "$T/kernel" "$T/kernel2" "$T/boot.iso" "$T/locked.iso"
+chmod 600 "$T/locked.iso"
 truncate -s 1M "$T/disk0.img" "$T/disk1.img"
 cat >"$CONF" <<CONF
 k = "$T/kernel"
@@ -22,6 +23,10 @@ vm "stubborn" { kernel \$k; cmdline "test=noshutdown" }
 vm "auto" { kernel \$k; enable }
 vm "nobodys" { kernel \$k; owner 65534; cmdline "test=run" }
 vm "roots" { kernel \$k; cmdline "test=run" }
+vm "iso" { cdrom "$T/boot.iso" }
+vm "isohd" { disk "$T/disk1.img"; cdrom "$T/boot.iso" }
+vm "noiso" { cdrom "$T/missing.iso" }
+vm "lockediso" { owner 65534; cdrom "$T/locked.iso" }
 CONF
 
 # The first client starts the engine on demand, like a tmux server.
@@ -62,6 +67,29 @@ check_fail "unknown vm" "vm nosuch: no such vm" vt start nosuch
 check_fail "batch stops at first failure" "no such vm" \
     vt "status; start nosuch; start web"
 check_out "nothing after the failure ran" stopped vt status web
+
+# the cdrom and the firmware's boot order (the run parameters)
+check_fail "missing ISO" "vm noiso: cdrom $T/missing.iso: No such file" \
+    vt start noiso
+if [ "$(id -u)" -eq 0 ]; then
+	check_fail "ISO its owner may not read" \
+	    "vm lockediso: cdrom $T/locked.iso: Permission denied" \
+	    vt start lockediso
+fi
+check "start iso" vt start iso
+check_out "a cdrom alone boots first" "iso: firmware boot, cdrom first" \
+    vt capture iso
+check "stop iso" vt stop iso -f
+check "start isohd" vt start isohd
+check_out "the disk boots before the cdrom" \
+    "isohd: firmware boot, disk first" vt capture isohd
+check "stop isohd" vt stop isohd -w
+check "start isohd -B cdrom" vt start isohd -B cdrom
+check_out "-B cdrom puts the cdrom first" \
+    "isohd: firmware boot, cdrom first" vt capture isohd
+check "stop isohd again" vt stop isohd -f
+check_fail "-B on a kernel vm" "vm web: boot disk needs firmware boot" \
+    vt start web -B disk
 
 # runner crash, reboot, power-off, hang, force stop
 check "start crashy" vt start crashy

@@ -395,6 +395,9 @@ start(void)
 	handoff_ready();
 	console("%s: booted with %u vcpus, %u disks, %d fds\n", params.name,
 	    params.vcpus, params.ndisks, nfds);
+	if (!(params.flags & RUNP_KERNEL))
+		console("%s: firmware boot, %s first\n", params.name,
+		    params.flags & RUNP_CDROM_FIRST ? "cdrom" : "disk");
 	boot_output();
 	for (i = 0; i < params.ndisks && i < VM_MAX_DISKS; i++)
 		console("%s: disk %u: %s with %u base images\n", params.name, i,

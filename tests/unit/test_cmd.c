@@ -240,16 +240,17 @@ test_args_usage(void **state)
 		{ "show a b", "usage: show NAME" },
 		{ "show -f a", "usage: show NAME" },
 		{ "start", "usage: start NAME [-m SIZE] [-p VCPUS] [-k KERNEL] "
-		    "[-i INITRD] [-d DISK]... [-r ISO] [-a CMDLINE]" },
+		    "[-i INITRD] [-d DISK]... [-r ISO] [-B disk|cdrom] "
+		    "[-a CMDLINE]" },
 		{ "start a b", "usage: start NAME [-m SIZE] [-p VCPUS] "
 		    "[-k KERNEL] [-i INITRD] [-d DISK]... [-r ISO] "
-		    "[-a CMDLINE]" },
+		    "[-B disk|cdrom] [-a CMDLINE]" },
 		{ "start a -m", "usage: start NAME [-m SIZE] [-p VCPUS] "
 		    "[-k KERNEL] [-i INITRD] [-d DISK]... [-r ISO] "
-		    "[-a CMDLINE]" },
+		    "[-B disk|cdrom] [-a CMDLINE]" },
 		{ "start a -z", "usage: start NAME [-m SIZE] [-p VCPUS] "
 		    "[-k KERNEL] [-i INITRD] [-d DISK]... [-r ISO] "
-		    "[-a CMDLINE]" },
+		    "[-B disk|cdrom] [-a CMDLINE]" },
 		{ "stop a b", "usage: stop NAME [-f] [-w] | stop -a [-f] "
 		    "[-w]" },
 		{ "stop -x a", "usage: stop NAME [-f] [-w] | stop -a [-f] "
@@ -448,7 +449,7 @@ test_start_fill(void **state)
 
 	enter_tmpdir(dir, sizeof dir);
 	prepare_ok(ctx, "start web -m 2G -p 4 -k vmlinuz -i /boot/initrd.img "
-	    "-d a.img -d ./sub/b.qcow2 -d /abs/c.img -r ../x.iso "
+	    "-d a.img -d ./sub/b.qcow2 -d /abs/c.img -r ../x.iso -B cdrom "
 	    "-a 'console=ttyS0 quiet'", "start");
 	memset(&ps, 0xff, sizeof ps);
 	assert_int_equal(cmd_start_fill(ctx, ctx->argv[0], &ps), 0);
@@ -460,6 +461,7 @@ test_start_fill(void **state)
 	assert_string_equal(ps.initrd, "/boot/initrd.img");
 	snprintf(want, sizeof want, "%s/../x.iso", dir);
 	assert_string_equal(ps.cdrom, want);
+	assert_int_equal(ps.boot, BOOT_CDROM);
 	assert_string_equal(ps.cmdline, "console=ttyS0 quiet");
 	assert_int_equal(ps.ndisks, 3);
 	snprintf(want, sizeof want, "%s/a.img", dir);
@@ -481,7 +483,12 @@ test_start_fill(void **state)
 	assert_int_equal(ps.ndisks, 0);
 	assert_string_equal(ps.kernel, "");
 	assert_string_equal(ps.cdrom, "");
+	assert_int_equal(ps.boot, BOOT_DEFAULT);
 	assert_string_equal(ps.cmdline, "");
+
+	prepare_ok(ctx, "start db -B disk", "start");
+	assert_int_equal(cmd_start_fill(ctx, ctx->argv[0], &ps), 0);
+	assert_int_equal(ps.boot, BOOT_DISK);
 
 	/* Bare numbers are MiB. */
 	prepare_ok(ctx, "start db -m 768", "start");
@@ -509,6 +516,8 @@ test_start_errors(void **state)
 	struct cmd_ctx *ctx = *state;
 	char line[VM_CMDLINE_SIZE + 64], want[256];
 
+	start_fail(ctx, "start web -B floppy", "cannot start web: invalid "
+	    "boot device floppy (use disk or cdrom)");
 	start_fail(ctx, "start web -m 12X", "cannot start web: invalid memory "
 	    "size 12X (use a number with K, M or G)");
 	start_fail(ctx, "start web -m 0", "cannot start web: invalid memory "
