@@ -13,9 +13,10 @@
 #     -drive file=disk.img,if=virtio,format=raw -device virtio-rng-pci \
 #     -append 'console=ttyS0 quiet vmtop.test=cpus,disk,rng'
 #
-# The guest loads virtio (pci, blk, net, rng, console), evdev and the ACPI
-# button, prints "vmtop-guest: init" on the console, then runs the tests
-# named by vmtop.test=A,B,... (tests/guest/tests/*) in turn, then
+# The guest loads virtio (pci, blk, net, rng, console, scsi with sr),
+# evdev and the ACPI button, prints "vmtop-guest: init" on the console,
+# then runs the tests named by vmtop.test=A,B,... (tests/guest/tests/*)
+# in turn, then
 # vmtop.run=BASE64 (a shell snippet), then powers off unless a test never
 # returns (wait, ticks, shell). With neither it runs a shell on the serial
 # console (the demo). Any vmtop.KEY=VALUE is $VMTOP_KEY for the tests.
@@ -26,6 +27,8 @@
 #             the first 1 MiB with fsync, drops the caches, reads it back:
 #             "disk ok MD5" (or "disk mismatch MD5")
 #   rng       "vmtop-guest: rng ok virtio_rng.0 64" from /dev/hwrng
+#   cdrom     reads all of /dev/sr0 (vmtop.cdrom=DEV): "cdrom size BYTES
+#             md5 MD5"
 #   net       eth0 by vmtop.ip=A/N (vmtop.gw=G) or DHCP, then pings the
 #             gateway or vmtop.ping=ADDR for up to 20 s: "net ping ok ADDR"
 #   ticks     "vmtop-guest: tick N UPTIME EPOCH" every second, for ever
@@ -65,7 +68,7 @@ TOP=${TOP:-$(cd "$HERE/../.." && pwd)}
 
 MODULES="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev?
 virtio_pci virtio_blk failover net_failover virtio_net virtio_rng
-virtio_console? evdev? button?"
+virtio_console? evdev? button? virtio_scsi sr_mod"
 
 # Rebuild when the kernel or any input of the initramfs changes.
 KVER=$(kernel_version) || exit 1
