@@ -70,6 +70,7 @@ run_suite "images" sh tests/images/test.sh
 run_suite "e2e-where" sh tests/e2e/where-test.sh
 run_suite "e2e" sh tests/e2e/run.sh
 run_suite "e2e: adopt" sh tests/e2e/adopt.sh
+run_suite "e2e: cdrom" sh tests/e2e/cdrom.sh
 run_suite "e2e-net" sh tests/e2e/net.sh
 run_suite "e2e-console" sh tests/e2e/console.sh
 
