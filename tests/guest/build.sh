@@ -49,7 +49,9 @@
 #             device's BARs with virtq.c -b, unbound meanwhile ("virtq
 #             ROUND status 0x0f used 1" after each restore, "virtq done N
 #             rounds, N served"), then binds it again; "fwjunk disk same
-#             MD5" when the first disk reads the same as before
+#             MD5" when the first disk reads the same as before; then a
+#             virtio-scsi device's request queue, if any, with virtq.c -q 2
+#             ("scsiq ROUND ...", "scsiq valid status 0x0f used 1")
 #   counter   writes "vmtop-counter N" (synced) into the disk's first block
 #             every 200 ms, then prints "counter N", for ever
 #   lines     prints "line N" every 250 ms for ever, and answers each line
