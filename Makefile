@@ -211,6 +211,13 @@ bench: check-deps
 	@sh tests/bench/disk.sh
 	@sh tests/e2e/net.sh bench
 
+# The Debian firmware boots of tests/e2e/firmware.sh (three full systemd
+# boots at once and a 64-vcpu guest in the nested host: too slow for
+# check on these machines); not part of check.
+check-firmware: check-deps
+	@$(MAKE) --no-print-directory check-build
+	@sh tests/e2e/firmware.sh
+
 # Boots a 2-vcpu guest SOAK_BOOTS (200) times, in direct and in firmware
 # boot, and counts the resets nobody asked for; not part of check.
 soak: check-deps
@@ -240,7 +247,7 @@ clean:
 	    $(BENCH_TOOLS) $(FUZZ_TARGETS)
 	rm -rf $(ASAN_O)
 
-.PHONY: all check-build deps check-deps check asan run fuzz fuzz-engine bench soak \
+.PHONY: all check-build deps check-deps check check-firmware asan run fuzz fuzz-engine bench soak \
 	install \
 	clean
 .SECONDARY:
