@@ -391,9 +391,13 @@ move_and_back(void)
 static void
 notify_moved(void)
 {
+	volatile uint16_t *n;
+
+	/* the offset first: the old address reads as all ones once moved */
+	n = (volatile uint16_t *)(notify_base + r16(CC_QNOTIFYOFF) *
+	    notify_mult);
 	cfg_w32(0x10, 0x01000000);
-	*(volatile uint16_t *)(notify_base + r16(CC_QNOTIFYOFF) * notify_mult) =
-	    0;
+	*n = 0;
 	cfg_w32(0x10, le32(cfg_orig + 0x10));
 }
 
