@@ -210,6 +210,7 @@ bench: check-deps
 	@sh tests/bench/adopt.sh
 	@sh tests/bench/disk.sh
 	@sh tests/e2e/net.sh bench
+	@sh tests/bench/firmware.sh
 
 # The Debian firmware boots of tests/e2e/firmware.sh (three full systemd
 # boots at once and a 64-vcpu guest in the nested host: too slow for
