@@ -21,6 +21,7 @@
 # into a clean shutdown, needs it), grub-pc-bin; hostname vmtop-debian; root without
 # a password; serial-getty@ttyS0; vmtop-marker.service, which prints
 # "vmtop-debian: marker up", "vmtop-debian: cpus N", "vmtop-debian: mem KB"
+# and lines on the clocksource, timer/serial/RTC interrupts and uptime
 # on ttyS0 once multi-user is reached. GRUB talks on the serial port
 # (115200) with a timeout of 1 s and boots the kernel with
 # root=UUID=... console=ttyS0,115200; the initramfs holds only virtio_pci,
