@@ -18,7 +18,7 @@
 # host (tests/vmhost/run.sh). Times never fail the bench: it exits
 # non-zero only when a boot did not reach its login prompt or something
 # else broke. BENCH_FW_HOST=auto|direct|vmhost picks where,
-# BENCH_FW_BOOT (s, 900) bounds one boot.
+# BENCH_FW_BOOT (s, 1800) bounds one boot.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$BENCH/../.." && pwd)}
@@ -45,7 +45,7 @@ if [ -z "${VMTOP_BENCH_FW_INNER:-}" ]; then
 	if [ "$where" = vmhost ]; then
 		echo "# /dev/kvm here cannot boot the test guest: running in the nested-KVM host"
 		VMTOP_BENCH_FW_INNER=1 sh "$TOP/tests/vmhost/run.sh" \
-		    -t "${BENCH_FW_TIMEOUT:-2400}" sh "$BENCH/firmware.sh"
+		    -t "${BENCH_FW_TIMEOUT:-4800}" sh "$BENCH/firmware.sh"
 		rc=$?
 		[ "$rc" -eq 0 ] || echo "bench firmware: failed (status $rc)" >&2
 		exit "$rc"
@@ -54,7 +54,7 @@ fi
 
 . "$TOP/tests/lib.sh"
 export VMTOP_RUNNER="$TOP/vmtop-vm" VMTOP_KVM=/dev/kvm
-BOOT=${BENCH_FW_BOOT:-900}
+BOOT=${BENCH_FW_BOOT:-1800}
 DEBUGFS=/sys/kernel/debug
 QPID=
 cleanup() {
