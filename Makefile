@@ -9,7 +9,7 @@ MANDIR	 = $(PREFIX)/share/man
 
 CC	?= cc
 YACC	 = bison -y
-PKGS	 = libevent ncursesw libedit zlib
+PKGS	 = libevent ncursesw libedit zlib libisofs-1
 VMM_PKGS = libevent libseccomp zlib
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(VMM_PKGS))

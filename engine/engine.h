@@ -467,6 +467,36 @@ void		 adopt_begin(void (*done)(void));
 int		 adopt_message(struct vm *, struct msg *);
 void		 adopt_closed(struct vm *);
 
+/*
+ * seed.c: the cloud-init NoCloud seed, an ISO 9660 volume "cidata" with
+ * meta-data, user-data and network-config. Strings are NUL-terminated.
+ */
+struct seed {
+	const char	*vm;		/* instance-id and local-hostname */
+	const char	*user;		/* the login made, with sudo */
+	const char	*keys;		/* its authorized keys, one a line */
+	const char	*user_data;	/* given: used as is instead */
+	size_t		 user_data_len;
+	const uint8_t	(*macs)[6];	/* the user-mode NICs: DHCP on each */
+	int		 nmacs;
+};
+/* The files' texts, malloc'd (network-config: NULL without a NIC). */
+char		*seed_meta_data(const struct seed *);
+char		*seed_user_data(const struct seed *);
+char		*seed_network_config(const struct seed *);
+/*
+ * The key lines of a public key file's text (malloc'd in *keys, one a
+ * line); -1 with why it is not one in why.
+ */
+int		 seed_keys(const char *text, size_t len, char **keys,
+		    char *why, size_t whylen);
+/*
+ * Write the volume to fd (a new file at path, for messages): 0, or -1
+ * with a sentence naming the VM and the path in err.
+ */
+int		 seed_write(const struct seed *, int fd, const char *path,
+		    char *err, size_t errlen);
+
 /* stagger.c: start enabled VMs as `staggered start` says */
 void		 stagger_begin(void);
 void		 stagger_cancel(struct vm *);

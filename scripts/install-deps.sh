@@ -8,7 +8,7 @@
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
 libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio
-zlib1g-dev libglib2.0-dev"
+zlib1g-dev libglib2.0-dev libisofs-dev"
 missing=
 for p in $build; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
