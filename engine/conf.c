@@ -80,6 +80,9 @@ conf_vm_free(struct conf_vm *vm)
 		for (j = 0; j < vm->nics[i].nhostfwd; j++)
 			free(vm->nics[i].hostfwd[j]);
 	}
+	free(vm->cloudinit.user);
+	free(vm->cloudinit.ssh_key);
+	free(vm->cloudinit.user_data);
 	free(vm->file);
 	free(vm);
 }
@@ -114,6 +117,9 @@ conf_vm_dup(const struct conf_vm *vm)
 			    dup_or_null(vm->nics[i].hostfwd[j]);
 		}
 	}
+	copy->cloudinit.user = dup_or_null(vm->cloudinit.user);
+	copy->cloudinit.ssh_key = dup_or_null(vm->cloudinit.ssh_key);
+	copy->cloudinit.user_data = dup_or_null(vm->cloudinit.user_data);
 	copy->file = dup_or_null(vm->file);
 	return copy;
 }
@@ -148,6 +154,19 @@ config_valid_name(const char *name)
 	for (i = 0; name[i] != '\0'; i++) {
 		if (i >= VM_NAME_MAX || !name_char((unsigned char)name[i],
 		    i == 0))
+			return 0;
+	}
+	return i > 0;
+}
+
+int
+config_valid_login(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= 32 || (!name_char((unsigned char)name[i], 0)) ||
+		    (i == 0 && name[i] == '-'))
 			return 0;
 	}
 	return i > 0;
@@ -280,6 +299,23 @@ print_path(FILE *f, const char *key, const char *path)
 }
 
 static void
+print_cloudinit(FILE *f, const struct conf_cloudinit *ci)
+{
+	if (!ci->enabled)
+		return;
+	if (ci->user == NULL && ci->ssh_key == NULL && ci->user_data == NULL) {
+		fputs("\tcloud-init\n", f);
+		return;
+	}
+	fputs("\tcloud-init {\n", f);
+	/* One tab more than a vm's own settings. */
+	print_path(f, "\tuser", ci->user);
+	print_path(f, "\tssh-key", ci->ssh_key);
+	print_path(f, "\tuser-data", ci->user_data);
+	fputs("\t}\n", f);
+}
+
+static void
 print_vm(FILE *f, const struct conf_vm *vm)
 {
 	const struct conf_disk	*disk;
@@ -310,6 +346,7 @@ print_vm(FILE *f, const struct conf_vm *vm)
 	}
 	for (i = 0; i < vm->nnics; i++)
 		print_nic(f, &vm->nics[i]);
+	print_cloudinit(f, &vm->cloudinit);
 	if (vm->has_owner) {
 		fputs("\towner ", f);
 		print_owner(f, vm->uid, vm->gid);

@@ -38,6 +38,14 @@ struct conf_nic {
 	int		 unrestricted;	/* "restricted no": the guest may go out */
 };
 
+/* A cloud-init block: the VM gets a NoCloud seed (engine/seed.c). */
+struct conf_cloudinit {
+	int		 enabled;
+	char		*user;		/* NULL: the owner's login name */
+	char		*ssh_key;	/* NULL: ~/.ssh/id_*.pub or vmtop's key */
+	char		*user_data;	/* NULL: made from user and ssh_key */
+};
+
 #define CONF_DEFAULT_BIOS	"/usr/share/seabios/bios.bin"
 
 struct conf_vm {
@@ -55,6 +63,7 @@ struct conf_vm {
 	int		 ndisks;
 	struct conf_nic	 nics[VM_MAX_NICS];
 	int		 nnics;
+	struct conf_cloudinit cloudinit;
 	int		 has_owner;
 	uid_t		 uid;
 	gid_t		 gid;		/* (gid_t)-1 when no group was given */
@@ -144,6 +153,8 @@ void		 config_free(struct config *);
 void		 conf_vm_free(struct conf_vm *);
 struct conf_vm	*conf_vm_dup(const struct conf_vm *);
 struct conf_vm	*config_find_vm(struct config *, const char *);
+/* 1 if name is a valid cloud-init login: 1-32 of [A-Za-z0-9._-], no - first. */
+int		 config_valid_login(const char *);
 /* 1 if name is a valid VM name: 1-64 of [A-Za-z0-9._-], alnum first. */
 int		 config_valid_name(const char *);
 /* Write a config back as vm.conf text (for `vmtop -n -v`). */

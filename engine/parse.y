@@ -135,6 +135,8 @@ static int			 curvm_has_memory;
 static int			 curvm_has_vcpus;
 static struct conf_nic		*curnic;
 static struct conf_nic		 nic_scratch;	/* a NIC past the limit */
+static struct conf_cloudinit	*curci;
+static struct conf_cloudinit	 ci_scratch;	/* a second cloud-init block */
 static struct conf_switch	*cursw;
 static struct file		*cursw_file;
 static int			 cursw_drop;
@@ -190,22 +192,27 @@ static int	 valid_ifname(const char *);
 static int	 valid_macro_name(const char *);
 static int	 set_path(const YYSTYPE *, const char *, char **,
 		    const char *);
+static void	 set_owner_path(const YYSTYPE *, const char *, char **,
+		    const char *);
 static void	 set_stagger(const YYSTYPE *, const YYSTYPE *,
 		    const YYSTYPE *);
 static void	 set_boot_device(const YYSTYPE *, uint32_t);
 static void	 vm_begin(YYSTYPE *, YYSTYPE *);
 static void	 vm_end(void);
 static void	 nic_begin(YYSTYPE *, YYSTYPE *);
+static void	 cloudinit_begin(const YYSTYPE *);
+static void	 cloudinit_end(const YYSTYPE *);
 static void	 switch_begin(YYSTYPE *, YYSTYPE *);
 static void	 switch_end(void);
 static struct conf_switch *find_switch(const char *);
 static void	 check_switches(void);
 %}
 
-%token	ALLOW BOOT CDROM CMDLINE CONSOLELOG DELAY DISABLE DISK DOWN ENABLE
+%token	ALLOW BOOT CDROM CLOUDINIT CMDLINE CONSOLELOG DELAY DISABLE DISK DOWN
+%token	ENABLE
 %token	FORMAT HOSTFWD INCLUDE INITRD INTERFACE KERNEL LIMIT LLADDR LOCKED
 %token	MEMORY MTU OWNER PARALLEL RESTRICTED RUNNERUIDS SOCKET STAGGERED START
-%token	SWITCH UP USER VCPUS VM
+%token	SSHKEY SWITCH UP USER USERDATA VCPUS VM
 %token	STRING ERROR
 
 %%
@@ -408,6 +415,8 @@ vmopt		: MEMORY STRING			{
 		}
 		| INTERFACE nicname		{ nic_begin(&$1, &$2); }
 		    nicblock			{ curnic = NULL; }
+		| CLOUDINIT			{ cloudinit_begin(&$1); }
+		    ciblock			{ cloudinit_end(&$1); }
 		| OWNER STRING			{
 			uid_t	uid;
 			gid_t	gid;
@@ -571,6 +580,37 @@ nicopt		: SWITCH STRING			{
 		}
 		;
 
+ciblock		: /* empty */
+		| '{' cilines '}'
+		;
+
+cilines		: /* empty */
+		| cilines sep
+		| cilines ciopt sep
+		| cilines error sep		{ RECOVERED(); }
+		;
+
+ciopt		: USER STRING			{
+			if (curci->user != NULL)
+				vmerror(&$1, "cloud-init: user is set more "
+				    "than once");
+			else if (!config_valid_login($2.string))
+				vmerror(&$1, "cloud-init: invalid user \"%s\" "
+				    "(1-32 letters, digits, '.', '_' or '-', "
+				    "not starting with '-')", $2.string);
+			else
+				curci->user = xstrdup($2.string);
+		}
+		| SSHKEY STRING			{
+			set_owner_path(&$1, "cloud-init: ssh-key",
+			    &curci->ssh_key, $2.string);
+		}
+		| USERDATA STRING		{
+			set_owner_path(&$1, "cloud-init: user-data",
+			    &curci->user_data, $2.string);
+		}
+		;
+
 locked		: /* empty */			{ $$.number = 0; }
 		| LOCKED			{ $$.number = 1; }
 		;
@@ -713,6 +753,7 @@ lookup(const char *s)
 		{ "allow",	ALLOW },
 		{ "boot",	BOOT },
 		{ "cdrom",	CDROM },
+		{ "cloud-init",	CLOUDINIT },
 		{ "cmdline",	CMDLINE },
 		{ "console-log", CONSOLELOG },
 		{ "delay",	DELAY },
@@ -736,11 +777,13 @@ lookup(const char *s)
 		{ "restricted",	RESTRICTED },
 		{ "runner-uids", RUNNERUIDS },
 		{ "socket",	SOCKET },
+		{ "ssh-key",	SSHKEY },
 		{ "staggered",	STAGGERED },
 		{ "start",	START },
 		{ "switch",	SWITCH },
 		{ "up",		UP },
 		{ "user",	USER },
+		{ "user-data",	USERDATA },
 		{ "vcpus",	VCPUS },
 		{ "vm",		VM },
 	};
@@ -1505,6 +1548,18 @@ set_path(const YYSTYPE *kw, const char *what, char **dst, const char *path)
 	return 0;
 }
 
+/* A path the owner's opener reads: absolute, or ~/ for the owner's home. */
+static void
+set_owner_path(const YYSTYPE *kw, const char *what, char **dst,
+    const char *path)
+{
+	if (path[0] != '\0' && path[0] != '/' && strncmp(path, "~/", 2) != 0)
+		vmerror(kw, "%s path \"%s\" is neither absolute nor in ~/",
+		    what, path);
+	else
+		set_path(kw, what, dst, path);
+}
+
 /* boot disk, boot cdrom: the firmware's order, once per vm. */
 static void
 set_boot_device(const YYSTYPE *kw, uint32_t dev)
@@ -1931,6 +1986,42 @@ nic_begin(YYSTYPE *kw, YYSTYPE *name)
 		return;
 	}
 	curnic->tapunit = unit;
+}
+
+/* Free what a cloud-init block holds and zero it. */
+static void
+cloudinit_clear(struct conf_cloudinit *ci)
+{
+	free(ci->user);
+	free(ci->ssh_key);
+	free(ci->user_data);
+	memset(ci, 0, sizeof *ci);
+}
+
+/* Start a cloud-init statement; a second one fills a scratch block. */
+static void
+cloudinit_begin(const YYSTYPE *kw)
+{
+	if (curvm->cloudinit.enabled) {
+		vmerror(kw, "cloud-init is set more than once");
+		curci = &ci_scratch;
+		cloudinit_clear(curci);
+	} else
+		curci = &curvm->cloudinit;
+	curci->enabled = 1;
+}
+
+/* user-data is the seed's user-data as is: nothing is made to go with it. */
+static void
+cloudinit_end(const YYSTYPE *kw)
+{
+	if (curci->user_data != NULL &&
+	    (curci->user != NULL || curci->ssh_key != NULL))
+		vmerror(kw, "cloud-init: user-data is used as is, so user and "
+		    "ssh-key cannot go with it");
+	if (curci == &ci_scratch)
+		cloudinit_clear(curci);
+	curci = NULL;
 }
 
 /* Start a switch block. */
