@@ -364,6 +364,28 @@ control_detail(struct client *cl, const char *key, const char *fmt, ...)
 	msgconn_send(cl->conn, MSG_VM_DETAIL, 0, -1, &d, sizeof d);
 }
 
+/* The seed and what it is made of. */
+static void
+control_show_cloudinit(struct client *cl, struct vm *vm)
+{
+	const struct conf_cloudinit *ci = &vm->conf->cloudinit;
+	char path[VM_PATH_SIZE], owner[32];
+
+	if (!ci->enabled)
+		return;
+	cloudinit_path(engine->statedir, vm->conf->name, path, sizeof path);
+	control_detail(cl, "seed", "cloud-init %s", path);
+	if (ci->user_data != NULL)
+		control_detail(cl, "seed user-data", "%s", ci->user_data);
+	else {
+		owner_name(access_owner(vm), owner, sizeof owner);
+		control_detail(cl, "seed user", "%s", ci->user != NULL ?
+		    ci->user : owner);
+		control_detail(cl, "seed ssh-key", "%s", ci->ssh_key != NULL ?
+		    ci->ssh_key : "~/.ssh/id_*.pub, else vmtop's own");
+	}
+}
+
 static int
 control_show(struct msgconn *conn, struct msg *m, void *arg)
 {
@@ -421,6 +443,7 @@ control_show(struct msgconn *conn, struct msg *m, void *arg)
 			control_detail(cl, key, "%s", nic->hostfwd[j]);
 		}
 	}
+	control_show_cloudinit(cl, vm);
 	msgconn_send(cl->conn, MSG_END, 0, -1, NULL, 0);
 	return 0;
 }

@@ -111,6 +111,7 @@ struct resources {
 	int		initrd;
 	int		bios;
 	int		cdrom;
+	int		seed;		/* the cloud-init seed, read-only */
 	int		disks[VM_MAX_DISKS];
 	int		bases[VM_MAX_DISKS][VM_MAX_BASE_IMAGES];
 	int		nbases[VM_MAX_DISKS];
@@ -345,7 +346,8 @@ struct vm	*resources_disk_holder(const char *path, struct vm *self);
  */
 int		 opener_drops(const struct conf_vm *);
 void		 opener_run(int sock, uint32_t id, const struct conf_vm *,
-		    const struct config *, const char *kvm_path)
+		    const struct config *, const char *kvm_path,
+		    const char *statedir)
 		    __attribute__((noreturn));
 
 /*
@@ -496,6 +498,28 @@ int		 seed_keys(const char *text, size_t len, char **keys,
  */
 int		 seed_write(const struct seed *, int fd, const char *path,
 		    char *err, size_t errlen);
+
+/*
+ * cloudinit.c: a VM's cloud-init seed, STATEDIR/vms/NAME/cidata.iso,
+ * made by its opener child with the owner's rights.
+ */
+void		 cloudinit_path(const char *statedir, const char *name,
+		    char *buf, size_t len);
+/*
+ * Before the opener drops: make STATEDIR/vms/NAME owner's and open it.
+ * The fd, or -1 with a sentence naming the VM and the folder in err.
+ */
+int		 cloudinit_dir(const struct conf_vm *, const char *statedir,
+		    uid_t owner, char *err, size_t errlen);
+/*
+ * As the owner (own: the engine's own user, whose $HOME and STATEDIR
+ * are the owner's): write the seed in dirfd and open it read-only. The
+ * fd, or -1 with a sentence naming the VM and the file in err.
+ */
+int		 cloudinit_seed(const struct conf_vm *, const char *statedir,
+		    int own, int dirfd, char *err, size_t errlen);
+/* The VM is gone: remove its seed and folder. */
+void		 cloudinit_remove(const char *statedir, const char *name);
 
 /* stagger.c: start enabled VMs as `staggered start` says */
 void		 stagger_begin(void);

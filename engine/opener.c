@@ -252,16 +252,40 @@ opener_disk(int sock, const struct conf_vm *c, int i)
 }
 
 /*
+ * Make the cloud-init seed in seeddir, as the owner (own: the engine's
+ * own user), and send it.
+ */
+static void
+opener_seed(int sock, const struct conf_vm *c, const char *statedir,
+    int own, int seeddir)
+{
+	struct proto_open_item it;
+	char path[VM_PATH_SIZE], err[PROTO_TEXT_SIZE];
+	int fd;
+
+	cloudinit_path(statedir, c->name, path, sizeof path);
+	opener_item(&it, RUNFD_SEED, 0, 0, DISK_FORMAT_RAW, path);
+	msg_send_sync(sock, MSG_OPEN_TRY, opener_id, -1, &it, sizeof it);
+	if ((fd = cloudinit_seed(c, statedir, own, seeddir, err,
+	    sizeof err)) == -1)
+		opener_fail(sock, "%s", err);
+	close(seeddir);
+	opener_send(sock, fd, RUNFD_SEED, 0, 0, DISK_FORMAT_RAW, path);
+}
+
+/*
  * The child's whole life, on sock: open c's files in order (kvm, kernel
- * or BIOS, initrd, cdrom, disks with their bases), send each with
+ * or BIOS, initrd, cdrom, disks with their bases, the cloud-init seed it
+ * makes in statedir), send each with
  * MSG_OPEN_FD, end with MSG_OPEN_END, or with MSG_OPEN_ERROR at the
  * first failure. Never returns.
  */
 void
 opener_run(int sock, uint32_t id, const struct conf_vm *c,
-    const struct config *conf, const char *kvm_path)
+    const struct config *conf, const char *kvm_path, const char *statedir)
 {
-	int i, fd, rootkvm;
+	char err[PROTO_TEXT_SIZE];
+	int i, fd, rootkvm, seeddir = -1, drops = opener_drops(c);
 
 	opener_id = id;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -277,7 +301,11 @@ opener_run(int sock, uint32_t id, const struct conf_vm *c,
 	close_range(4, ~0U, 0);
 
 	rootkvm = opener_kvm_as_root(c, kvm_path);
-	if (opener_drops(c))
+	/* The seed's folder is the engine's to make: before the drop. */
+	if (c->cloudinit.enabled && (seeddir = cloudinit_dir(c, statedir,
+	    drops ? c->uid : geteuid(), err, sizeof err)) == -1)
+		opener_fail(sock, "%s", err);
+	if (drops)
 		opener_drop(sock, c);
 	opener_kvm(sock, c, conf, kvm_path, rootkvm);
 	if (c->kernel != NULL) {
@@ -307,6 +335,8 @@ opener_run(int sock, uint32_t id, const struct conf_vm *c,
 	}
 	for (i = 0; i < c->ndisks; i++)
 		opener_disk(sock, c, i);
+	if (seeddir != -1)
+		opener_seed(sock, c, statedir, !drops, seeddir);
 	msg_send_sync(sock, MSG_OPEN_END, opener_id, -1, NULL, 0);
 	_exit(0);
 }

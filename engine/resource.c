@@ -68,6 +68,7 @@ resources_init(struct resources *res)
 	int i, j;
 
 	res->kvm = res->kernel = res->initrd = res->bios = res->cdrom = -1;
+	res->seed = -1;
 	res->pty = -1;
 	for (i = 0; i < VM_MAX_DISKS; i++) {
 		res->disks[i] = -1;
@@ -98,6 +99,7 @@ resources_close(struct resources *res)
 	closefd(&res->initrd);
 	closefd(&res->bios);
 	closefd(&res->cdrom);
+	closefd(&res->seed);
 	closefd(&res->pty);
 	for (i = 0; i < VM_MAX_DISKS; i++) {
 		closefd(&res->disks[i]);
@@ -185,6 +187,7 @@ resource_item_name(const struct proto_open_item *it, char *buf, size_t len)
 		[RUNFD_INITRD] = "initrd ", [RUNFD_BIOS] = "BIOS image ",
 		[RUNFD_CDROM] = "cdrom ", [RUNFD_DISK] = "disk ",
 		[RUNFD_DISK_BASE] = "base image ",
+		[RUNFD_SEED] = "cloud-init seed ",
 	};
 	const char *k = it->kind < RUNFD_KIND_COUNT &&
 	    kinds[it->kind] != NULL ? kinds[it->kind] : "file ";
@@ -236,7 +239,7 @@ resource_slot(struct opening *op, const struct proto_open_item *it)
 	int *const single[RUNFD_KIND_COUNT] = {
 		[RUNFD_KVM] = &res->kvm, [RUNFD_KERNEL] = &res->kernel,
 		[RUNFD_INITRD] = &res->initrd, [RUNFD_BIOS] = &res->bios,
-		[RUNFD_CDROM] = &res->cdrom,
+		[RUNFD_CDROM] = &res->cdrom, [RUNFD_SEED] = &res->seed,
 	};
 	int *slot = NULL;
 
@@ -246,6 +249,7 @@ resource_slot(struct opening *op, const struct proto_open_item *it)
 	case RUNFD_INITRD:
 	case RUNFD_BIOS:
 	case RUNFD_CDROM:
+	case RUNFD_SEED:
 		slot = single[it->kind];
 		break;
 	case RUNFD_DISK:
@@ -333,7 +337,8 @@ resource_end(struct msgconn *c, struct msg *m, void *arg)
 			break;
 	if (res->kvm == -1 || (res->kernel == -1 && res->bios == -1) ||
 	    i < cv->ndisks || (cv->initrd != NULL && res->initrd == -1) ||
-	    (cv->cdrom != NULL && res->cdrom == -1)) {
+	    (cv->cdrom != NULL && res->cdrom == -1) ||
+	    (cv->cloudinit.enabled && res->seed == -1)) {
 		log_warnx("vm %s: the opener ended with files missing",
 		    cv->name);
 		return -1;
@@ -414,7 +419,7 @@ resources_open(struct vm *vm, resources_cb done, char *err, size_t errlen)
 		return -1;
 	if (pid == 0)
 		opener_run(sock, vm->id, vm->conf, &engine->conf,
-		    engine->kvm_path);
+		    engine->kvm_path, engine->statedir);
 	op = xcalloc(1, sizeof *op);
 	op->vm = vm;
 	op->pid = pid;

@@ -281,6 +281,7 @@ runner_handoff(struct vm *vm, struct resources *res, int adopt)
 	rv |= runner_send_fd(vm, RUNFD_INITRD, 0, 0, res->initrd);
 	rv |= runner_send_fd(vm, RUNFD_BIOS, 0, 0, res->bios);
 	rv |= runner_send_fd(vm, RUNFD_CDROM, 0, 0, res->cdrom);
+	rv |= runner_send_fd(vm, RUNFD_SEED, 0, 0, res->seed);
 	for (i = 0; i < vm->conf->ndisks; i++) {
 		rv |= runner_send_fd(vm, RUNFD_DISK, i, 0, res->disks[i]);
 		for (j = 0; j < res->nbases[i]; j++)

@@ -202,6 +202,9 @@ vm_remove(struct vm *vm)
 	if (vm->pidfd != -1)
 		close(vm->pidfd);
 	capture_free(&vm->capture);
+	/* Not while a runner (left unadopted) may still read it. */
+	if (engine->statedir != NULL && vm->pid == 0)
+		cloudinit_remove(engine->statedir, vm->conf->name);
 	conf_vm_free(vm->conf);
 	if (vm->next_conf != NULL)
 		conf_vm_free(vm->next_conf);

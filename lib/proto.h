@@ -321,6 +321,7 @@ enum run_fd_kind {
 				   its state directory; the runner listens on
 				   it once sandboxed (so its peer credentials
 				   are the runner's own) */
+	RUNFD_SEED,		/* the cloud-init seed (ISO 9660), read-only */
 	RUNFD_KIND_COUNT
 };
 

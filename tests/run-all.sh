@@ -61,6 +61,7 @@ run_suite "config" sh tests/config/run.sh "$TOP/vmtop"
 run_suite "engine" sh tests/engine/run.sh
 run_suite "engine: hostile" sh tests/engine/hostile.sh
 run_suite "engine: sandbox" sh tests/engine/sandbox.sh
+run_suite "engine: cloudinit" sh tests/engine/cloudinit.sh
 run_suite "fuzz" sh tests/fuzz/run.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "tui: service" sh tests/tui/service.sh

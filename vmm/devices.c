@@ -1,7 +1,8 @@
 /*
  * The runner's devices: the PCI host bridge, a virtio-blk per disk, a
- * virtio-net per NIC, a virtio-rng and a virtio-scsi CD-ROM for the
- * cdrom, each device with its I/O thread.
+ * virtio-net per NIC, a virtio-rng, a virtio-scsi CD-ROM for the cdrom
+ * and a read-only virtio-blk for the cloud-init seed, each device with
+ * its I/O thread.
  * The device files build the device models; this file puts each on its
  * transport (virtio-pci). One VM per runner, so the set lives here.
  */
@@ -104,6 +105,26 @@ devices_cdrom(struct vmm *vmm, struct vmm_fds *fds)
 	return virtio_scsi_create(vmm, fd, end, 0);
 }
 
+/*
+ * The cloud-init seed: a raw image the guest may only read, on no boot
+ * list; it then owns the seed fd (set to -1 here). NULL with vmm->error.
+ */
+static struct disk *
+devices_seed(struct vmm *vmm, struct vmm_fds *fds)
+{
+	char		 err[PROTO_TEXT_SIZE - VM_NAME_SIZE - 32];
+	struct disk	*d;
+
+	if ((d = disk_open(fds->seed, DISK_FORMAT_RAW, NULL, 0, 1, err,
+	    sizeof err)) == NULL) {
+		snprintf(vmm->error, sizeof vmm->error, "vm %s: cloud-init "
+		    "seed: %s", vmm->params.name, err);
+		return NULL;
+	}
+	fds->seed = -1;
+	return d;
+}
+
 /* The NIC's address, or a random locally administered one. */
 static void
 devices_mac(struct vmm *vmm, int i, uint8_t mac[6])
@@ -164,11 +185,17 @@ devices_create(struct vmm *vmm, struct vmm_fds *fds)
 	}
 	if (devices_attach(vmm, virtio_rng_create(vmm), "virtio-rng") == -1)
 		goto fail;
-	/* Last, so that it moves no other device's slot. */
+	/* Last, so that they move no other device's slot. */
 	if (fds->cdrom != -1) {
 		if (devices_attach(vmm, devices_cdrom(vmm, fds), "cdrom") == -1)
 			goto fail;
 		devices.cdrom = devices.devs[devices.ndevs - 1];
+	}
+	if (fds->seed != -1) {
+		if ((d = devices_seed(vmm, fds)) == NULL ||
+		    devices_attach(vmm, virtio_blk_create(vmm, d, VM_MAX_DISKS),
+		    "cloud-init seed") == -1)
+			goto fail;
 	}
 	for (i = 0; i < devices.ndevs; i++) {
 		if (virtio_dev_start(devices.devs[i]) == -1) {

@@ -117,6 +117,8 @@ handoff_fd_slot(struct vmm_fds *fds, const struct proto_run_fd *rf)
 		return single ? &fds->cdrom : NULL;
 	case RUNFD_PTY:
 		return single ? &fds->pty : NULL;
+	case RUNFD_SEED:
+		return single ? &fds->seed : NULL;
 	case RUNFD_ADOPT:
 		/* handoff.c's alone: the machine never touches it. */
 		return single ? &handoff_adopt_fd : NULL;

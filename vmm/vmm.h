@@ -127,7 +127,7 @@ struct vmm {
 
 /* The fds the engine handed over, by kind (proto.h); -1 when absent. */
 struct vmm_fds {
-	int	kvm, kernel, initrd, bios, cdrom, pty;
+	int	kvm, kernel, initrd, bios, cdrom, pty, seed;
 	int	disks[VM_MAX_DISKS];
 	int	bases[VM_MAX_DISKS][VM_MAX_BASE_IMAGES];
 	int	nics[VM_MAX_NICS];
@@ -146,7 +146,7 @@ struct vmm_fds {
 
 /*
  * devices.c: the PCI host bridge and every virtio device (blk per disk,
- * net per NIC, rng, scsi for the cdrom). Returns 0, or -1 with vmm->error set.
+ * net per NIC, rng, scsi for the cdrom, a read-only blk for the seed). Returns 0, or -1 with vmm->error set.
  */
 int	devices_create(struct vmm *, struct vmm_fds *);
 /* Stop device threads and flush disks (at power-off or reboot). */

@@ -18,7 +18,8 @@
  * check that the right file was handed over; say=TEXT writes the line
  * TEXT on the console at boot and print=K writes K x 16 numbered lines
  * after it (over 50 bytes each), through the engine's capture; each disk's format and base
- * count are told on the console at boot; ticker=S writes the line "tick N"
+ * count are told on the console at boot, and a cloud-init seed's volume
+ * id, size and whether it is read-only; ticker=S writes the line "tick N"
  * every S seconds while it runs, with or without an engine attached. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
@@ -382,6 +383,27 @@ boot_output(void)
 	}
 }
 
+/* The seed's ISO 9660 volume id (32 bytes at 40 into sector 16). */
+static void
+seed_output(void)
+{
+	char	 id[33];
+	off_t	 size;
+	int	 n;
+
+	if (fds.seed == -1)
+		return;
+	memset(id, 0, sizeof id);
+	if (pread(fds.seed, id, 32, 16 * 2048 + 40) != 32)
+		snprintf(id, sizeof id, "?");
+	for (n = 31; n >= 0 && (id[n] == ' ' || id[n] == '\0'); n--)
+		id[n] = '\0';
+	size = lseek(fds.seed, 0, SEEK_END);
+	console("%s: cloud-init seed %s, %lld bytes, %s\n", params.name, id,
+	    (long long)size, write(fds.seed, "", 1) == -1 ? "read-only" :
+	    "writable");
+}
+
 /* "Boot": become ready, say so on the console, then run as told. */
 static void
 start(void)
@@ -399,6 +421,7 @@ start(void)
 		console("%s: firmware boot, %s first\n", params.name,
 		    params.flags & RUNP_CDROM_FIRST ? "cdrom" : "disk");
 	boot_output();
+	seed_output();
 	for (i = 0; i < params.ndisks && i < VM_MAX_DISKS; i++)
 		console("%s: disk %u: %s with %u base images\n", params.name, i,
 		    params.disk_format[i] == DISK_FORMAT_QCOW2 ? "qcow2" :
