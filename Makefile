@@ -5,11 +5,12 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 BINDIR	 = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/vmtop
+SHAREDIR = $(PREFIX)/share/vmtop
 MANDIR	 = $(PREFIX)/share/man
 
 CC	?= cc
 YACC	 = bison -y
-PKGS	 = libevent ncursesw libedit zlib libisofs-1
+PKGS	 = libevent ncursesw libedit zlib libisofs-1 libcurl libcrypto
 VMM_PKGS = libevent libseccomp zlib
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(VMM_PKGS))
@@ -21,7 +22,8 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(SANITIZE)
 LDFLAGS	+= $(SANITIZE)
-CPPFLAGS += -D_GNU_SOURCE -DLIBEXECDIR='"$(LIBEXECDIR)"' $(PKG_CFLAGS)
+CPPFLAGS += -D_GNU_SOURCE -DLIBEXECDIR='"$(LIBEXECDIR)"' \
+	    -DSHAREDIR='"$(SHAREDIR)"' $(PKG_CFLAGS)
 
 # Where objects and programs go: the tree itself, or under O (a folder
 # that mirrors the tree's layout, as make asan's build/asan does).
@@ -90,8 +92,9 @@ TEST_TOOLS  = $(RUNNER_TEST) $(RAW_CLIENT) $(FAKE_ENGINE) $(DISK_TOOL) \
 	      $(NET_TOOLS) $(SANDBOX_PROBE) $(SLOW_FS)
 SLIRP_LIBS  = $(shell pkg-config --libs slirp glib-2.0 libseccomp libevent)
 BENCH_TOOLS = $(B)tests/bench/vmtop-bench
-# The fuzzer make check runs (clang's, always in the tree itself).
+# The fuzzers make check runs (clang's, always in the tree itself).
 FUZZ_ENGINE = tests/fuzz/fuzz_engine_conns
+FUZZ_SUMS   = tests/fuzz/fuzz_sums
 
 ALL_OBJS = $(LIB_OBJS) $(ENGINE_OBJS) $(CONSOLE_OBJS) $(TUI_OBJS) \
 	   $(VMM_OBJS) $(DISK_OBJS) $(B)tui/vmtop.o $(B)vmm/vmtop-vm.o \
@@ -102,7 +105,7 @@ VMM_MAIN = $(wildcard vmm/vmtop-vm.c)
 all: $(B)vmtop $(if $(VMM_MAIN),$(B)vmtop-vm) $(B)vmtop-slirp
 
 # Everything the suites run.
-check-build: all $(UNIT_BINS) $(TEST_TOOLS) $(if $(O),,$(FUZZ_ENGINE))
+check-build: all $(UNIT_BINS) $(TEST_TOOLS) $(if $(O),,$(FUZZ_ENGINE) $(FUZZ_SUMS))
 
 engine/parse.c: engine/parse.y
 	$(YACC) -o $@ $<
@@ -177,13 +180,20 @@ run: deps
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang -std=gnu11 -g -O1 -D_GNU_SOURCE $(ALL_INC) \
-	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -fsanitize=fuzzer,address,undefined \
+	  -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSHAREDIR='"$(SHAREDIR)"' \
+	  -fsanitize=fuzzer,address,undefined \
 	  $(PKG_CFLAGS)
 
 FUZZ_SRCS = $(LIB_SRCS) $(ENGINE_SRCS) $(CONSOLE_SRCS) $(TUI_SRCS) \
 	    $(DISK_SRCS) $(VMM_SRCS)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
 	$(FUZZ_CC) -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS) $(VMM_LIBS)
+
+# The checksum-file fuzzer needs only its parsers: quick to build.
+SUMS_FUZZ_SRCS = tui/sums.c tui/catalog.c tui/format.c lib/paths.c lib/size.c \
+	    lib/xmalloc.c lib/log.c
+$(FUZZ_SUMS): tests/fuzz/fuzz_sums.c $(SUMS_FUZZ_SRCS)
+	$(FUZZ_CC) -o $@ $< $(SUMS_FUZZ_SRCS) $(PKG_LIBS)
 
 # The multi-connection protocol fuzzer for FUZZ_RUNS inputs (make check
 # runs it for 20000).
@@ -200,6 +210,7 @@ fuzz: check-deps engine/parse.c $(FUZZ_TARGETS)
 		    $$([ $$f = tests/fuzz/fuzz_qcow2 ] && echo tests/fuzz/qcow2-seeds) \
 		    $$([ $$f = tests/fuzz/fuzz_scsi ] && echo tests/fuzz/scsi-seeds) \
 		    $$([ $$f = $(FUZZ_ENGINE) ] && echo tests/fuzz/engine-conns-seeds) \
+		    $$([ $$f = $(FUZZ_SUMS) ] && echo tests/fuzz/sums-seeds) \
 		    || exit 1; \
 	done
 
@@ -230,6 +241,7 @@ SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(SHAREDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDDIR)
 	sed 's|@BINDIR@|$(BINDIR)|g' dist/vmtop.service.in >vmtop.service.tmp
@@ -238,6 +250,7 @@ install: all
 	install -m 755 vmtop $(DESTDIR)$(BINDIR)/vmtop
 	[ ! -e vmtop-vm ] || install -m 755 vmtop-vm $(DESTDIR)$(LIBEXECDIR)/vmtop-vm
 	install -m 755 vmtop-slirp $(DESTDIR)$(LIBEXECDIR)/vmtop-slirp
+	install -m 644 share/images.catalog $(DESTDIR)$(SHAREDIR)/images.catalog
 	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in man/*.8; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true

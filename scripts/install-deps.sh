@@ -8,6 +8,7 @@
 set -e
 build="gcc make pkg-config bison libevent-dev libncurses-dev libedit-dev
 libseccomp-dev libslirp-dev libcmocka-dev qemu-system-x86 libc6-dev cpio
+libcurl4-openssl-dev libssl-dev
 zlib1g-dev libglib2.0-dev libisofs-dev"
 missing=
 for p in $build; do

@@ -65,6 +65,7 @@ run_suite "engine: cloudinit" sh tests/engine/cloudinit.sh
 run_suite "fuzz" sh tests/fuzz/run.sh
 run_suite "tui" sh tests/tui/run.sh
 run_suite "tui: service" sh tests/tui/service.sh
+run_suite "tui: pull" sh tests/tui/pull.sh
 run_suite "disk" sh tests/disk/run.sh
 run_suite "net" sh tests/net/run.sh
 run_suite "images" sh tests/images/test.sh

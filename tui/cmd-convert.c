@@ -10,9 +10,6 @@
 
 #include "tui.h"
 #include "disk.h"
-#include "size.h"
-
-#define CONVERT_BAR	30
 
 static enum cmd_retval	cmd_convert_exec(struct cmd_ctx *, int, char **);
 
@@ -31,21 +28,13 @@ const struct cmd_entry cmd_convert_entry = {
 static void
 cmd_convert_progress(uint64_t done, uint64_t size, void *arg)
 {
-	char	 bar[CONVERT_BAR + 1], a[32], b[32];
-	int	*shown = arg, pct, fill;
+	int	*shown = arg, pct;
 
 	pct = size == 0 ? 100 : (int)(done * 100 / size);
 	if (pct == *shown)
 		return;
 	*shown = pct;
-	fill = pct * CONVERT_BAR / 100;
-	memset(bar, '#', fill);
-	memset(bar + fill, ' ', CONVERT_BAR - fill);
-	bar[CONVERT_BAR] = '\0';
-	size_format(done, a, sizeof a);
-	size_format(size, b, sizeof b);
-	fprintf(stderr, "\r[%s] %3d%% %s/%s", bar, pct, a, b);
-	fflush(stderr);
+	format_progress(stderr, NULL, pct, done, size);
 }
 
 static enum cmd_retval

@@ -27,12 +27,14 @@ extern const struct cmd_entry cmd_convert_entry;
 extern const struct cmd_entry cmd_create_entry;
 extern const struct cmd_entry cmd_cursor_entry;
 extern const struct cmd_entry cmd_filter_entry;
+extern const struct cmd_entry cmd_images_entry;
 extern const struct cmd_entry cmd_info_entry;
 extern const struct cmd_entry cmd_kill_engine_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_list_keys_entry;
 extern const struct cmd_entry cmd_log_entry;
 extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_pull_entry;
 extern const struct cmd_entry cmd_quit_entry;
 extern const struct cmd_entry cmd_redraw_entry;
 extern const struct cmd_entry cmd_reload_entry;
@@ -55,12 +57,14 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_create_entry,
 	&cmd_cursor_entry,
 	&cmd_filter_entry,
+	&cmd_images_entry,
 	&cmd_info_entry,
 	&cmd_kill_engine_entry,
 	&cmd_list_entry,
 	&cmd_list_keys_entry,
 	&cmd_log_entry,
 	&cmd_pause_entry,
+	&cmd_pull_entry,
 	&cmd_quit_entry,
 	&cmd_redraw_entry,
 	&cmd_reload_entry,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tui.h"
+#include "size.h"
 #include "xmalloc.h"
 
 /* Format seconds as 42s, 5m07s, 3h02m or 2d05h. */
@@ -137,4 +138,40 @@ format_clean(char *s)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
 	}
+}
+
+/*
+ * The next line of the text from *p to end: its start, with its length
+ * (without the newline) in *len, and *p moved past it; NULL at the end.
+ */
+const char *
+format_line(const char **p, const char *end, size_t *len)
+{
+	const char *s = *p, *nl;
+
+	if (s >= end)
+		return NULL;
+	if ((nl = memchr(s, '\n', end - s)) == NULL)
+		nl = end;
+	*len = nl - s;
+	*p = nl < end ? nl + 1 : end;
+	return s;
+}
+
+/* Draw "\r[###   ]  42% 1.2G/3.0G" on f, after label if not NULL. */
+void
+format_progress(FILE *f, const char *label, int pct, uint64_t done,
+    uint64_t total)
+{
+	char	bar[FORMAT_BAR + 1], a[32], b[32];
+	int	fill = pct * FORMAT_BAR / 100;
+
+	memset(bar, '#', fill);
+	memset(bar + fill, ' ', FORMAT_BAR - fill);
+	bar[FORMAT_BAR] = '\0';
+	size_format(done, a, sizeof a);
+	size_format(total, b, sizeof b);
+	fprintf(f, "\r%s%s[%s] %3d%% %s/%s", label != NULL ? label : "",
+	    label != NULL ? " " : "", bar, pct, a, b);
+	fflush(f);
 }

@@ -361,6 +361,130 @@ void		 format_duration(int64_t, char *, size_t);
 char		*format_json_quote(const char *);
 void		 format_json_string(FILE *, const char *);
 void		 format_clean(char *);
+const char	*format_line(const char **, const char *, size_t *);
+#define FORMAT_BAR	30	/* a progress bar's width */
+void		 format_progress(FILE *, const char *, int, uint64_t,
+		    uint64_t);
+
+/* sums.c: checksum files (SHA256SUMS, SHA512SUMS). */
+#define SUMS_NONE	0
+#define SUMS_SHA256	1
+#define SUMS_SHA512	2
+#define SUMS_HEX_SIZE	129		/* SHA-512's hex digits and a NUL */
+
+struct sums_entry {
+	int		 alg;
+	char		 hash[SUMS_HEX_SIZE];	/* lower-case hex */
+	char		*name;
+};
+
+struct sums {
+	struct sums_entry *v;
+	size_t		   n;
+};
+
+/*
+ * Parse the checksum file called file (for errors), size bytes of text.
+ * Return values: 0 with sums filled (free with sums_free), or -1 with
+ * sums empty and "FILE line N: why" in err.
+ */
+int		 sums_parse(const char *, const char *, size_t, struct sums *,
+		    char *, size_t);
+/* The entry for a file name with algorithm alg (SUMS_NONE: any), or NULL. */
+const struct sums_entry *sums_find(const struct sums *, const char *, int);
+void		 sums_free(struct sums *);
+const char	*sums_alg_name(int);
+int		 sums_alg_parse(const char *);
+size_t		 sums_alg_hexlen(int);
+
+/* catalog.c: the images pull knows by name. */
+#define CATALOG_NAME_SIZE	64
+
+struct catalog_image {
+	char		 name[CATALOG_NAME_SIZE];
+	int		 alg;		/* SUMS_SHA256 or SUMS_SHA512 */
+	char		*url;
+	char		*sums_url;
+};
+
+struct catalog {
+	struct catalog_image	*v;
+	size_t			 n;
+};
+
+/*
+ * Add the images of the catalog text (size bytes) called file to cat.
+ * Return values: 0, or -1 with "FILE line N: why" in err.
+ */
+int		 catalog_parse(const char *, const char *, size_t,
+		    struct catalog *, char *, size_t);
+/* The user's catalog, then the shipped one; 0, or -1 with err. */
+int		 catalog_load(struct catalog *, char *, size_t);
+int		 catalog_merge(struct catalog *, const char *, char *, size_t);
+char		*catalog_shipped_path(void);
+const struct catalog_image *catalog_find(const struct catalog *,
+		    const char *);
+void		 catalog_free(struct catalog *);
+int		 catalog_valid_name(const char *);
+int		 catalog_valid_url(const char *);
+
+/* fetch.c: downloads with libcurl. */
+
+/*
+ * Read url's body into *text (malloc'd, NUL-terminated, *len bytes, at
+ * most max). Return values: 0, or -1 with a sentence in err.
+ */
+int		 fetch_text(const char *, size_t, char **, size_t *, char *,
+		    size_t);
+
+/* An image pulled into fd, resumed from what fd holds. */
+struct fetch_file {
+	const char	*url;
+	int		 fd;		/* read and write */
+	int		 alg;		/* the hash computed on the way */
+	void		(*progress)(uint64_t, uint64_t, void *);
+	void		*arg;		/* progress(done, total or 0, arg) */
+	uint64_t	 resumed_from;	/* bytes kept from before, or 0 */
+	int		 restarted;	/* they were not the image's start */
+	uint64_t	 size;		/* bytes in fd at the end */
+	char		 hash[SUMS_HEX_SIZE];
+};
+
+/*
+ * Fetch ff->url from byte fd's size on (a Range request), starting again
+ * from 0 if the server sends the whole image, and hash all of it.
+ * Return values: 0 with size and hash set, or -1 with a sentence in err
+ * (what came so far stays in fd, size bytes).
+ */
+int		 fetch_file(struct fetch_file *, char *, size_t);
+
+/* imgcache.c: the image cache in the state directory. */
+#define IMGCACHE_FILE_SIZE	256
+#define IMGCACHE_URL_SIZE	2048
+
+struct imgcache_info {
+	char		 name[IMGCACHE_FILE_SIZE];	/* as pulled */
+	char		 file[IMGCACHE_FILE_SIZE];	/* in the cache */
+	char		 url[IMGCACHE_URL_SIZE];
+	char		 sums_url[IMGCACHE_URL_SIZE];	/* or "" */
+	int		 alg;
+	char		 hash[SUMS_HEX_SIZE];
+	int		 verified;	/* against sums_url */
+	int		 partial;	/* FILE.part: not whole yet */
+	time_t		 pulled;
+	uint64_t	 size;
+};
+
+/* The cache folder, made if missing (malloc'd); NULL with err. */
+char		*imgcache_dir(char *, size_t);
+/* The cache file for url (its last part); -1 if it has no usable one. */
+int		 imgcache_file_of_url(const char *, char *, size_t);
+int		 imgcache_write(const char *, const struct imgcache_info *,
+		    char *, size_t);
+/* FILE's info, with its size; -1 if it is not whole in the cache. */
+int		 imgcache_read(const char *, const char *,
+		    struct imgcache_info *);
+struct imgcache_info *imgcache_list(const char *, size_t *);
 
 /*
  * The dashboard: the main loop and drawing (dashboard.c), keys and command

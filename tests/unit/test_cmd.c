@@ -147,7 +147,9 @@ test_find_prefixes(void **state)
 		{ "list", "list" },
 		{ "list-", "list-keys" },
 		{ "lo", "log" },
-		{ "p", "pause" },
+		{ "pa", "pause" },
+		{ "pu", "pull" },
+		{ "im", "images" },
 		{ "rel", "reload" },
 		{ "sh", "show" },
 		{ "star", "start" },
@@ -187,6 +189,8 @@ test_find_errors(void **state)
 	    "ambiguous command: sta, could be: start, status");
 	assert_null(cmd_find("l", err, sizeof err));
 	assert_string_equal(err, "ambiguous command: l, could be: list, list-keys, log");
+	assert_null(cmd_find("p", err, sizeof err));
+	assert_string_equal(err, "ambiguous command: p, could be: pause, pull");
 	assert_null(cmd_find("foo", err, sizeof err));
 	assert_string_equal(err, "unknown command: foo");
 	assert_null(cmd_find("listx", err, sizeof err));
