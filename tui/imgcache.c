@@ -200,3 +200,29 @@ imgcache_list(const char *dir, size_t *n)
 		qsort(v, *n, sizeof *v, imgcache_compare);
 	return v;
 }
+
+/*
+ * The path of the whole image pulled as name, or whose cache file is
+ * name (malloc'd), for commands that take an image by its name; NULL if
+ * the cache has none.
+ */
+char *
+imgcache_find(const char *name)
+{
+	struct imgcache_info	*v;
+	char			 err[256], *dir, *path = NULL;
+	size_t			 n, i;
+
+	if ((dir = imgcache_dir(err, sizeof err)) == NULL)
+		return NULL;
+	v = imgcache_list(dir, &n);
+	for (i = 0; i < n && path == NULL; i++)
+		if (!v[i].partial && strcmp(v[i].name, name) == 0)
+			xasprintf(&path, "%s/%s", dir, v[i].file);
+	for (i = 0; i < n && path == NULL; i++)
+		if (!v[i].partial && strcmp(v[i].file, name) == 0)
+			xasprintf(&path, "%s/%s", dir, v[i].file);
+	free(v);
+	free(dir);
+	return path;
+}

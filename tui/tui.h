@@ -485,6 +485,8 @@ int		 imgcache_write(const char *, const struct imgcache_info *,
 int		 imgcache_read(const char *, const char *,
 		    struct imgcache_info *);
 struct imgcache_info *imgcache_list(const char *, size_t *);
+/* The whole image pulled as NAME, or with that file name, or NULL. */
+char		*imgcache_find(const char *);
 
 /*
  * The dashboard: the main loop and drawing (dashboard.c), keys and command

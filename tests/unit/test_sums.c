@@ -1,7 +1,8 @@
 /*
- * Unit tests for tui/sums.c and tui/catalog.c: checksum files in the
- * coreutils and BSD forms, the image catalog, and the errors for what is
- * malformed in either, naming the file and the line.
+ * Unit tests for tui/sums.c, tui/catalog.c and tui/imgcache.c: checksum
+ * files in the coreutils and BSD forms, the image catalog, the errors for
+ * what is malformed in either, naming the file and the line, and the
+ * image cache's info files.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,6 +243,80 @@ test_file_of_url(void **state)
 	    sizeof file), -1);
 }
 
+/* Put a file of size bytes in the cache, pulled as name. */
+static void
+cache_put(const char *dir, const char *name, const char *file, int size)
+{
+	struct imgcache_info	 in;
+	FILE			*f;
+	char			 path[512], err[256];
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	assert_non_null(f = fopen(path, "w"));
+	while (size-- > 0)
+		fputc('x', f);
+	fclose(f);
+	memset(&in, 0, sizeof in);
+	snprintf(in.name, sizeof in.name, "%s", name);
+	snprintf(in.file, sizeof in.file, "%s", file);
+	snprintf(in.url, sizeof in.url, "https://h/%s", file);
+	in.alg = SUMS_SHA512;
+	snprintf(in.hash, sizeof in.hash, "%s", H128);
+	in.verified = 1;
+	in.pulled = 1700000000;
+	if (imgcache_write(dir, &in, err, sizeof err) != 0)
+		fail_msg("%s", err);
+}
+
+/* The cache: its info files round-trip, list sorts, find by name or file. */
+static void
+test_imgcache(void **state)
+{
+	struct imgcache_info	*v, in;
+	char			 tmp[] = "/tmp/vmtop-test-cache.XXXXXX", err[256];
+	char			*dir, *path, want[512];
+	size_t			 n;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	setenv("VMTOP_STATE_DIR", tmp, 1);
+	assert_non_null(dir = imgcache_dir(err, sizeof err));
+	cache_put(dir, "debian-12", "d.qcow2", 10);
+	cache_put(dir, "a.img", "a.img", 3);
+	snprintf(want, sizeof want, "%s/p.img.part", dir);
+	fclose(fopen(want, "w"));
+	assert_int_equal(imgcache_read(dir, "d.qcow2", &in), 0);
+	assert_string_equal(in.name, "debian-12");
+	assert_string_equal(in.url, "https://h/d.qcow2");
+	assert_string_equal(in.hash, H128);
+	assert_int_equal(in.alg, SUMS_SHA512);
+	assert_int_equal(in.verified, 1);
+	assert_int_equal(in.pulled, 1700000000);
+	assert_int_equal(in.size, 10);
+	assert_int_equal(imgcache_read(dir, "p.img", &in), -1);
+	v = imgcache_list(dir, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].name, "a.img");
+	assert_string_equal(v[1].name, "debian-12");
+	assert_string_equal(v[2].name, "p.img");
+	assert_int_equal(v[2].partial, 1);
+	free(v);
+	snprintf(want, sizeof want, "%s/d.qcow2", dir);
+	path = imgcache_find("debian-12");
+	assert_non_null(path);
+	assert_string_equal(path, want);
+	free(path);
+	path = imgcache_find("d.qcow2");
+	assert_non_null(path);
+	assert_string_equal(path, want);
+	free(path);
+	assert_null(imgcache_find("p.img"));
+	assert_null(imgcache_find("debian-13"));
+	free(dir);
+	snprintf(want, sizeof want, "rm -rf %s", tmp);
+	assert_int_equal(system(want), 0);
+}
+
 int
 main(void)
 {
@@ -255,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_catalog_errors),
 		cmocka_unit_test(test_catalog_shipped),
 		cmocka_unit_test(test_file_of_url),
+		cmocka_unit_test(test_imgcache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
