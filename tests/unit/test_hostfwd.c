@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/hostfwd.c, the hostfwd rule parser that vm.conf's
- * checks (engine/parse.y) and vmtop-slirp share.
+ * checks (engine/parse.y) and vmtop-slirp share, and its forward form
+ * (forward and unforward, engine/forward.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,8 @@
 		"[guestaddr]:guestport"
 #define PORTS	"ports are numbers from 1 to 65535"
 #define ADDRS	"addresses are IPv4 dotted quads"
+#define FWD	"expected [tcp|udp:][hostaddr:]hostport-" \
+		"[guestaddr]:guestport"
 
 static uint32_t
 addr(const char *s)
@@ -208,6 +211,128 @@ test_config(void **state)
 	config_free(&conf);
 }
 
+/*
+ * A good rule in the forward form: written out in vm.conf's form as
+ * want, which hostfwd_parse reads back as the same rule.
+ */
+static void
+fwd_good(const char *rule, int host_only, const char *want)
+{
+	struct hostfwd	 hf, back;
+	const char	*why;
+	char		 out[VM_HOSTFWD_SIZE];
+
+	memset(&hf, 0xa5, sizeof hf);
+	why = hostfwd_parse_forward(rule, host_only, &hf);
+	if (why != NULL)
+		print_error("%s: %s\n", rule, why);
+	assert_null(why);
+	assert_string_equal(hostfwd_format(&hf, out, sizeof out), want);
+	if (hf.guest_port == 0)
+		return;		/* unforward's host side alone */
+	assert_null(hostfwd_parse(out, &back));
+	assert_memory_equal(&hf, &back, sizeof hf);
+	assert_true(hostfwd_same(&hf, &back));
+}
+
+static void
+fwd_bad(const char *rule, int host_only, const char *want)
+{
+	const char	*why = hostfwd_parse_forward(rule, host_only, NULL);
+
+	if (why == NULL || strcmp(why, want) != 0)
+		print_error("%s: got \"%s\", want \"%s\"\n", rule,
+		    why != NULL ? why : "(good)", want);
+	assert_non_null(why);
+	assert_string_equal(why, want);
+}
+
+static void
+test_forward_good(void **state)
+{
+	(void)state;
+	/* The host address is 127.0.0.1 unless the rule names one. */
+	fwd_good("8080-:80", 0, "tcp:127.0.0.1:8080-:80");
+	fwd_good(":8080-:80", 0, "tcp:127.0.0.1:8080-:80");
+	fwd_good("tcp:8080-:80", 0, "tcp:127.0.0.1:8080-:80");
+	fwd_good("tcp::8080-:80", 0, "tcp:127.0.0.1:8080-:80");
+	fwd_good("tcp:127.0.0.1:18080-:8080", 0, "tcp:127.0.0.1:18080-:8080");
+	fwd_good("0.0.0.0:2222-:22", 0, "tcp:0.0.0.0:2222-:22");
+	fwd_good("udp:5353-:53", 0, "udp:127.0.0.1:5353-:53");
+	fwd_good("udp:192.0.2.1:53-10.0.2.15:53", 0,
+	    "udp:192.0.2.1:53-10.0.2.15:53");
+	fwd_good("65535-:1", 0, "tcp:127.0.0.1:65535-:1");
+	/* unforward: the host side alone, or the whole rule. */
+	fwd_good("8080", 1, "tcp:127.0.0.1:8080-:0");
+	fwd_good("udp:0.0.0.0:53", 1, "udp:0.0.0.0:53-:0");
+	fwd_good("8080-:80", 1, "tcp:127.0.0.1:8080-:80");
+}
+
+static void
+test_forward_bad(void **state)
+{
+	(void)state;
+	/* Missing parts. */
+	fwd_bad("", 0, FWD);
+	fwd_bad("", 1, PORTS);
+	fwd_bad("8080", 0, FWD);
+	fwd_bad("tcp:8080", 0, FWD);
+	fwd_bad("8080-80", 0, FWD);
+	fwd_bad("8080-", 0, FWD);
+	fwd_bad("-:80", 0, PORTS);
+	fwd_bad("tcp:", 1, PORTS);
+	fwd_bad("8080-80", 1, FWD);
+	/* Bad ports. */
+	fwd_bad("0-:80", 0, PORTS);
+	fwd_bad("65536-:80", 0, PORTS);
+	fwd_bad("8080-:0", 0, PORTS);
+	fwd_bad("8080-:65536", 0, PORTS);
+	fwd_bad("x-:80", 0, PORTS);
+	fwd_bad("8080-:80x", 0, PORTS);
+	fwd_bad("127.0.0.1:8080:1-:80", 0, PORTS);
+	fwd_bad("0", 1, PORTS);
+	/* Protocols and addresses. */
+	fwd_bad("sctp:8080-:80", 0, ADDRS);
+	fwd_bad("TCP:8080-:80", 0, ADDRS);
+	fwd_bad("localhost:8080-:80", 0, ADDRS);
+	fwd_bad("1.2.3:8080-:80", 0, ADDRS);
+	fwd_bad("8080-10.0.2.256:80", 0, ADDRS);
+	fwd_bad("::1:8080-:80", 0, PORTS);	/* no IPv6 */
+}
+
+/* 95 characters are allowed, 96 are too long, as in vm.conf. */
+static void
+test_forward_length(void **state)
+{
+	char	rule[VM_HOSTFWD_SIZE + 8];
+
+	(void)state;
+	memset(rule, '1', sizeof rule);
+	rule[VM_HOSTFWD_SIZE - 1] = '\0';
+	fwd_bad(rule, 1, PORTS);
+	rule[VM_HOSTFWD_SIZE - 1] = '1';
+	rule[VM_HOSTFWD_SIZE] = '\0';
+	fwd_bad(rule, 1, "too long");
+}
+
+static void
+test_same(void **state)
+{
+	struct hostfwd	a, b;
+
+	(void)state;
+	assert_null(hostfwd_parse_forward("8080-:80", 0, &a));
+	assert_null(hostfwd_parse_forward("8080", 1, &b));
+	assert_true(hostfwd_same(&a, &b));
+	assert_null(hostfwd_parse_forward("0.0.0.0:8080", 1, &b));
+	assert_false(hostfwd_same(&a, &b));
+	assert_true(hostfwd_clash(&a, &b));
+	assert_null(hostfwd_parse_forward("udp:8080", 1, &b));
+	assert_false(hostfwd_same(&a, &b));
+	assert_null(hostfwd_parse_forward("8081", 1, &b));
+	assert_false(hostfwd_same(&a, &b));
+}
+
 int
 main(void)
 {
@@ -220,6 +345,10 @@ main(void)
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_clash),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_forward_good),
+		cmocka_unit_test(test_forward_bad),
+		cmocka_unit_test(test_forward_length),
+		cmocka_unit_test(test_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
