@@ -63,6 +63,7 @@ static int	control_log(struct msgconn *, struct msg *, void *);
 static int	control_kill(struct msgconn *, struct msg *, void *);
 static int	control_subscribe(struct msgconn *, struct msg *, void *);
 static int	control_console(struct msgconn *, struct msg *, void *);
+static int	control_forward(struct msgconn *, struct msg *, void *);
 static void	control_drop(struct client *);
 static int	control_str(char *, size_t, const char *, size_t);
 
@@ -94,6 +95,10 @@ static const struct control_cmd control_cmds[] = {
 	    control_subscribe }, 0 },
 	{ { MSG_CMD_CONSOLE, "console", sizeof(struct proto_console), 0,
 	    control_console }, CTL_VM | CTL_ACT },
+	{ { MSG_CMD_FORWARD, "forward", sizeof(struct proto_forward), 0,
+	    control_forward }, CTL_VM | CTL_ACT },
+	{ { MSG_CMD_UNFORWARD, "unforward", sizeof(struct proto_forward), 0,
+	    control_forward }, CTL_VM | CTL_ACT },
 };
 
 static void
@@ -395,7 +400,7 @@ control_show(struct msgconn *conn, struct msg *m, void *arg)
 	struct conf_vm *c = vm->conf;
 	struct conf_nic *nic;
 	char key[32];
-	int i, j;
+	int i, j, n;
 
 	(void)conn;
 	(void)m;
@@ -441,6 +446,12 @@ control_show(struct msgconn *conn, struct msg *m, void *arg)
 		for (j = 0; j < nic->nhostfwd; j++) {
 			snprintf(key, sizeof key, "hostfwd%d.%d", i, j);
 			control_detail(cl, key, "%s", nic->hostfwd[j]);
+		}
+		for (j = n = 0; j < vm->nforwards; j++) {
+			if (vm->forwards[j].nic != i)
+				continue;
+			snprintf(key, sizeof key, "forward%d.%d", i, n++);
+			control_detail(cl, key, "%s", vm->forwards[j].rule);
 		}
 	}
 	control_show_cloudinit(cl, vm);
@@ -935,6 +946,31 @@ control_console(struct msgconn *c, struct msg *m, void *arg)
 	cl->console_vm = vm->id;
 	msgconn_send(cl->conn, MSG_CONSOLE_HELD, vm->id, -1, &held,
 	    sizeof held);
+	return 0;
+}
+
+/* forward and unforward: a rule added to or removed from a running VM. */
+static int
+control_forward(struct msgconn *c, struct msg *m, void *arg)
+{
+	struct control_req *r = arg;
+	struct proto_forward *f = m->data;
+	char rule[VM_HOSTFWD_SIZE], err[PROTO_TEXT_SIZE];
+	int rv;
+
+	if (control_str(rule, sizeof rule, f->rule, sizeof f->rule) == -1) {
+		log_warnx("%s: dropping %s: unterminated rule", __func__,
+		    msgconn_name(c));
+		return -1;
+	}
+	if (m->hdr.type == MSG_CMD_FORWARD)
+		rv = forward_add(r->vm, f->nic, rule, err, sizeof err);
+	else
+		rv = forward_remove(r->vm, f->nic, rule, err, sizeof err);
+	if (rv == -1)
+		control_reply_error(r->cl, 0, "%s", err);
+	else
+		control_reply_ok(r->cl);
 	return 0;
 }
 

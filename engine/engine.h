@@ -120,6 +120,12 @@ struct resources {
 	int		pty;
 };
 
+/* A hostfwd rule added while the VM runs (forward.c), vm.conf's form. */
+struct vm_forward {
+	int		 nic;
+	char		 rule[VM_HOSTFWD_SIZE];
+};
+
 struct vm {
 	TAILQ_ENTRY(vm)	 entry;
 	uint32_t	 id;
@@ -158,6 +164,8 @@ struct vm {
 	int		 exit_told;	/* it sent MSG_RUN_EXIT */
 	uint32_t	 exit_code;	/* RUNNER_EXIT_*, when told */
 	struct adoption	*adoption;	/* being adopted (adopt.c) */
+	struct vm_forward forwards[VM_MAX_FORWARDS];	/* until it stops */
+	int		 nforwards;
 };
 TAILQ_HEAD(vmlist, vm);
 
@@ -359,11 +367,29 @@ int		 netif_open(struct vm *, struct resources *, int, char *,
 void		 netif_lladdr(const struct conf_vm *, int, uint8_t *);
 void		 netif_release(struct vm *);
 int		 netif_reaped(pid_t, int);
+/*
+ * Have the helper of vm's NIC nic add or remove (MSG_SLIRP_HOSTFWD_*)
+ * rule, in vm.conf's form: 0, or -1 with a sentence naming the VM, the
+ * interface and the rule in err (a port in use, a helper that an
+ * earlier engine started).
+ */
+int		 netif_hostfwd(struct vm *, int nic, uint32_t type,
+		    const char *rule, char *err, size_t errlen);
 /* Know an earlier engine's helper of vm's NIC nic: 0, or -1 and errno. */
 int		 netif_adopt(struct vm *, int nic, pid_t, uint64_t start);
 /* vm's helpers, for its state file: how many went into rs. */
 struct runstate;
 void		 netif_state(struct vm *, struct runstate *);
+
+/*
+ * forward.c: forward and unforward, rules in the forward form of
+ * lib/hostfwd.h on NIC nic (FORWARD_ANY_NIC: the first user-mode one)
+ * of a running VM; 0, or -1 with a sentence naming the VM and the rule.
+ */
+int		 forward_add(struct vm *, uint32_t nic, const char *rule,
+		    char *err, size_t errlen);
+int		 forward_remove(struct vm *, uint32_t nic, const char *rule,
+		    char *err, size_t errlen);
 
 /* runner.c: fork, exec and feed vmtop-vm; vm.c's ops */
 /*

@@ -6,7 +6,9 @@
  * its switch's Linux bridge, which is created when missing. Each NIC's
  * MAC address is stable: derived from the VM's name and the NIC's index
  * unless vm.conf gives one. The helpers live as long as the runner they
- * serve: netif_release() ends them.
+ * serve: netif_release() ends them. Each helper this engine started also
+ * has a control socket, on which netif_hostfwd() adds and removes rules
+ * while the guest runs.
  */
 #include <sys/ioctl.h>
 #include <sys/queue.h>
@@ -36,6 +38,8 @@
 
 /* How long a new helper may take to bind its rules and answer. */
 #define NETIF_HELPER_TIMEOUT_MS	5000
+/* How long a running helper may take to answer a rule change. */
+#define NETIF_CHANGE_TIMEOUT_MS	2000
 /* Socket buffers of a frame socket (the kernel caps them at wmem_max). */
 #define NETIF_SOCKBUF		(4 * 1024 * 1024)
 
@@ -46,6 +50,7 @@ struct netif_helper {
 	pid_t		pid;
 	uint64_t	start;		/* its start time, as /proc says */
 	int		pidfd;		/* an earlier engine's helper, or -1 */
+	int		ctl;		/* its control socket, or -1 */
 };
 static TAILQ_HEAD(, netif_helper) netif_helpers =
     TAILQ_HEAD_INITIALIZER(netif_helpers);
@@ -137,9 +142,12 @@ netif_sockbuf(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
-/* Start vmtop-slirp on sock; returns its pid, or -1 with errno set. */
+/*
+ * Start vmtop-slirp on sock and ctl; returns its pid, or -1 with errno
+ * set.
+ */
 static pid_t
-netif_spawn(struct vm *vm, int i, int sock)
+netif_spawn(struct vm *vm, int i, int sock, int ctl)
 {
 	char	index[16];
 	pid_t	pid;
@@ -148,11 +156,14 @@ netif_spawn(struct vm *vm, int i, int sock)
 	snprintf(index, sizeof index, "%d", i);
 	if ((pid = fork()) != 0)
 		return pid;
-	/* Its socket on a fixed fd, stdio on /dev/null but for the log. */
-	if (sock == SLIRP_SOCKET_FD) {
-		if (fcntl(sock, F_SETFD, 0) == -1)
-			_exit(127);
-	} else if (dup2(sock, SLIRP_SOCKET_FD) == -1)
+	/*
+	 * Its sockets on fixed fds (moved above them first, so neither
+	 * lands on the other), stdio on /dev/null but for the log.
+	 */
+	if ((sock = fcntl(sock, F_DUPFD_CLOEXEC, SLIRP_CONTROL_FD + 1)) ==
+	    -1 || (ctl = fcntl(ctl, F_DUPFD_CLOEXEC, SLIRP_CONTROL_FD + 1)) ==
+	    -1 || dup2(sock, SLIRP_SOCKET_FD) == -1 ||
+	    dup2(ctl, SLIRP_CONTROL_FD) == -1)
 		_exit(127);
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
 		dup2(null, STDIN_FILENO);
@@ -179,6 +190,8 @@ netif_forget(struct netif_helper *h, int kill_it)
 		close(h->pidfd);
 	} else if (kill_it)
 		kill(h->pid, SIGKILL);
+	if (h->ctl != -1)
+		close(h->ctl);
 	TAILQ_REMOVE(&netif_helpers, h, entry);
 	free(h);
 }
@@ -204,6 +217,7 @@ netif_adopt(struct vm *vm, int nic, pid_t pid, uint64_t start)
 	h->pid = pid;
 	h->start = start;
 	h->pidfd = fd;
+	h->ctl = -1;
 	TAILQ_INSERT_TAIL(&netif_helpers, h, entry);
 	return 0;
 }
@@ -225,6 +239,86 @@ netif_state(struct vm *vm, struct runstate *rs)
 }
 
 /*
+ * Send a helper of vm's NIC i one message on fd and wait at most
+ * timeout_ms for its answer. Returns 0 for MSG_OK, or -1 with a sentence
+ * naming the VM and the interface in err (the helper's own for
+ * MSG_ERROR).
+ */
+static int
+netif_ask(struct vm *vm, int i, int fd, uint32_t type, const void *data,
+    size_t len, int timeout_ms, char *err, size_t errlen)
+{
+	struct msg_hdr		 hdr;
+	struct proto_error	 e;
+	uint8_t			 buf[sizeof hdr + sizeof e];
+	const char		*name = vm->conf->name;
+	ssize_t			 n;
+
+	memset(buf, 0, sizeof buf);
+	if (slirpmsg_send(fd, type, vm->id, data, len) == -1)
+		n = -1;
+	else
+		n = slirpmsg_recv(fd, buf, sizeof buf, timeout_ms);
+	memcpy(&hdr, buf, sizeof hdr);
+	if (n == -1 && errno == ETIMEDOUT)
+		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp did "
+		    "not answer within %d s", name, i, timeout_ms / 1000);
+	else if (n == -1 && errno != EMSGSIZE)
+		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp: %s",
+		    name, i, strerror(errno));
+	else if (n == 0)
+		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp %s "
+		    "has ended", name, i, netif_slirp_path());
+	else if (n == (ssize_t)sizeof buf && hdr.type == MSG_ERROR &&
+	    hdr.len == sizeof e) {
+		memcpy(&e, buf + sizeof hdr, sizeof e);
+		snprintf(err, errlen, "vm %s: interface %d: %.*s", name, i,
+		    (int)strnlen(e.text, sizeof e.text), e.text);
+	} else if (n == (ssize_t)sizeof hdr && hdr.type == MSG_OK &&
+	    hdr.len == 0)
+		return 0;
+	else
+		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp sent "
+		    "a bad answer", name, i);
+	return -1;
+}
+
+/* Ask helper h to add or remove rule: as netif_ask. */
+static int
+netif_change(struct vm *vm, struct netif_helper *h, uint32_t type,
+    const char *rule, char *err, size_t errlen)
+{
+	struct proto_slirp_hostfwd	ph;
+
+	memset(&ph, 0, sizeof ph);
+	snprintf(ph.rule, sizeof ph.rule, "%s", rule);
+	return netif_ask(vm, h->nic, h->ctl, type, &ph, sizeof ph,
+	    NETIF_CHANGE_TIMEOUT_MS, err, errlen);
+}
+
+/*
+ * A new helper of a VM that restarts (a guest reboot) gets the rules
+ * added while it ran before; one its port refuses now is dropped.
+ */
+static void
+netif_readd(struct vm *vm, struct netif_helper *h)
+{
+	char	err[PROTO_TEXT_SIZE];
+	int	i = 0;
+
+	while (i < vm->nforwards) {
+		if (vm->forwards[i].nic != h->nic ||
+		    netif_change(vm, h, MSG_SLIRP_HOSTFWD_ADD,
+		    vm->forwards[i].rule, err, sizeof err) == 0) {
+			i++;
+			continue;
+		}
+		log_warnx("%s: dropping forward %s", err, vm->forwards[i].rule);
+		vm->forwards[i] = vm->forwards[--vm->nforwards];
+	}
+}
+
+/*
  * Open user-mode NIC i: a socketpair, a helper on one end, configured
  * and answering before the other end is returned. The engine waits for
  * the answer (a few milliseconds; at most NETIF_HELPER_TIMEOUT_MS).
@@ -234,16 +328,11 @@ netif_open_user(struct vm *vm, int i, char *err, size_t errlen)
 {
 	struct proto_slirp_config	 sc;
 	struct netif_helper		*h;
-	struct msg_hdr			 hdr;
-	struct proto_error		 e;
-	uint8_t				 buf[sizeof hdr + sizeof e];
 	const char			*path = netif_slirp_path();
 	const char			*name = vm->conf->name;
 	char				 why[PROTO_TEXT_SIZE];
-	ssize_t				 n;
-	int				 sv[2], flags;
+	int				 sv[2], cv[2], flags;
 
-	memset(buf, 0, sizeof buf);
 	netif_user_config(vm, i, &sc);
 	if (slirpmsg_check(&sc, why, sizeof why) == -1) {
 		snprintf(err, errlen, "vm %s: interface %d: %s", name, i, why);
@@ -259,59 +348,70 @@ netif_open_user(struct vm *vm, int i, char *err, size_t errlen)
 		    name, i, strerror(errno));
 		return -1;
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cv) == -1) {
+		snprintf(err, errlen, "vm %s: interface %d: socketpair: %s",
+		    name, i, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	netif_sockbuf(sv[0]);
 	h = xcalloc(1, sizeof *h);
 	h->vmid = vm->id;
 	h->nic = i;
 	h->pidfd = -1;
-	if ((h->pid = netif_spawn(vm, i, sv[1])) == -1) {
+	h->ctl = cv[0];
+	if ((h->pid = netif_spawn(vm, i, sv[1], cv[1])) == -1) {
 		snprintf(err, errlen, "vm %s: interface %d: fork: %s", name, i,
 		    strerror(errno));
 		free(h);
 		close(sv[0]);
 		close(sv[1]);
+		close(cv[0]);
+		close(cv[1]);
 		return -1;
 	}
 	close(sv[1]);
+	close(cv[1]);
 	h->start = state_pid_start(h->pid);
 	TAILQ_INSERT_TAIL(&netif_helpers, h, entry);
 
-	if (slirpmsg_send(sv[0], MSG_SLIRP_CONFIG, vm->id, &sc,
-	    sizeof sc) == -1)
-		n = -1;
-	else
-		n = slirpmsg_recv(sv[0], buf, sizeof buf,
-		    NETIF_HELPER_TIMEOUT_MS);
-	memcpy(&hdr, buf, sizeof hdr);
-	if (n == -1 && errno == ETIMEDOUT)
-		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp did "
-		    "not answer within %d s", name, i,
-		    NETIF_HELPER_TIMEOUT_MS / 1000);
-	else if (n == -1 && errno != EMSGSIZE)
-		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp: %s",
-		    name, i, strerror(errno));
-	else if (n == 0)
-		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp %s "
-		    "ended before it was ready", name, i, path);
-	else if (n == (ssize_t)sizeof buf && hdr.type == MSG_ERROR &&
-	    hdr.len == sizeof e) {
-		memcpy(&e, buf + sizeof hdr, sizeof e);
-		snprintf(err, errlen, "vm %s: interface %d: %.*s", name, i,
-		    (int)strnlen(e.text, sizeof e.text), e.text);
-	} else if (n == (ssize_t)sizeof hdr && hdr.type == MSG_OK &&
-	    hdr.len == 0) {
+	if (netif_ask(vm, i, sv[0], MSG_SLIRP_CONFIG, &sc, sizeof sc,
+	    NETIF_HELPER_TIMEOUT_MS, err, errlen) == 0) {
 		flags = fcntl(sv[0], F_GETFL);
 		if (flags != -1)
 			fcntl(sv[0], F_SETFL, flags | O_NONBLOCK);
 		log_debug("vm %s: interface %d: vmtop-slirp %d ready", name,
 		    i, (int)h->pid);
+		netif_readd(vm, h);
 		return sv[0];
-	} else
-		snprintf(err, errlen, "vm %s: interface %d: vmtop-slirp sent "
-		    "a bad answer", name, i);
+	}
 	close(sv[0]);
 	netif_forget(h, 1);
 	return -1;
+}
+
+int
+netif_hostfwd(struct vm *vm, int nic, uint32_t type, const char *rule,
+    char *err, size_t errlen)
+{
+	struct netif_helper		*h;
+
+	TAILQ_FOREACH(h, &netif_helpers, entry)
+		if (h->vmid == vm->id && h->nic == nic)
+			break;
+	if (h == NULL) {
+		snprintf(err, errlen, "vm %s: interface %d: no vmtop-slirp "
+		    "serves it", vm->conf->name, nic);
+		return -1;
+	}
+	if (h->ctl == -1) {
+		snprintf(err, errlen, "vm %s: interface %d: its vmtop-slirp "
+		    "was started by an earlier engine; its rules can change "
+		    "once the vm restarts", vm->conf->name, nic);
+		return -1;
+	}
+	return netif_change(vm, h, type, rule, err, errlen);
 }
 
 /* Set or clear IFF_UP on ifname; -1 with errno set. */

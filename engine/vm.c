@@ -211,7 +211,10 @@ vm_remove(struct vm *vm)
 	free(vm);
 }
 
-/* The VM has stopped for good: its pty, helpers and runner files go. */
+/*
+ * The VM has stopped for good: its pty, helpers, the rules forward added
+ * and runner files go.
+ */
 static void
 vm_release(struct vm *vm)
 {
@@ -219,6 +222,7 @@ vm_release(struct vm *vm)
 		state_remove(vm->conf->name);
 	vm->statefile = 0;
 	netif_release(vm);
+	vm->nforwards = 0;
 	if (vm->pty != -1)
 		close(vm->pty);
 	vm->pty = -1;

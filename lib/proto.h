@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PROTOCOL_VERSION	5
+#define PROTOCOL_VERSION	6
 /*
  * The engine <-> runner protocol's own version (200-299), told both ways
  * on adoption: an engine adopts only a runner that speaks its version, so
@@ -25,6 +25,7 @@
 #define VM_MAX_BASE_IMAGES	8		/* a disk's base chain depth */
 #define VM_MAX_HOSTFWD		8
 #define VM_HOSTFWD_SIZE		96
+#define VM_MAX_FORWARDS		8		/* added while it runs */
 #define VM_MAX_VCPUS		64
 #define PROTO_TEXT_SIZE		512
 
@@ -50,6 +51,8 @@ const char	*proto_state_name(uint32_t);
 #define RUNNER_SOCKET_FD	3
 /* The fd vmtop-slirp is started with: its end of the NIC's frame socket. */
 #define SLIRP_SOCKET_FD		3
+/* And its control socket, on which the engine changes its rules. */
+#define SLIRP_CONTROL_FD	4
 
 enum msg_type {
 	/* 1-99: any peer */
@@ -74,6 +77,9 @@ enum msg_type {
 	MSG_CMD_SUBSCRIBE,	/* struct proto_subscribe */
 	MSG_CMD_CONSOLE,	/* struct proto_console: hold or let go of a
 				   VM's console; MSG_CONSOLE_HELD or MSG_OK */
+	MSG_CMD_FORWARD,	/* struct proto_forward: add a hostfwd rule
+				   to a running VM's user-mode NIC */
+	MSG_CMD_UNFORWARD,	/* struct proto_forward: remove one */
 	MSG_VM_INFO = 150,	/* struct proto_vm_info */
 	MSG_VM_DETAIL,		/* struct proto_detail */
 	MSG_CAPTURE_DATA,	/* console bytes, 0 to MSG_MAX_PAYLOAD */
@@ -115,6 +121,13 @@ enum msg_type {
 				   answered with MSG_OK once the rules are
 				   bound and the helper is sandboxed, or with
 				   MSG_ERROR naming what failed */
+	/*
+	 * On the helper's control socket (SLIRP_CONTROL_FD), which the
+	 * engine keeps while the helper runs; each answered with MSG_OK
+	 * or MSG_ERROR (a port in use names the rule).
+	 */
+	MSG_SLIRP_HOSTFWD_ADD,	/* struct proto_slirp_hostfwd */
+	MSG_SLIRP_HOSTFWD_REMOVE, /* struct proto_slirp_hostfwd */
 
 	/*
 	 * 400-499: opener child -> engine (engine/opener.c, resource.c):
@@ -147,6 +160,14 @@ struct proto_log {
 struct proto_kill {
 	uint32_t	flags;
 #define KILL_KEEP_VMS	0x1	/* leave the VMs running for the next engine */
+};
+
+/* forward and unforward: a rule as the user wrote it, on NIC nic. */
+struct proto_forward {
+	char		name[VM_NAME_SIZE];
+	uint32_t	nic;
+#define FORWARD_ANY_NIC	0xffffffffU	/* the first user-mode NIC */
+	char		rule[VM_HOSTFWD_SIZE];
 };
 
 struct proto_subscribe {
@@ -299,6 +320,11 @@ struct proto_slirp_config {
 	uint32_t	nhostfwd;
 	char		hostfwd[VM_MAX_HOSTFWD][VM_HOSTFWD_SIZE];
 	char		name[VM_NAME_SIZE];	/* the VM's */
+};
+
+/* One rule in vm.conf's form (lib/hostfwd.h), NUL-terminated. */
+struct proto_slirp_hostfwd {
+	char		rule[VM_HOSTFWD_SIZE];
 };
 
 enum disk_format {

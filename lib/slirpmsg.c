@@ -60,6 +60,22 @@ slirpmsg_in_net(const struct proto_slirp_config *sc, uint32_t addr)
 	return (a & m) == n && a != n && a != (n | ~m);
 }
 
+int
+slirpmsg_check_guest(const struct proto_slirp_config *sc,
+    const struct hostfwd *hf, const char *rule, char *why, size_t whylen)
+{
+	char	net[32];
+
+	if (hf->guest_addr.s_addr == htonl(INADDR_ANY) ||
+	    (slirpmsg_in_net(sc, hf->guest_addr.s_addr) &&
+	    hf->guest_addr.s_addr != sc->host &&
+	    hf->guest_addr.s_addr != sc->dns))
+		return 0;
+	snprintf(why, whylen, "hostfwd \"%s\": the guest address is not a "
+	    "guest's in %s", rule, slirpmsg_net(sc, net, sizeof net));
+	return -1;
+}
+
 /* Check the rules: each good, inside the network, no host port twice. */
 static int
 slirpmsg_check_rules(const struct proto_slirp_config *sc, char *why,
@@ -67,7 +83,6 @@ slirpmsg_check_rules(const struct proto_slirp_config *sc, char *why,
 {
 	struct hostfwd	 hf[VM_MAX_HOSTFWD];
 	const char	*rule, *what;
-	char		 net[32];
 	uint32_t	 i, j;
 
 	for (i = 0; i < sc->nhostfwd; i++) {
@@ -82,15 +97,8 @@ slirpmsg_check_rules(const struct proto_slirp_config *sc, char *why,
 			    rule, what);
 			return -1;
 		}
-		if (hf[i].guest_addr.s_addr != htonl(INADDR_ANY) &&
-		    (!slirpmsg_in_net(sc, hf[i].guest_addr.s_addr) ||
-		    hf[i].guest_addr.s_addr == sc->host ||
-		    hf[i].guest_addr.s_addr == sc->dns)) {
-			snprintf(why, whylen, "hostfwd \"%s\": the guest "
-			    "address is not a guest's in %s", rule,
-			    slirpmsg_net(sc, net, sizeof net));
+		if (slirpmsg_check_guest(sc, &hf[i], rule, why, whylen) == -1)
 			return -1;
-		}
 		for (j = 0; j < i; j++) {
 			if (!hostfwd_clash(&hf[j], &hf[i]))
 				continue;
@@ -169,9 +177,14 @@ slirpmsg_check(const struct proto_slirp_config *sc, char *why, size_t whylen)
 	return slirpmsg_check_rules(sc, why, whylen);
 }
 
-int
-slirpmsg_parse(const void *buf, size_t len, struct proto_slirp_config *sc,
-    char *why, size_t whylen)
+/*
+ * Check the header of a datagram of len bytes: a type from first to
+ * last (into type, if not NULL), no flags, and a payload of size bytes,
+ * what the message is called. Returns 0, or -1 with a sentence in why.
+ */
+static int
+slirpmsg_header(const void *buf, size_t len, uint32_t first, uint32_t last,
+    size_t size, const char *what, uint32_t *type, char *why, size_t whylen)
 {
 	struct msg_hdr	hdr;
 
@@ -180,7 +193,7 @@ slirpmsg_parse(const void *buf, size_t len, struct proto_slirp_config *sc,
 		return -1;
 	}
 	memcpy(&hdr, buf, sizeof hdr);
-	if (hdr.type != MSG_SLIRP_CONFIG) {
+	if (hdr.type < first || hdr.type > last) {
 		snprintf(why, whylen, "unexpected message type %u", hdr.type);
 		return -1;
 	}
@@ -189,13 +202,49 @@ slirpmsg_parse(const void *buf, size_t len, struct proto_slirp_config *sc,
 		    hdr.flags);
 		return -1;
 	}
-	if (hdr.len != sizeof *sc || len != sizeof hdr + sizeof *sc) {
-		snprintf(why, whylen, "configuration of %zu bytes, not %zu",
-		    len - sizeof hdr, sizeof *sc);
+	if (hdr.len != size || len != sizeof hdr + size) {
+		snprintf(why, whylen, "%s of %zu bytes, not %zu", what,
+		    len - sizeof hdr, size);
 		return -1;
 	}
-	memcpy(sc, (const uint8_t *)buf + sizeof hdr, sizeof *sc);
+	if (type != NULL)
+		*type = hdr.type;
+	return 0;
+}
+
+int
+slirpmsg_parse(const void *buf, size_t len, struct proto_slirp_config *sc,
+    char *why, size_t whylen)
+{
+	if (slirpmsg_header(buf, len, MSG_SLIRP_CONFIG, MSG_SLIRP_CONFIG,
+	    sizeof *sc, "configuration", NULL, why, whylen) == -1)
+		return -1;
+	memcpy(sc, (const uint8_t *)buf + sizeof(struct msg_hdr), sizeof *sc);
 	return slirpmsg_check(sc, why, whylen);
+}
+
+int
+slirpmsg_parse_hostfwd(const void *buf, size_t len, uint32_t *type,
+    struct proto_slirp_hostfwd *ph, struct hostfwd *hf, char *why,
+    size_t whylen)
+{
+	const char	*what;
+
+	if (slirpmsg_header(buf, len, MSG_SLIRP_HOSTFWD_ADD,
+	    MSG_SLIRP_HOSTFWD_REMOVE, sizeof *ph, "hostfwd message", type, why,
+	    whylen) == -1)
+		return -1;
+	memcpy(ph, (const uint8_t *)buf + sizeof(struct msg_hdr), sizeof *ph);
+	if (memchr(ph->rule, '\0', sizeof ph->rule) == NULL) {
+		snprintf(why, whylen, "the hostfwd rule is not terminated");
+		return -1;
+	}
+	if ((what = hostfwd_parse(ph->rule, hf)) != NULL) {
+		snprintf(why, whylen, "invalid hostfwd rule \"%s\": %s",
+		    ph->rule, what);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -27,6 +27,7 @@ extern const struct cmd_entry cmd_convert_entry;
 extern const struct cmd_entry cmd_create_entry;
 extern const struct cmd_entry cmd_cursor_entry;
 extern const struct cmd_entry cmd_filter_entry;
+extern const struct cmd_entry cmd_forward_entry;
 extern const struct cmd_entry cmd_images_entry;
 extern const struct cmd_entry cmd_info_entry;
 extern const struct cmd_entry cmd_kill_engine_entry;
@@ -44,6 +45,7 @@ extern const struct cmd_entry cmd_sort_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry cmd_unbind_entry;
+extern const struct cmd_entry cmd_unforward_entry;
 extern const struct cmd_entry cmd_unpause_entry;
 extern const struct cmd_entry cmd_wait_entry;
 
@@ -57,6 +59,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_create_entry,
 	&cmd_cursor_entry,
 	&cmd_filter_entry,
+	&cmd_forward_entry,
 	&cmd_images_entry,
 	&cmd_info_entry,
 	&cmd_kill_engine_entry,
@@ -74,6 +77,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
 	&cmd_stop_entry,
 	&cmd_unbind_entry,
+	&cmd_unforward_entry,
 	&cmd_unpause_entry,
 	&cmd_wait_entry,
 	NULL

@@ -3,8 +3,9 @@
 # vmtop-slirp with frames built by hand (DHCP, ARP, TCP, UDP) against real
 # sockets on 127.0.0.1; then the real engine, with the test runner
 # standing in for vmtop-vm, starts helpers for `interface user`, reports
-# a hostfwd port in use by its rule and ends the helpers with the VM;
-# as root, taps join their switch's bridge.
+# a hostfwd port in use by its rule, adds and removes forwards while the
+# VM runs and ends the helpers with the VM; as root, taps join their
+# switch's bridge.
 . "$(dirname "$0")/../lib.sh"
 SLIRP="$TOP/vmtop-slirp"
 PEER="$TOP/tests/net/vmtop-netpeer"
@@ -17,7 +18,7 @@ done
 # A free TCP port on 127.0.0.1 for each rule, from the pid.
 base=$((20000 + $$ % 20000))
 
-for s in dhcp hostfwd-tcp hostfwd-udp inuse host restricted dns sandbox rings syslog; do
+for s in dhcp hostfwd-tcp hostfwd-udp inuse forward host restricted dns sandbox rings syslog; do
 	base=$((base + 3))
 	if out=$("$PEER" "$SLIRP" "$s" "$base" 2>&1); then
 		ok "vmtop-slirp: $s"
@@ -39,6 +40,7 @@ vm "net" {
 }
 vm "clash" { kernel \$k; interface user { hostfwd "tcp:127.0.0.1:$P1-:80" } }
 vm "badguest" { kernel \$k; interface user { hostfwd "tcp::$P2-10.0.2.2:22" } }
+vm "rb" { kernel \$k; cmdline "test=reboot:5"; interface user }
 CONF
 ENGINE_ARGS=-v start_engine
 
@@ -112,6 +114,78 @@ set -- $(nic_counts)
 check "show gives interface 0 its own counters" test "${1:-0}" -gt 0
 check "interface 1 counts twice what interface 0 does" \
     test "${2:-0}" -eq $((2 * ${1:-0}))
+# forward and unforward, through the engine to the running helpers.
+# The test runner plays no guest: the helper's listening socket takes a
+# connection (libslirp accepts it before it calls the guest), and
+# refuses it once the rule is gone. The netpeer's forward scenario
+# above carries bytes through such a rule, to a guest and back.
+P3=$((base + 5)); P4=$((base + 6)); P5=$((base + 7))
+takes() { "$PEER" "$SLIRP" connect "$1"; }
+refuses() { ! "$PEER" "$SLIRP" connect "$1" >/dev/null 2>&1 || { echo "127.0.0.1:$1 takes connections"; return 1; }; }
+check "nothing listens on 127.0.0.1:$P3 yet" refuses $P3
+check "forward a port of the running vm" vt forward net $P3-:8080
+check_out "show lists it, on 127.0.0.1, beside vm.conf's" \
+    "^forward0.0: tcp:127.0.0.1:$P3-:8080" vt show net
+check_out "vm.conf's rules are still listed" "^hostfwd0.0: tcp:127.0.0.1:$P1-:22" vt show net
+check "a client's connect is taken" takes $P3
+check_fail "its host port twice is refused" \
+    "vm net: forward tcp:127.0.0.1:$P3-:80: its host port is taken by tcp:127.0.0.1:$P3-:8080" \
+    vt forward net tcp::$P3-:80
+check_fail "so is a vm.conf rule's" "taken by tcp:127.0.0.1:$P1-:22" \
+    vt forward net tcp:0.0.0.0:$P1-:80
+"$PEER" "$SLIRP" hold $P4 >/dev/null 2>&1 & holder=$!
+i=0; while ! takes $P4 >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check_fail "a port in use names the vm and the rule" \
+    "vm net: interface 0: hostfwd \"tcp:127.0.0.1:$P4-:80\": Address already in use" \
+    vt forward net $P4-:80
+kill $holder; wait $holder 2>/dev/null
+check "-i 1 forwards on the second interface" vt forward -i 1 net udp:0.0.0.0:$P5-:5353
+check_out "show lists it under interface 1" "^forward1.0: udp:0.0.0.0:$P5-:5353" vt show net
+check_fail "a bad rule is refused" "vm net: invalid forward \"tcp:x-:1\": ports are numbers" \
+    vt forward net tcp:x-:1
+check_fail "a rule without its guest port is" "vm net: invalid forward \"$P4\": expected" \
+    vt forward net $P4
+check_fail "a vm that does not run has no forwards" \
+    "vm clash: forward tcp:127.0.0.1:$P4-:1: the vm is stopped, not running" \
+    vt forward clash $P4-:1
+check_fail "nor a tap's interface" "vm net has no interface 3" vt forward -i 3 net $P4-:1
+if [ "$(id -u)" -eq 0 ]; then
+	other() { setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$VMTOP" -S "$SOCK" -c "$*"; }
+	check_fail "another user may not forward a port of the vm" \
+	    "vm net: permission denied (not its owner)" other forward net $P4-:1
+	check_fail "nor unforward one" \
+	    "vm net: permission denied (not its owner)" other unforward net $P3
+	check "the forward stays" takes $P3
+fi
+check "unforward removes it" vt unforward net $P3
+check "a client's connect is refused then" refuses $P3
+no_forwards() { ! vt show net | grep "^forward${1:-}"; }
+check "show lists it no more" no_forwards 0
+check_fail "unforward of a rule not added" "vm net: unforward $P3: no forward added with that host port" \
+    vt unforward net $P3
+check_fail "vm.conf's rules are not unforward's" "that rule is vm.conf's" \
+    vt unforward net tcp:127.0.0.1:$P1
+check "unforward takes the whole rule too" vt unforward net udp:0.0.0.0:$P5-:5353
+check "forward it again" vt forward net $P3-:8080
+# A guest reboot starts new helpers: the forwards are added to them.
+P6=$((base + 8))
+restarted() {
+	i=0
+	while ! vtj "status $1" | grep -q '"restarts": *[1-9]' ||
+	    [ "$(state "$1")" != running ]; do
+		[ $i -lt 300 ] || { vtj "status $1"; return 1; }
+		sleep 0.1; i=$((i + 1))
+	done
+}
+check "start a vm that reboots" vt start rb
+check "forward a port of it" vt forward rb $P6-:80
+check "it reboots" restarted rb
+check_out "its forward is still listed" "^forward0.0: tcp:127.0.0.1:$P6-:80" vt show rb
+check "and still taken, by the new helper" takes $P6
+check "stop it" vt stop rb -f
+check "its forward went with it" refuses $P6
+
 check_fail "a hostfwd port in use names the rule" \
     "vm clash: interface 0: hostfwd \"tcp:127.0.0.1:$P1-:80\": Address already in use" \
     vt start clash
@@ -123,6 +197,10 @@ check_fail "a guest address that is the host's is refused" \
 check "stop the vm" vt stop net -w
 check "its helpers end with it" gone net 0
 check "both of them" gone net 1
+check "its forward went with it" refuses $P3
+check "start it again" vt start net
+check "its forwards did not outlive the run" no_forwards
+check "stop it again" vt stop net -w
 check "clash starts once the port is free" vt start clash
 runner=$(vtj "status clash" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
 check "kill the runner" kill -9 "$runner"

@@ -13,6 +13,12 @@
  *   hostfwd-udp  a datagram to 127.0.0.1:PORT reaches 10.0.2.15:5353 and
  *                the guest's answer comes back
  *   inuse        a rule whose port is taken: the error names the rule
+ *   forward      rules added and removed on the control socket while it
+ *                runs: TCP and UDP through them, refused once removed,
+ *                errors for a port in use and bad requests
+ *   connect      no helper: whether 127.0.0.1:PORT takes a TCP connect
+ *                (exit 0) or refuses it (exit 1), for the engine's tests
+ *   hold         no helper: listen on 127.0.0.1:PORT until killed
  *   host         the guest reaches TCP and UDP servers of the host at
  *                10.0.2.2 (the host's loopback)
  *   restricted   a SYN to another address of the host opens nothing
@@ -54,6 +60,7 @@ static const uint8_t	guest_mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 static uint8_t		gw_mac[6] = { 0x52, 0x55, 10, 0, 2, 2 };
 static const char	*slirp_path;
 static int		 sock = -1;
+static int		 ctl = -1;	/* the helper's control socket */
 static pid_t		 helper;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -125,18 +132,25 @@ start_helper(struct proto_slirp_config *sc)
 	uint8_t				 buf[sizeof(struct msg_hdr) +
 					     sizeof e];
 	struct msg_hdr			 hdr;
-	int				 sv[2];
+	int				 sv[2], cv[2];
 	ssize_t				 n;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, cv) == -1)
 		fail("socketpair: %s", strerror(errno));
 	if ((helper = fork()) == 0) {
+		/* As the engine does: above both fds first, then on them. */
+		sv[1] = fcntl(sv[1], F_DUPFD, SLIRP_CONTROL_FD + 1);
+		cv[1] = fcntl(cv[1], F_DUPFD, SLIRP_CONTROL_FD + 1);
 		dup2(sv[1], SLIRP_SOCKET_FD);
+		dup2(cv[1], SLIRP_CONTROL_FD);
 		execl(slirp_path, "vmtop-slirp", "netpeer", "0", (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
+	close(cv[1]);
 	sock = sv[0];
+	ctl = cv[0];
 	snprintf(sc->name, sizeof sc->name, "netpeer");
 	if (slirpmsg_send(sock, MSG_SLIRP_CONFIG, 7, sc, sizeof *sc) == -1)
 		fail("sending the configuration: %s", strerror(errno));
@@ -458,21 +472,35 @@ tcp_of(const uint8_t *f, size_t n, size_t *paylen)
 	return t;
 }
 
+static void	tcp_exchange(int, struct sockaddr_in *, int);
+static void	udp_exchange(int, struct sockaddr_in *, int);
+
 static void
 scenario_hostfwd_tcp(struct proto_slirp_config *sc, int port)
 {
+	struct sockaddr_in sin;
+	int		 c;
+
+	c = hostfwd_start(sc, "tcp:127.0.0.1:%d-:80", port, SOCK_STREAM, &sin);
+	tcp_exchange(c, &sin, port);
+}
+
+/*
+ * Client c connects to 127.0.0.1:port (sin), which forwards to the
+ * guest's port 80: the guest accepts, and data goes both ways.
+ */
+static void
+tcp_exchange(int c, struct sockaddr_in *sin, int port)
+{
 	const char	 from_guest[] = "hello from the guest\n";
 	const char	 from_host[] = "hello from the host\n";
-	struct sockaddr_in sin;
 	uint8_t		 f[2048], buf[64];
 	const uint8_t	*t;
 	uint32_t	 src, seq, gseq = 1000;
 	uint16_t	 sport;
 	size_t		 n, plen;
-	int		 c;
 
-	c = hostfwd_start(sc, "tcp:127.0.0.1:%d-:80", port, SOCK_STREAM, &sin);
-	if (connect(c, (struct sockaddr *)&sin, sizeof sin) == -1)
+	if (connect(c, (struct sockaddr *)sin, sizeof *sin) == -1)
 		fail("connect to 127.0.0.1:%d: %s", port, strerror(errno));
 	if ((n = recv_ip(f, sizeof f, 6, 3000)) == 0)
 		fail("no TCP segment for the guest");
@@ -519,13 +547,25 @@ static void
 scenario_hostfwd_udp(struct proto_slirp_config *sc, int port)
 {
 	struct sockaddr_in sin;
-	uint8_t		 f[2048], buf[64];
-	const uint8_t	*ip, *u;
-	size_t		 n;
 	int		 c;
 
 	c = hostfwd_start(sc, "udp:127.0.0.1:%d-:5353", port, SOCK_DGRAM, &sin);
-	if (sendto(c, "ping", 4, 0, (struct sockaddr *)&sin, sizeof sin) != 4)
+	udp_exchange(c, &sin, port);
+}
+
+/*
+ * A datagram from c to 127.0.0.1:port (sin), which forwards to the
+ * guest's port 5353, reaches the guest, and the guest's answer comes
+ * back (a restricted guest's guard lets it through).
+ */
+static void
+udp_exchange(int c, struct sockaddr_in *sin, int port)
+{
+	uint8_t		 f[2048], buf[64];
+	const uint8_t	*ip, *u;
+	size_t		 n;
+
+	if (sendto(c, "ping", 4, 0, (struct sockaddr *)sin, sizeof *sin) != 4)
 		fail("sendto: %s", strerror(errno));
 	if ((n = recv_ip(f, sizeof f, 17, 3000)) == 0)
 		fail("no datagram for the guest");
@@ -541,6 +581,129 @@ scenario_hostfwd_udp(struct proto_slirp_config *sc, int port)
 	    memcmp(buf, "pong", 4) != 0)
 		fail("the guest's answer did not come back");
 	printf("ok: the guest's answer comes back\n");
+	close(c);
+}
+
+/*
+ * Ask the helper on its control socket to add (or remove) a rule: NULL
+ * for MSG_OK, else the text of its MSG_ERROR. With raw_len, send that
+ * many bytes of the payload (a malformed request).
+ */
+static const char *
+control_ask(uint32_t type, const char *rule, size_t raw_len)
+{
+	static struct proto_error	e;
+	struct proto_slirp_hostfwd	ph;
+	uint8_t				buf[sizeof(struct msg_hdr) + sizeof e];
+	struct msg_hdr			hdr;
+	ssize_t				n;
+
+	memset(&ph, 0, sizeof ph);
+	snprintf(ph.rule, sizeof ph.rule, "%s", rule);
+	if (slirpmsg_send(ctl, type, 7, &ph, raw_len != 0 ? raw_len :
+	    sizeof ph) == -1)
+		fail("sending a rule: %s", strerror(errno));
+	if ((n = slirpmsg_recv(ctl, buf, sizeof buf, 5000)) <= 0)
+		fail("no answer to %s: %s", rule, n == 0 ? "it ended" :
+		    strerror(errno));
+	memcpy(&hdr, buf, sizeof hdr);
+	if (hdr.type == MSG_OK && n == sizeof hdr)
+		return NULL;
+	if (hdr.type != MSG_ERROR || n != sizeof buf)
+		fail("bad answer: type %u, %zd bytes", hdr.type, n);
+	memcpy(&e, buf + sizeof hdr, sizeof e);
+	return e.text;
+}
+
+/* The helper says err (not NULL) and it holds want. */
+static void
+refused(const char *what, const char *err, const char *want)
+{
+	if (err == NULL)
+		fail("%s: the helper took it", what);
+	if (strstr(err, want) == NULL)
+		fail("%s: \"%s\" does not say \"%s\"", what, err, want);
+	printf("ok: %s: refused: %s\n", what, err);
+}
+
+/*
+ * Rules added and removed on the control socket while the helper runs
+ * (sandboxed): real clients reach the guest through them, and are
+ * refused once they are removed; a port in use, an unknown rule and a
+ * malformed request are answered with errors, and the helper serves on.
+ */
+static void
+scenario_forward(struct proto_slirp_config *sc, int port)
+{
+	struct sockaddr_in sin;
+	const char	*err;
+	char		 rule[64], udp[64], busy[64];
+	int		 c;
+
+	start_ok(sc);
+	dhcp(0);
+	snprintf(rule, sizeof rule, "tcp:127.0.0.1:%d-:80", port);
+	snprintf(udp, sizeof udp, "udp:127.0.0.1:%d-:5353", port + 1);
+	snprintf(busy, sizeof busy, "tcp:127.0.0.1:%d-:22", port + 2);
+	sin_set(&sin, INADDR_LOOPBACK, port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&sin, sizeof sin) == 0 ||
+	    errno != ECONNREFUSED)
+		fail("127.0.0.1:%d takes connections before the rule", port);
+	close(c);
+	if ((err = control_ask(MSG_SLIRP_HOSTFWD_ADD, rule, 0)) != NULL)
+		fail("adding %s: %s", rule, err);
+	printf("ok: added %s\n", rule);
+	tcp_exchange(socket(AF_INET, SOCK_STREAM, 0), &sin, port);
+
+	if ((err = control_ask(MSG_SLIRP_HOSTFWD_REMOVE, rule, 0)) != NULL)
+		fail("removing %s: %s", rule, err);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&sin, sizeof sin) == 0)
+		fail("127.0.0.1:%d takes connections after the rule went",
+		    port);
+	if (errno != ECONNREFUSED)
+		fail("connect after the rule went: %s", strerror(errno));
+	close(c);
+	printf("ok: removed %s: a connect is refused\n", rule);
+	refused("removing it again", control_ask(MSG_SLIRP_HOSTFWD_REMOVE,
+	    rule, 0), "no such rule");
+
+	if ((err = control_ask(MSG_SLIRP_HOSTFWD_ADD, udp, 0)) != NULL)
+		fail("adding %s: %s", udp, err);
+	printf("ok: added %s\n", udp);
+	sin_set(&sin, INADDR_LOOPBACK, port + 1);
+	udp_exchange(socket(AF_INET, SOCK_DGRAM, 0), &sin, port + 1);
+
+	host_socket(SOCK_STREAM, INADDR_LOOPBACK, port + 2);
+	err = control_ask(MSG_SLIRP_HOSTFWD_ADD, busy, 0);
+	refused("a port in use", err, "in use");
+	refused("its error", err, busy);
+	refused("a guest address that is the host's", control_ask(
+	    MSG_SLIRP_HOSTFWD_ADD, "tcp::2-10.0.2.2:22", 0), "guest address");
+	refused("a bad rule", control_ask(MSG_SLIRP_HOSTFWD_ADD, "tcp:1-:2",
+	    0), "invalid hostfwd rule");
+	refused("a short request", control_ask(MSG_SLIRP_HOSTFWD_ADD, rule,
+	    10), "not 96");
+	if ((err = control_ask(MSG_SLIRP_HOSTFWD_ADD, rule, 0)) != NULL)
+		fail("adding %s again: %s", rule, err);
+	sin_set(&sin, INADDR_LOOPBACK, port);
+	tcp_exchange(socket(AF_INET, SOCK_STREAM, 0), &sin, port);
+	printf("ok: the helper serves on, and takes %s again\n", rule);
+}
+
+static void
+scenario_connect(int port)
+{
+	struct sockaddr_in	sin;
+	int			c;
+
+	sin_set(&sin, INADDR_LOOPBACK, port);
+	if ((c = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		fail("socket: %s", strerror(errno));
+	if (connect(c, (struct sockaddr *)&sin, sizeof sin) == -1)
+		fail("connect to 127.0.0.1:%d: %s", port, strerror(errno));
+	printf("ok: 127.0.0.1:%d takes a connection\n", port);
 	close(c);
 }
 
@@ -877,7 +1040,13 @@ main(int argc, char **argv)
 	what = argv[2];
 	port = argc > 3 ? atoi(argv[3]) : 20000 + getpid() % 20000;
 	slirpmsg_defaults(&sc);
-	if (strcmp(what, "dhcp") == 0) {
+	if (strcmp(what, "connect") == 0)
+		scenario_connect(port);
+	else if (strcmp(what, "hold") == 0) {
+		host_socket(SOCK_STREAM, INADDR_LOOPBACK, port);
+		printf("ok: listening on 127.0.0.1:%d\n", port);
+		pause();
+	} else if (strcmp(what, "dhcp") == 0) {
 		start_ok(&sc);
 		dhcp(1);
 	} else if (strcmp(what, "hostfwd-tcp") == 0)
@@ -886,6 +1055,8 @@ main(int argc, char **argv)
 		scenario_hostfwd_udp(&sc, port);
 	else if (strcmp(what, "inuse") == 0)
 		scenario_inuse(&sc, port);
+	else if (strcmp(what, "forward") == 0)
+		scenario_forward(&sc, port);
 	else if (strcmp(what, "host") == 0)
 		scenario_host(&sc, port);
 	else if (strcmp(what, "restricted") == 0)

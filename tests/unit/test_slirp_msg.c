@@ -1,7 +1,8 @@
 /*
  * Unit tests for lib/slirpmsg.c: how vmtop-slirp checks the
- * configuration the engine sends it (every field, every rule), and the
- * one-datagram-per-message exchange over a SOCK_SEQPACKET socketpair.
+ * configuration the engine sends it (every field, every rule) and the
+ * rules it adds and removes later, and the one-datagram-per-message
+ * exchange over a SOCK_SEQPACKET socketpair.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostfwd.h"
 #include "msg.h"
 #include "slirpmsg.h"
 
@@ -315,6 +317,107 @@ test_parse(void **state)
 	parse_bad(buf, n, "MTU 1");
 }
 
+/* A control datagram: the header (hlen), then len bytes of ph. */
+static size_t
+control(uint8_t *buf, uint32_t type, uint32_t hlen, size_t len,
+    const char *r)
+{
+	struct proto_slirp_hostfwd	ph;
+	struct msg_hdr			hdr;
+
+	memset(&ph, 0, sizeof ph);
+	snprintf(ph.rule, sizeof ph.rule, "%s", r);
+	memset(&hdr, 0, sizeof hdr);
+	hdr.type = type;
+	hdr.len = hlen;
+	memcpy(buf, &hdr, sizeof hdr);
+	memset(buf + sizeof hdr, 0, len);
+	memcpy(buf + sizeof hdr, &ph, len > sizeof ph ? sizeof ph : len);
+	return sizeof hdr + len;
+}
+
+static void
+control_bad(const uint8_t *buf, size_t len, const char *want)
+{
+	struct proto_slirp_hostfwd	ph;
+	struct hostfwd			hf;
+	uint32_t			type;
+	char				why[PROTO_TEXT_SIZE] = "";
+
+	assert_int_equal(slirpmsg_parse_hostfwd(buf, len, &type, &ph, &hf,
+	    why, sizeof why), -1);
+	if (strstr(why, want) == NULL)
+		print_error("got \"%s\", want \"%s\"\n", why, want);
+	assert_non_null(strstr(why, want));
+}
+
+static void
+test_parse_hostfwd(void **state)
+{
+	struct proto_slirp_hostfwd	ph;
+	struct hostfwd			hf;
+	uint8_t				buf[sizeof(struct msg_hdr) +
+					    sizeof ph + 16];
+	uint32_t			type;
+	char				why[PROTO_TEXT_SIZE];
+	size_t				n, size = sizeof ph;
+
+	(void)state;
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size, size,
+	    "udp:127.0.0.1:5353-:53");
+	assert_int_equal(slirpmsg_parse_hostfwd(buf, n, &type, &ph, &hf, why,
+	    sizeof why), 0);
+	assert_int_equal(type, MSG_SLIRP_HOSTFWD_ADD);
+	assert_string_equal(ph.rule, "udp:127.0.0.1:5353-:53");
+	assert_int_equal(hf.udp, 1);
+	assert_int_equal(hf.host_port, 5353);
+	n = control(buf, MSG_SLIRP_HOSTFWD_REMOVE, size, size, "tcp::1-:2");
+	assert_int_equal(slirpmsg_parse_hostfwd(buf, n, &type, &ph, &hf, why,
+	    sizeof why), 0);
+	assert_int_equal(type, MSG_SLIRP_HOSTFWD_REMOVE);
+
+	control_bad(buf, 3, "short message (3 bytes)");
+	n = control(buf, MSG_SLIRP_CONFIG, size, size, "tcp::1-:2");
+	control_bad(buf, n, "unexpected message type 300");
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size - 1, size, "tcp::1-:2");
+	control_bad(buf, n, "hostfwd message of");
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size, size + 1, "tcp::1-:2");
+	control_bad(buf, n, "hostfwd message of 97 bytes, not 96");
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size, size, "tcp:1-:2");
+	control_bad(buf, n, "invalid hostfwd rule \"tcp:1-:2\"");
+	/* A rule that fills its array has no NUL. */
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size, size, "");
+	memset(buf + sizeof(struct msg_hdr), 'x', size);
+	control_bad(buf, n, "not terminated");
+	n = control(buf, MSG_SLIRP_HOSTFWD_ADD, size, size, "tcp::1-:2");
+	((struct msg_hdr *)buf)->flags = MSG_F_FD;
+	control_bad(buf, n, "unexpected message flags 0x1");
+}
+
+/* A rule's guest address, added later, is checked as vm.conf's are. */
+static void
+test_check_guest(void **state)
+{
+	struct hostfwd	hf;
+	char		why[PROTO_TEXT_SIZE] = "";
+
+	(void)state;
+	assert_null(hostfwd_parse("tcp::1-10.0.2.15:2", &hf));
+	assert_int_equal(slirpmsg_check_guest(&sc, &hf, "r", why, sizeof why),
+	    0);
+	assert_null(hostfwd_parse("tcp::1-:2", &hf));
+	assert_int_equal(slirpmsg_check_guest(&sc, &hf, "r", why, sizeof why),
+	    0);
+	assert_null(hostfwd_parse("tcp::1-10.0.2.3:2", &hf));
+	assert_int_equal(slirpmsg_check_guest(&sc, &hf, "r", why, sizeof why),
+	    -1);
+	assert_string_equal(why, "hostfwd \"r\": the guest address is not a "
+	    "guest's in 10.0.2.0/24");
+	assert_null(hostfwd_parse("tcp::1-10.0.3.15:2", &hf));
+	assert_int_equal(slirpmsg_check_guest(&sc, &hf, "r", why, sizeof why),
+	    -1);
+}
+
 static void
 test_exchange(void **state)
 {
@@ -370,6 +473,8 @@ main(void)
 		T(test_rule_guest_address),
 		T(test_rule_same_port),
 		T(test_parse),
+		T(test_parse_hostfwd),
+		T(test_check_guest),
 		T(test_exchange),
 	};
 

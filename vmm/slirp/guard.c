@@ -40,7 +40,26 @@ guard_init(struct guard *g, const struct proto_slirp_config *sc)
 	g->netmask = sc->netmask;
 	for (i = 0; i < sc->nhostfwd && i < VM_MAX_HOSTFWD; i++) {
 		if (hostfwd_parse(sc->hostfwd[i], &hf) == NULL && hf.udp)
-			g->udp_ports[g->nudp++] = hf.guest_port;
+			guard_udp(g, hf.guest_port, 1);
+	}
+}
+
+void
+guard_udp(struct guard *g, uint16_t port, int add)
+{
+	int	i;
+
+	if (add) {
+		if (g->nudp < (int)(sizeof g->udp_ports /
+		    sizeof g->udp_ports[0]))
+			g->udp_ports[g->nudp++] = port;
+		return;
+	}
+	for (i = 0; i < g->nudp; i++) {
+		if (g->udp_ports[i] != port)
+			continue;
+		g->udp_ports[i] = g->udp_ports[--g->nudp];
+		return;
 	}
 }
 

@@ -5,7 +5,8 @@
  * the VM's own uid and gid (as the engine gives the runner), or nobody,
  * when started as root; rlimits; a seccomp allowlist that kills the
  * process on anything else. It keeps the host's network (libslirp opens
- * sockets for the guest's connections). A restricted guest's helper may
+ * sockets for the guest's connections, and binds the rules the engine
+ * adds later). A restricted guest's helper may
  * open no path at all. An unrestricted one's libslirp forwards DNS to the
  * host's resolvers and rereads /etc/resolv.conf: the empty root holds
  * that one file, bound read-only, and openat may only read.
@@ -52,6 +53,11 @@ static const int jail_allowed[] = {
 	SCMP_SYS(connect), SCMP_SYS(accept), SCMP_SYS(accept4),
 	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername),
+	/*
+	 * hostfwd rules the engine adds while the guest runs: a listening
+	 * socket, bound as the VM's uid (no low port once root is gone).
+	 */
+	SCMP_SYS(bind), SCMP_SYS(listen),
 	/* Memory: malloc and glib (never executable, see below). */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* Time, locks, randomness, our own identity (glib's log lines). */

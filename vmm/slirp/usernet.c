@@ -5,7 +5,9 @@
  * frames libslirp emits are queued and written in batches (sendmmsg) at
  * the end of each round, or when the queue fills. When the runner cannot
  * take more, the queue waits for POLLOUT; past its bound, frames are
- * dropped, which libslirp allows (TCP sends them again).
+ * dropped, which libslirp allows (TCP sends them again). The engine's
+ * control socket is polled too: rules it adds or removes while the
+ * guest runs are bound (as the sandboxed helper) and answered at once.
  */
 #include <sys/socket.h>
 
@@ -22,6 +24,8 @@
 #include "framering.h"
 #include "hostfwd.h"
 #include "log.h"
+#include "msg.h"
+#include "slirpmsg.h"
 #include "usernet.h"
 #include "xmalloc.h"
 
@@ -45,6 +49,10 @@ struct un_timer {
 struct usernet {
 	Slirp		 *slirp;
 	int		  sock;
+	int		  ctl;		/* the engine's control socket, or -1 */
+	size_t		  ctl_pfd;	/* where it is in pfds */
+	uint32_t	  nlive;	/* rules added on it */
+	struct proto_slirp_config sc;
 	struct guard	  guard;
 
 	/* From the runner. */
@@ -326,8 +334,8 @@ static const SlirpCb un_callbacks = {
 };
 
 struct usernet *
-usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
-    size_t errlen)
+usernet_new(int sock, int ctl, const struct proto_slirp_config *sc,
+    char *err, size_t errlen)
 {
 	struct usernet	*un;
 	SlirpConfig	 cfg;
@@ -336,6 +344,8 @@ usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
 
 	un = xcalloc(1, sizeof *un);
 	un->sock = sock;
+	un->ctl = ctl;
+	un->sc = *sc;
 	un_clock(un);
 	guard_init(&un->guard, sc);
 	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
@@ -396,18 +406,26 @@ usernet_new(int sock, const struct proto_slirp_config *sc, char *err,
 	return un;
 }
 
+/* Parse rule into hf; 0, or -1 with a sentence naming it in err. */
+static int
+un_rule(const char *rule, struct hostfwd *hf, char *err, size_t errlen)
+{
+	const char	*why;
+
+	if ((why = hostfwd_parse(rule, hf)) == NULL)
+		return 0;
+	snprintf(err, errlen, "invalid hostfwd rule \"%s\": %s", rule, why);
+	return -1;
+}
+
 int
 usernet_hostfwd(struct usernet *un, const char *rule, char *err,
     size_t errlen)
 {
 	struct hostfwd	 hf;
-	const char	*why;
 
-	if ((why = hostfwd_parse(rule, &hf)) != NULL) {
-		snprintf(err, errlen, "invalid hostfwd rule \"%s\": %s", rule,
-		    why);
+	if (un_rule(rule, &hf, err, errlen) == -1)
 		return -1;
-	}
 	errno = 0;
 	if (slirp_add_hostfwd(un->slirp, hf.udp, hf.host_addr, hf.host_port,
 	    hf.guest_addr, hf.guest_port) == -1) {
@@ -417,6 +435,94 @@ usernet_hostfwd(struct usernet *un, const char *rule, char *err,
 	}
 	log_debug("hostfwd %s", rule);
 	return 0;
+}
+
+int
+usernet_unhostfwd(struct usernet *un, const char *rule, char *err,
+    size_t errlen)
+{
+	struct hostfwd	 hf;
+
+	if (un_rule(rule, &hf, err, errlen) == -1)
+		return -1;
+	if (slirp_remove_hostfwd(un->slirp, hf.udp, hf.host_addr,
+	    hf.host_port) == -1) {
+		snprintf(err, errlen, "hostfwd \"%s\": no such rule", rule);
+		return -1;
+	}
+	log_debug("hostfwd %s removed", rule);
+	return 0;
+}
+
+/* Add or remove the rule of one checked control request. */
+static int
+un_change(struct usernet *un, uint32_t type, const char *rule,
+    const struct hostfwd *hf, char *err, size_t errlen)
+{
+	if (type == MSG_SLIRP_HOSTFWD_REMOVE) {
+		if (usernet_unhostfwd(un, rule, err, errlen) == -1)
+			return -1;
+		if (un->nlive > 0)
+			un->nlive--;
+		if (hf->udp)
+			guard_udp(&un->guard, hf->guest_port, 0);
+		return 0;
+	}
+	if (un->nlive >= VM_MAX_FORWARDS) {
+		snprintf(err, errlen, "hostfwd \"%s\": %d rules were added "
+		    "already, the most there may be", rule, VM_MAX_FORWARDS);
+		return -1;
+	}
+	if (slirpmsg_check_guest(&un->sc, hf, rule, err, errlen) == -1 ||
+	    usernet_hostfwd(un, rule, err, errlen) == -1)
+		return -1;
+	un->nlive++;
+	if (hf->udp)
+		guard_udp(&un->guard, hf->guest_port, 1);
+	return 0;
+}
+
+/*
+ * One request on the control socket, answered there. The engine going
+ * away (a restart leaves the helper running) only closes the socket.
+ */
+static void
+un_control_request(struct usernet *un)
+{
+	struct proto_slirp_hostfwd	ph;
+	struct proto_error		e;
+	struct hostfwd			hf;
+	struct msg_hdr			hdr;
+	uint8_t				buf[sizeof hdr + sizeof ph + 1];
+	uint32_t			type;
+	ssize_t				n;
+	int				rv;
+
+	memset(&e, 0, sizeof e);
+	n = recv(un->ctl, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		log_debug("the engine closed the control socket");
+		close(un->ctl);
+		un->ctl = -1;
+		return;
+	}
+	memset(&hdr, 0, sizeof hdr);
+	memcpy(&hdr, buf, (size_t)n < sizeof hdr ? (size_t)n : sizeof hdr);
+	if ((size_t)n > sizeof buf)
+		n = sizeof buf;		/* too long: refused below */
+	rv = slirpmsg_parse_hostfwd(buf, n, &type, &ph, &hf, e.text,
+	    sizeof e.text);
+	if (rv == 0)
+		rv = un_change(un, type, ph.rule, &hf, e.text, sizeof e.text);
+	if (rv == -1)
+		log_debug("%s", e.text);
+	if ((rv == 0 ? slirpmsg_send(un->ctl, MSG_OK, hdr.peerid, NULL, 0) :
+	    slirpmsg_send(un->ctl, MSG_ERROR, hdr.peerid, &e, sizeof e)) ==
+	    -1)
+		log_warn("%s: answering the engine", __func__);
 }
 
 /* libslirp's poll events and poll(2)'s, bit for bit. */
@@ -671,6 +777,8 @@ usernet_run(struct usernet *un)
 			un_add_poll(un->bells[FRAMERING_BELL_HELPER],
 			    SLIRP_POLL_IN, un);
 		}
+		if (un->ctl != -1)
+			un->ctl_pfd = un_add_poll(un->ctl, SLIRP_POLL_IN, un);
 		timeout = UINT32_MAX;
 		slirp_pollfds_fill(un->slirp, &timeout, un_add_poll, un);
 		if ((next = un_timers(un)) >= 0 && (uint32_t)next < timeout)
@@ -698,6 +806,8 @@ usernet_run(struct usernet *un)
 			framering_bell_take(un->bells[FRAMERING_BELL_HELPER]);
 		if (un->ring_on && un_receive_ring(un) == -1)
 			gone = 1;
+		if (un->ctl != -1 && n > 0 && un->pfds[un->ctl_pfd].revents != 0)
+			un_control_request(un);
 		slirp_pollfds_poll(un->slirp, n == -1, un_get_revents, un);
 		un_timers(un);
 		if (un_flush(un) == -1)

@@ -19,10 +19,18 @@
 struct usernet;
 
 /* usernet.c: libslirp glue, frame batches both ways, the poll loop */
-struct usernet	*usernet_new(int sock, const struct proto_slirp_config *,
-		    char *err, size_t errlen);
+/* ctl: the control socket, or -1 for none. */
+struct usernet	*usernet_new(int sock, int ctl,
+		    const struct proto_slirp_config *, char *err,
+		    size_t errlen);
 /* Bind one hostfwd rule; 0, or -1 with a sentence naming the rule. */
 int		 usernet_hostfwd(struct usernet *, const char *rule,
+		    char *err, size_t errlen);
+/*
+ * Remove the rule that has rule's protocol, host address and port; 0,
+ * or -1 with a sentence naming the rule.
+ */
+int		 usernet_unhostfwd(struct usernet *, const char *rule,
 		    char *err, size_t errlen);
 /* Serve until the runner hangs up; returns the exit status. */
 int		 usernet_run(struct usernet *);
@@ -39,10 +47,13 @@ struct guard {
 	uint32_t	network;
 	uint32_t	netmask;
 	int		nudp;
-	uint16_t	udp_ports[VM_MAX_HOSTFWD];	/* of UDP rules */
+	uint16_t	udp_ports[VM_MAX_HOSTFWD + VM_MAX_FORWARDS];
+					/* of UDP rules, once per rule */
 };
 void		 guard_init(struct guard *,
 		    const struct proto_slirp_config *);
+/* A UDP rule for guest port port is added (1) or removed (0). */
+void		 guard_udp(struct guard *, uint16_t port, int add);
 /* Whether the guest's frame of len bytes may go to libslirp. */
 int		 guard_pass(const struct guard *, const uint8_t *, size_t);
 

@@ -1,15 +1,17 @@
 /*
  * vmtop-slirp: the user-mode networking helper of one NIC, after bhyve's
  * slirp-helper. The engine starts it as "vmtop-slirp VM NIC" with its
- * end of the NIC's SOCK_SEQPACKET socketpair on SLIRP_SOCKET_FD, stdin
- * and stdout on /dev/null and stderr for the log; every other fd is
- * closed here. It reads MSG_SLIRP_CONFIG, checks it, sets up libslirp and
+ * end of the NIC's SOCK_SEQPACKET socketpair on SLIRP_SOCKET_FD, its
+ * control socket (if any) on SLIRP_CONTROL_FD, stdin and stdout on
+ * /dev/null and stderr for the log; every other fd is closed here. It reads MSG_SLIRP_CONFIG, checks it, sets up libslirp and
  * binds the hostfwd rules (with the privileges it was started with, so
  * root may forward low ports), enters its sandbox and only then answers
  * MSG_OK; any failure is answered with MSG_ERROR naming what failed (a
  * port in use names its rule). From then on it serves the runner's
  * frames, through shared frame rings once the runner takes its offer
- * (else through the socket), and exits when the runner hangs up.
+ * (else through the socket), and exits when the runner hangs up. Rules
+ * the engine adds or removes on the control socket while it runs are
+ * answered there, with MSG_OK or MSG_ERROR.
  */
 #include <sys/socket.h>
 
@@ -61,12 +63,25 @@ helper_fail(const char *text)
 	exit(1);
 }
 
-/* stdin and stdout on /dev/null; no fd above the socket survives. */
-static void
+/* Whether fd is a SOCK_SEQPACKET socket. */
+static int
+helper_seqpacket(int fd)
+{
+	int		type;
+	socklen_t	len = sizeof type;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_SEQPACKET;
+}
+
+/*
+ * stdin and stdout on /dev/null; no fd above the sockets survives.
+ * Returns the control socket, or -1 when it was started without one.
+ */
+static int
 helper_fds(void)
 {
-	int	null, type;
-	socklen_t len = sizeof type;
+	int	null, ctl = -1;
 
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
 		dup2(null, STDIN_FILENO);
@@ -74,17 +89,21 @@ helper_fds(void)
 		if (null > SLIRP_SOCKET_FD)
 			close(null);
 	}
-	if (getsockopt(SLIRP_SOCKET_FD, SOL_SOCKET, SO_TYPE, &type, &len) ==
-	    -1 || type != SOCK_SEQPACKET) {
+	if (!helper_seqpacket(SLIRP_SOCKET_FD)) {
 		fprintf(stderr, "vmtop-slirp: fd %d is not a SOCK_SEQPACKET "
 		    "socket: the engine starts vmtop-slirp, not people\n",
 		    SLIRP_SOCKET_FD);
 		exit(2);
 	}
-	if (close_range(SLIRP_SOCKET_FD + 1, ~0U, 0) == -1)
+	if (helper_seqpacket(SLIRP_CONTROL_FD))
+		ctl = SLIRP_CONTROL_FD;
+	if (close_range(ctl != -1 ? SLIRP_CONTROL_FD + 1 : SLIRP_SOCKET_FD + 1,
+	    ~0U, 0) == -1)
 		fatal("close_range");
-	if (fcntl(SLIRP_SOCKET_FD, F_SETFD, FD_CLOEXEC) == -1)
+	if (fcntl(SLIRP_SOCKET_FD, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (ctl != -1 && fcntl(ctl, F_SETFD, FD_CLOEXEC) == -1))
 		fatal("fcntl");
+	return ctl;
 }
 
 int
@@ -97,8 +116,9 @@ main(int argc, char **argv)
 	char				 err[PROTO_TEXT_SIZE];
 	ssize_t				 n;
 	uint32_t			 i;
+	int				 ctl;
 
-	helper_fds();
+	ctl = helper_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3)
 		snprintf(helper_name, sizeof helper_name, "vmtop-slirp %s/%s",
@@ -121,7 +141,8 @@ main(int argc, char **argv)
 		log_init(helper_name, 0, (sc.flags & SLIRPF_VERBOSE) != 0);
 	log_setverbose((sc.flags & SLIRPF_VERBOSE) != 0);
 
-	if ((un = usernet_new(SLIRP_SOCKET_FD, &sc, err, sizeof err)) == NULL)
+	if ((un = usernet_new(SLIRP_SOCKET_FD, ctl, &sc, err,
+	    sizeof err)) == NULL)
 		helper_fail(err);
 	for (i = 0; i < sc.nhostfwd; i++)
 		if (usernet_hostfwd(un, sc.hostfwd[i], err, sizeof err) == -1)
