@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,7 @@ cmd_pull_background(struct pull *p, char **argv)
 {
 	const char	*v;
 	char		*cmd, *log;
+	sigset_t	 mask;
 	pid_t		 pid;
 	int		 status, fd;
 
@@ -355,6 +357,10 @@ cmd_pull_background(struct pull *p, char **argv)
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
+		/* nothing of the dashboard's: its engine sockets, its mask */
+		close_range(3, ~0U, 0);
+		sigemptyset(&mask);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		execl("/proc/self/exe", "vmtop", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}

@@ -10,6 +10,10 @@
 . "$(dirname "$0")/tmux.sh"
 
 vp() { "$VMTOP" -c "$*"; }
+# the sources, apart from TOP when that is a sanitizer build's folder
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+[ -e "$TOP/share/images.catalog" ] ||
+    export VMTOP_CATALOG="$SRC/share/images.catalog"
 WWW="$T/www"
 CACHE="$VMTOP_STATE_DIR/images"
 mkdir -p "$WWW" "$XDG_CONFIG_HOME/vmtop"
@@ -17,7 +21,7 @@ head -c 1048576 /dev/urandom >"$WWW/test.qcow2"
 head -c 300000 /dev/urandom >"$WWW/other.img"
 (cd "$WWW" && sha512sum test.qcow2 other.img >SHA512SUMS &&
     sha256sum --tag other.img >SHA256SUMS)
-python3 "$TOP/tests/tui/rangehttpd.py" "$WWW" "$T/port" "$T/http.log" \
+python3 "$SRC/tests/tui/rangehttpd.py" "$WWW" "$T/port" "$T/http.log" \
     2>"$T/http.err" &
 HTTPD=$!
 # tmux.sh's trap ends the tmux server; the HTTP server must end too
