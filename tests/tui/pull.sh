@@ -129,6 +129,12 @@ rm -f "$CACHE"/other.img*
 check_out "pull URL without a checksum file: kept, not verified" \
     "pulled other.img: .*not verified" vp pull "$URL/other.img"
 check_out "images says it is not verified" "^other.img  *293.0K no " vp images
+rm -f "$CACHE"/other.img*
+run 120 10 "$VMTOP -c 'pull -s $URL/SHA256SUMS $URL/other.img'"
+see "on a terminal, a progress bar" \
+    "^other.img \[#\{30\}\] 100% 293.0K/293.0K\$"
+see "and the result under it" "^pulled other.img: .*verified"
+tm kill-session -t vt 2>/dev/null
 check_fail "pull -a sha512 of a URL whose sums give SHA-256 only" \
     "lists no SHA-512 hash for other.img" \
     vp pull -a sha512 -s "$URL/SHA256SUMS" "$URL/other.img"
