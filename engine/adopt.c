@@ -330,6 +330,9 @@ adopt_state(struct adoption *a, struct msg *m)
 		    rs->slirp[i].start) == -1)
 			log_warnx("vm %s: interface %d: vmtop-slirp %d is gone",
 			    rs->name, rs->slirp[i].nic, (int)rs->slirp[i].pid);
+	/* Its helpers hold these rules still, for show. */
+	memcpy(vm->forwards, rs->forwards, sizeof vm->forwards);
+	vm->nforwards = rs->nforwards;
 	if (capture_reopen_log(&vm->capture, engine->logdir, rs->name,
 	    access_owner(vm), engine->conf.console_log_size,
 	    engine->conf.console_log_keep) == -1)

@@ -462,6 +462,8 @@ struct runstate {
 		pid_t		pid;
 		uint64_t	start;
 	}		 slirp[VM_MAX_NICS];
+	struct vm_forward forwards[VM_MAX_FORWARDS];	/* forward's rules */
+	int		 nforwards;
 	char		*config;	/* the VM's block as vm.conf text */
 };
 /* Make and open STATEDIR/runners; -1 and errno. */

@@ -4,7 +4,7 @@
  * lib/hostfwd.c, checked against the VM's other rules, handed to the
  * NIC's vmtop-slirp (netif_hostfwd) and kept in the VM in vm.conf's form,
  * for show and for the helpers of a restart after a guest reboot, until
- * the VM stops.
+ * the VM stops; its state file holds them for an engine that adopts it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +62,14 @@ forward_taken(struct vm *vm, const struct hostfwd *hf)
 		    hostfwd_clash(hf, &other))
 			return vm->forwards[i].rule;
 	return NULL;
+}
+
+/* The rules go in vm's state file too, for an engine that adopts it. */
+static void
+forward_saved(struct vm *vm)
+{
+	if (vm->statefile)
+		state_write(vm);
 }
 
 /* Parse a rule of vm's (as hostfwd_parse_forward); -1 with err. */
@@ -122,6 +130,7 @@ forward_add(struct vm *vm, uint32_t nic, const char *text, char *err,
 	f->nic = i;
 	snprintf(f->rule, sizeof f->rule, "%s", rule);
 	log_info("vm %s: interface %d: forward %s", name, i, rule);
+	forward_saved(vm);
 	return 0;
 }
 
@@ -162,5 +171,6 @@ forward_remove(struct vm *vm, uint32_t nic, const char *text, char *err,
 		return -1;
 	log_info("vm %s: interface %d: unforward %s", name, f->nic, rule);
 	*f = vm->forwards[--vm->nforwards];
+	forward_saved(vm);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * each VM it runs, NAME.sock, a unix socket the engine binds and hands to
  * the runner, which listens on it once sandboxed, and NAME.state, what the
  * engine knows that the runner does not (its config block, owner, uids,
- * pids and their start times, rate limit, tty, slirp helpers). An engine
+ * pids and their start times, rate limit, tty, slirp helpers and the
+ * rules forward gave them). An engine
  * that starts later reads NAME.state and connects to NAME.sock to adopt
  * the runner. The state file is trusted; the runner never writes it.
  * sun_path holds 107 characters: a longer path is reached through
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "hostfwd.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -234,6 +236,9 @@ state_print(struct vm *vm, FILE *f)
 	for (i = 0; i < rs.nslirp; i++)
 		fprintf(f, "slirp %d %d %" PRIu64 "\n", rs.slirp[i].nic,
 		    (int)rs.slirp[i].pid, rs.slirp[i].start);
+	for (i = 0; i < vm->nforwards; i++)
+		fprintf(f, "forward %d %s\n", vm->forwards[i].nic,
+		    vm->forwards[i].rule);
 	fputs("config\n", f);
 	conf_vm_print(vm->conf, &engine->conf, f);
 }
@@ -369,6 +374,15 @@ state_line(struct runstate *rs, const char *line)
 		rs->slirp[rs->nslirp].pid = pid;
 		rs->slirp[rs->nslirp].start = u;
 		rs->nslirp++;
+		return 0;
+	}
+	if (sscanf(line, "forward %d %n", &nic, &n) == 1 && n > 0 &&
+	    rs->nforwards < VM_MAX_FORWARDS && nic >= 0 && nic < VM_MAX_NICS &&
+	    hostfwd_parse(line + n, NULL) == NULL) {
+		rs->forwards[rs->nforwards].nic = nic;
+		snprintf(rs->forwards[rs->nforwards].rule,
+		    sizeof rs->forwards[0].rule, "%s", line + n);
+		rs->nforwards++;
 		return 0;
 	}
 	return -1;

@@ -212,6 +212,23 @@ no_zombies() {
 }
 check "the engine reaped the helpers" no_zombies
 
+# An engine that adopts the vm finds its forwards in the state file: its
+# helpers still hold them, but only the engine that started a helper
+# holds its control socket.
+check "start net again" vt start net
+check "forward a port of it" vt forward net $P3-:8080
+check "kill-engine -k leaves it running" vt kill-engine -k
+wait "$ENGINE_PID" 2>/dev/null
+ENGINE_ARGS=-v start_engine
+check "the next engine adopts it" wait_state net running
+check_out "show lists the forward still" "^forward0.0: tcp:127.0.0.1:$P3-:8080" vt show net
+check "the forward still takes connections" takes $P3
+check_fail "forward says why it cannot change them" \
+    "vm net: interface 0: its vmtop-slirp was started by an earlier engine" \
+    vt forward net $P4-:80
+check "stop the adopted vm" vt stop net -w
+check "its forward went with it" refuses $P3
+
 # As another user: the helper keeps that user's uid.
 if [ "$(id -u)" -eq 0 ]; then
 	U="$T/user"; mkdir -p "$U"; chown 65534:65534 "$U"
