@@ -26,6 +26,7 @@ vm "nokey" { kernel \$k; cloud-init { ssh-key "$T/nosuch.pub" } }
 vm "private" { kernel \$k; cloud-init { ssh-key "$T/private" } }
 vm "nodata" { kernel \$k; cloud-init { user-data "$T/nosuch.yaml" } }
 vm "plain" { kernel \$k }
+vm "net" { kernel \$k; interface user; interface user; cloud-init }
 vm "gen" { kernel \$k; cloud-init }
 vm "nobodys" { kernel \$k; owner 65534
 	cloud-init { user alice; ssh-key "$T/alice.pub" } }
@@ -69,6 +70,17 @@ check "start own" vt start own
 check_out "user-data is used as is" "^hostname: mine" \
     extract "$SEEDS/own/cidata.iso" user-data
 check "stop own" vt stop own -f
+
+# network-config: DHCP on each user-mode nic, by the MAC the runner got
+check "start net" vt start net
+extract "$SEEDS/net/cidata.iso" network-config >"$T/net.cfg"
+for i in 0 1; do
+	mac=$(vt capture net | sed -n "s/^net: nic $i lladdr //p")
+	check_out "nic $i is matched by the MAC it got ($mac)" \
+	    "macaddress: \"$mac\"" sed -n "/nic$i:/,/dhcp4/p" "$T/net.cfg"
+done
+check_out "each gets DHCP" "^2\$" grep -c "dhcp4: true" "$T/net.cfg"
+check "stop net" vt stop net -f
 
 # errors name the vm and the path
 check_fail "a missing ssh-key" \

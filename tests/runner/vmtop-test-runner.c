@@ -18,8 +18,8 @@
  * check that the right file was handed over; say=TEXT writes the line
  * TEXT on the console at boot and print=K writes K x 16 numbered lines
  * after it (over 50 bytes each), through the engine's capture; each disk's format and base
- * count are told on the console at boot, and a cloud-init seed's volume
- * id, size and whether it is read-only; ticker=S writes the line "tick N"
+ * count are told on the console at boot, each NIC's MAC address, and a
+ * cloud-init seed's volume id, size and whether it is read-only; ticker=S writes the line "tick N"
  * every S seconds while it runs, with or without an engine attached. Once running it answers each
  * line typed on its console with "got: LINE", so a console can be tested
  * both ways, and `flood` typed writes 5000 numbered lines at once.
@@ -422,6 +422,12 @@ start(void)
 		    params.flags & RUNP_CDROM_FIRST ? "cdrom" : "disk");
 	boot_output();
 	seed_output();
+	for (i = 0; i < params.nnics && i < VM_MAX_NICS; i++)
+		console("%s: nic %u lladdr %02x:%02x:%02x:%02x:%02x:%02x\n",
+		    params.name, i, params.nic_lladdr[i][0],
+		    params.nic_lladdr[i][1], params.nic_lladdr[i][2],
+		    params.nic_lladdr[i][3], params.nic_lladdr[i][4],
+		    params.nic_lladdr[i][5]);
 	for (i = 0; i < params.ndisks && i < VM_MAX_DISKS; i++)
 		console("%s: disk %u: %s with %u base images\n", params.name, i,
 		    params.disk_format[i] == DISK_FORMAT_QCOW2 ? "qcow2" :
