@@ -254,6 +254,29 @@ kvm_check_caps(struct kvm *k)
 	return NULL;
 }
 
+void *
+kvm_ram_alloc(size_t size)
+{
+	uint8_t *p, *start;
+	size_t head, tail;
+
+	p = mmap(NULL, size + KVM_RAM_ALIGN, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)p + KVM_RAM_ALIGN - 1) &
+	    ~(uintptr_t)(KVM_RAM_ALIGN - 1));
+	head = start - p;
+	tail = KVM_RAM_ALIGN - head;
+	if (head > 0)
+		munmap(p, head);
+	if (tail > 0)
+		munmap(start + size, tail);
+	/* Where THP is off this fails, and 4 KiB pages serve as well. */
+	(void)madvise(start, size, MADV_HUGEPAGE);
+	return start;
+}
+
 /* Guest RAM: below the PCI hole, and the rest from 4 GiB. */
 static int
 kvm_create_ram(struct vmm *vmm, struct kvm *k)
@@ -262,12 +285,8 @@ kvm_create_ram(struct vmm *vmm, struct kvm *k)
 	uint64_t low, gpa[2], size[2];
 	int i;
 
-	k->ram = mmap(NULL, vmm->ram_size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (k->ram == MAP_FAILED) {
-		k->ram = NULL;
+	if ((k->ram = kvm_ram_alloc(vmm->ram_size)) == NULL)
 		return -1;
-	}
 	low = vmm->ram_size < X86_LOWMEM_END ? vmm->ram_size : X86_LOWMEM_END;
 	gpa[0] = 0;
 	size[0] = low;

@@ -8,6 +8,7 @@
 #ifndef KVM_H
 #define KVM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vmm;
@@ -24,13 +25,21 @@ int	kvm_vm_fd(struct vmm *);
  */
 int	kvm_msi_route_add(struct vmm *, uint64_t addr, uint32_t data);
 int	kvm_msi_route_set(struct vmm *, int gsi, uint64_t addr, uint32_t data);
-/* Set the boot CPU's registers. Returns 0, or -1 with errno set. */
 /*
  * Map size bytes of host memory at gpa as the guest's ROM (read-only if
  * KVM can; guest writes are then MMIO exits nothing answers). Returns 0,
  * or -1 with errno set.
  */
 int	kvm_map_rom(struct vmm *, uint64_t gpa, void *host, uint64_t size);
+/* Set the boot CPU's registers. Returns 0, or -1 with errno set. */
 int	kvm_boot_cpu(struct vmm *, const struct x86_boot *);
+/*
+ * Guest RAM of size bytes (a multiple of the page size): anonymous,
+ * aligned to KVM_RAM_ALIGN and marked for transparent huge pages, since
+ * KVM maps a memory slot with 2 MiB pages only where host and guest
+ * addresses agree modulo 2 MiB. NULL with errno set on failure.
+ */
+#define KVM_RAM_ALIGN	(2UL << 20)
+void	*kvm_ram_alloc(size_t size);
 
 #endif

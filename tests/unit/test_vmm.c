@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hw.h"
+#include "kvm.h"
 #include "vmm.h"
 #include "x86.h"
 
@@ -501,6 +502,26 @@ test_acpi_tables(void **state)
 	    0);
 }
 
+/* Guest RAM is 2 MiB aligned (KVM's huge pages need it) and all usable. */
+static void
+test_ram_alignment(void **state)
+{
+	size_t sizes[] = { 1UL << 20, 3UL << 20, 513UL << 20 };
+	uint8_t *ram;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		ram = kvm_ram_alloc(sizes[i]);
+		assert_non_null(ram);
+		assert_int_equal((uintptr_t)ram % KVM_RAM_ALIGN, 0);
+		ram[0] = 1;
+		ram[sizes[i] - 1] = 2;
+		assert_int_equal(ram[0] + ram[sizes[i] - 1], 3);
+		assert_int_equal(munmap(ram, sizes[i]), 0);
+	}
+}
+
 static void
 test_cpuid_topology(void **state)
 {
@@ -748,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_boot_errors),
 		cmocka_unit_test(test_e820_and_initrd),
 		cmocka_unit_test(test_acpi_tables),
+		cmocka_unit_test(test_ram_alignment),
 		cmocka_unit_test(test_cpuid_topology),
 		cmocka_unit_test(test_irq_routes),
 		cmocka_unit_test(test_ns8250),
